@@ -1,0 +1,8 @@
+//! agentos-core: the `AgentOs` runtime, its annotated actor surface, and the actor runtime
+//! and hosts that the `#[surface]` macro's generated code calls.
+
+// Generated code names `::agentos_core::…`; this makes those paths resolve inside this crate too.
+extern crate self as agentos_core;
+
+pub mod runtime;
+pub mod vm;
