@@ -24,6 +24,8 @@ pub mod code {
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const UNSUPPORTED: &str = "unsupported";
+    pub const CONTRACT_MISMATCH: &str = "contract_mismatch";
+    pub const BRIDGE_FAILED: &str = "bridge_failed";
     pub const INTERNAL: &str = "internal";
 }
 

@@ -1,7 +1,44 @@
-//! The actor runtime that generated code calls: errors, wire types, codec, contract, dispatch.
+//! The actor runtime that generated code calls: errors, wire types, codec, limits, positional
+//! arguments, the contract, the dispatch trait, and what callback parameters become.
 
+mod args;
+mod callbacks;
+mod codec;
+mod contract;
+mod dispatch;
 mod error;
+mod limits;
 mod wire_types;
 
+pub use args::{ActionArgs, Args};
+pub use callbacks::{Bridge, BridgeHub, BridgeOutcome, Emitter};
+pub use codec::{Encoding, from_value, to_value};
+pub use contract::{
+    ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventSpec, MethodNote,
+    ParamSpec, TypeDecl,
+};
+pub use dispatch::{CallContext, EventSink, Surface};
 pub use error::{ActorError, GROUP_AGENTOS, GROUP_HOST, code};
+pub use limits::Limits;
 pub use wire_types::{Bytes, MAX_SAFE_INTEGER, SafeU64};
+
+/// The wire value every encoding decodes to.
+pub type Value = ciborium::Value;
+
+/// Crates generated code needs, re-exported so that annotated crates need not depend on them.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use serde;
+    pub use ts_rs;
+}
+
+/// What action parameters, results and event payloads must be. Generated code asserts it per
+/// parameter so that the error points at the offending type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire",
+    label = "not Serialize + DeserializeOwned + ts_rs::TS",
+    note = "action parameters, results, event payloads and bridge types must derive serde's `Serialize` and `Deserialize` and `ts_rs::TS`"
+)]
+pub trait WireType: serde::Serialize + serde::de::DeserializeOwned + ts_rs::TS + 'static {}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + ts_rs::TS + 'static> WireType for T {}

@@ -1,0 +1,166 @@
+//! What callback parameters become on the wire. An [`Emitter`] is fire-and-forget: each value
+//! is an event whose payload carries the call id. A [`Bridge`] asks connected clients for an
+//! answer: a request event plus a generated response action, bounded by a timeout.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::sync::oneshot;
+use ts_rs::TS;
+
+use super::{ActorError, CallContext, Value, code, from_value, to_value};
+
+/// Streams values of `T` to clients as events of one name, tagged with the call's id.
+pub struct Emitter<T> {
+    event: &'static str,
+    ctx: CallContext,
+    _data: PhantomData<fn(T)>,
+}
+
+/// The payload of an emitter's event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallEvent<'a, T> {
+    call_id: &'a str,
+    data: &'a T,
+}
+
+impl<T: Serialize> Emitter<T> {
+    pub(crate) fn new(event: &'static str, ctx: CallContext) -> Self {
+        Self {
+            event,
+            ctx,
+            _data: PhantomData,
+        }
+    }
+
+    /// Sends one value. A value that cannot be encoded is a bug in the core; it is logged.
+    pub fn emit(&self, data: &T) {
+        let payload = CallEvent {
+            call_id: self.ctx.call_id(),
+            data,
+        };
+        match to_value(&payload) {
+            Ok(value) => self.ctx.events().emit(self.event, value),
+            Err(err) => tracing::error!(event = self.event, %err, "event payload did not encode"),
+        }
+    }
+
+    /// The largest message the host accepts: size streamed chunks below it.
+    pub fn max_message_bytes(&self) -> usize {
+        self.ctx.limits().max_message_bytes as usize
+    }
+}
+
+/// A client's answer to a bridge request: `{ ok: value }` or `{ err: message }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum BridgeOutcome<T> {
+    Ok(T),
+    Err(String),
+}
+
+/// Asks connected clients to compute a `Resp` for a `Req`.
+pub struct Bridge<Req, Resp> {
+    name: &'static str,
+    ctx: CallContext,
+    _types: PhantomData<fn(Req) -> Resp>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BridgeRequest<'a, T> {
+    call_id: &'a str,
+    request_id: &'a str,
+    data: &'a T,
+}
+
+impl<Req: Serialize, Resp: DeserializeOwned> Bridge<Req, Resp> {
+    pub(crate) fn new(name: &'static str, ctx: CallContext) -> Self {
+        Self {
+            name,
+            ctx,
+            _types: PhantomData,
+        }
+    }
+
+    /// Emits the request and waits for the first valid answer, or the hub's timeout.
+    pub async fn call(&self, request: &Req) -> Result<Resp, ActorError> {
+        let hub = self.ctx.bridges();
+        let request_id = format!("{:032x}", rand::random::<u128>());
+        let answer = hub.register(self.name, &request_id);
+        let payload = to_value(&BridgeRequest {
+            call_id: self.ctx.call_id(),
+            request_id: &request_id,
+            data: request,
+        })?;
+        self.ctx.events().emit(self.name, payload);
+        let outcome = match tokio::time::timeout(hub.timeout, answer).await {
+            Ok(Ok(value)) => value,
+            _ => {
+                hub.forget(&request_id);
+                return Err(ActorError::timeout(format!(
+                    "no client answered bridge `{}` within {:?}; register a handler with client.handle(\"{}\", …)",
+                    self.name, hub.timeout, self.name
+                )));
+            }
+        };
+        match from_value::<BridgeOutcome<Resp>>(&outcome) {
+            Ok(BridgeOutcome::Ok(resp)) => Ok(resp),
+            Ok(BridgeOutcome::Err(message)) => Err(ActorError::new(
+                super::GROUP_AGENTOS,
+                code::BRIDGE_FAILED,
+                format!("bridge `{}` handler failed: {message}", self.name),
+            )),
+            Err(msg) => Err(ActorError::internal(msg)),
+        }
+    }
+}
+
+/// Pending bridge requests of one actor, answered by the generated response actions.
+pub struct BridgeHub {
+    pending: Mutex<HashMap<String, (&'static str, oneshot::Sender<Value>)>>,
+    timeout: Duration,
+}
+
+impl BridgeHub {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            pending: Mutex::new(HashMap::new()),
+            timeout,
+        }
+    }
+
+    fn register(&self, bridge: &'static str, request_id: &str) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(request_id.to_owned(), (bridge, tx));
+        rx
+    }
+
+    fn forget(&self, request_id: &str) {
+        self.lock().remove(request_id);
+    }
+
+    /// Delivers an already-validated answer; the first one wins, later ones are `not_found`.
+    pub fn resolve(&self, bridge: &str, request_id: &str, outcome: Value) -> Result<(), ActorError> {
+        let mut pending = self.lock();
+        match pending.get(request_id) {
+            Some((name, _)) if *name == bridge => {
+                let (_, tx) = pending.remove(request_id).expect("entry just seen");
+                // The caller may have timed out between the lookup and now; nothing to do then.
+                let _ = tx.send(outcome);
+                Ok(())
+            }
+            _ => Err(ActorError::not_found(format!(
+                "no pending `{bridge}` request `{request_id}` (already answered or timed out)"
+            ))),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, oneshot::Sender<Value>)>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
