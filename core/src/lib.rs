@@ -5,4 +5,6 @@
 extern crate self as agentos_core;
 
 pub mod runtime;
+
+pub use agentos_macros::surface;
 pub mod vm;

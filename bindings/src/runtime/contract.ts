@@ -1,0 +1,50 @@
+/**
+ * What the generated `contract.ts` tells the runtime about the actor: enough to build one
+ * method per action and to route callback and bridge events, nothing about value types.
+ */
+
+/** A callback parameter: option property `option` receives the payloads of event `event`. */
+export interface CallbackSpec {
+  option: string;
+  event: string;
+}
+
+export interface ActionSpec {
+  /** Number of positional parameters the host takes (callbacks not counted). */
+  arity: number;
+  callbacks: ReadonlyArray<CallbackSpec>;
+}
+
+/** A host-to-client request: raised as `event`, answered through action `respondAction`. */
+export interface BridgeSpec {
+  event: string;
+  respondAction: string;
+}
+
+export interface RuntimeContract {
+  actor: string;
+  /** Must equal the host's `contractHash` from `Init`. */
+  hash: string;
+  actions: Record<string, ActionSpec>;
+  bridges: Record<string, BridgeSpec>;
+}
+
+/**
+ * Names an action cannot have because the client object already uses them; `then` would make
+ * the client a thenable, so `await client` would call it.
+ */
+export const RESERVED_NAMES: readonly string[] = ["on", "handle", "ready", "close", "then"];
+
+/** Throws if the contract cannot be turned into a client. */
+export function checkContract(contract: RuntimeContract): void {
+  for (const name of Object.keys(contract.actions)) {
+    if (RESERVED_NAMES.includes(name)) {
+      throw new Error(`action \`${name}\` of ${contract.actor} clashes with the client's own \`${name}\``);
+    }
+  }
+  for (const [bridge, { respondAction }] of Object.entries(contract.bridges)) {
+    if (!Object.hasOwn(contract.actions, respondAction)) {
+      throw new Error(`bridge \`${bridge}\` answers through unknown action \`${respondAction}\``);
+    }
+  }
+}

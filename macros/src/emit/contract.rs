@@ -1,0 +1,120 @@
+//! Renders the contract builder: every action, event, bridge, hook and unsupported method with
+//! its docs and the TypeScript of each type (collected through ts-rs at runtime).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::rt;
+use crate::model::{Action, ParamKind, Surface};
+use crate::names;
+
+pub fn render(surface: &Surface) -> TokenStream {
+    let rt = rt();
+    let actor = &surface.actor;
+    let actions = surface.actions.iter().map(|a| action(a, &rt));
+    let events = surface.events.iter().map(|e| {
+        let (name, payload) = (&e.name, &e.payload);
+        let docs = format!(
+            "Raised while `{}` runs; its callback option `{}` receives the data.",
+            e.action, e.option
+        );
+        quote! {
+            let data = b.ts::<#payload>();
+            b.event(#rt::EventSpec { name: #name.into(), data, docs: #docs.into() });
+        }
+    });
+    let bridges = surface.bridges.iter().map(|br| {
+        let (name, respond, req, resp) = (&br.name, &br.respond_action, &br.request, &br.response);
+        let docs = format!(
+            "Asked by `{}`: a client registers a handler with `handle(\"{name}\", …)`; the host answers through `{respond}`.",
+            br.action
+        );
+        let respond_docs = format!("Answers a pending `{name}` bridge request; the first valid answer wins.");
+        quote! {
+            let request = b.ts::<#req>();
+            let response = b.ts::<#resp>();
+            let outcome = b.ts::<#rt::BridgeOutcome<#resp>>();
+            b.bridge(#rt::BridgeSpec { name: #name.into(), request, response, respond_action: #respond.into(), docs: #docs.into() });
+            b.action(#rt::ActionSpec {
+                name: #respond.into(),
+                method: ::core::option::Option::None,
+                docs: #respond_docs.into(),
+                deprecated: ::core::option::Option::None,
+                params: ::std::vec![
+                    #rt::ParamSpec { name: "requestId".into(), ts: "string".into(), optional: false },
+                    #rt::ParamSpec { name: "outcome".into(), ts: outcome, optional: false },
+                ],
+                returns: "void".into(),
+                callbacks: ::std::vec![],
+                bridges: ::std::vec![],
+            });
+        }
+    });
+    let notes = |notes: &[crate::model::Note], add: TokenStream| {
+        notes
+            .iter()
+            .map(|n| {
+                let (method, name, docs) = (n.method.to_string(), &n.name, &n.docs);
+                let reason = match &n.reason {
+                    Some(r) => quote!(::core::option::Option::Some(#r.into())),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(b.#add(#rt::MethodNote { method: #method.into(), name: #name.into(), docs: #docs.into(), reason: #reason });)
+            })
+            .collect::<Vec<_>>()
+    };
+    let hooks = notes(&surface.hooks, quote!(hook));
+    let unsupported = notes(&surface.unsupported, quote!(unsupported));
+    quote! {
+        let mut b = #rt::ContractBuilder::new(#actor);
+        #(#actions)*
+        #(#events)*
+        #(#bridges)*
+        #(#hooks)*
+        #(#unsupported)*
+        b.build()
+    }
+}
+
+fn action(action: &Action, rt: &TokenStream) -> TokenStream {
+    let (name, method, docs) = (&action.name, action.method.to_string(), &action.docs);
+    let deprecated = match &action.deprecated {
+        Some(d) => quote!(::core::option::Option::Some(#d.into())),
+        None => quote!(::core::option::Option::None),
+    };
+    let params = action.data_params().map(|(p, optional)| {
+        let ts_name = names::camel(&p.ident.to_string());
+        let ty = optional.unwrap_or(&p.ty);
+        let optional = optional.is_some();
+        quote!(#rt::ParamSpec { name: #ts_name.into(), ts: b.ts::<#ty>(), optional: #optional })
+    });
+    let callbacks = action.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Emitter { event, .. } => {
+            let option = names::camel(&p.ident.to_string());
+            Some(quote!(#rt::CallbackSpec { option: #option.into(), event: #event.into() }))
+        }
+        _ => None,
+    });
+    let bridges = action.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Bridge { bridge } => Some(quote!(#bridge.into())),
+        _ => None,
+    });
+    let returns = match &action.output.ok {
+        Some(ty) => quote!(b.ts::<#ty>()),
+        None => quote!(::std::string::String::from("void")),
+    };
+    quote! {
+        let params = ::std::vec![#(#params),*];
+        let returns = #returns;
+        b.action(#rt::ActionSpec {
+            name: #name.into(),
+            method: ::core::option::Option::Some(#method.into()),
+            docs: #docs.into(),
+            deprecated: #deprecated,
+            params,
+            returns,
+            callbacks: ::std::vec![#(#callbacks),*],
+            bridges: ::std::vec![#(#bridges),*],
+        });
+    }
+}

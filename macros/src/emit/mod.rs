@@ -1,0 +1,29 @@
+//! Stage 3: renderers, one per output. Each reads the checked [`Surface`] and returns tokens.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::Surface;
+
+mod checks;
+mod contract;
+mod dispatch;
+mod dto;
+
+pub fn emit(surface: &Surface) -> TokenStream {
+    let item = &surface.item;
+    let dtos = dto::render(surface);
+    let checks = checks::render(surface);
+    let dispatch = dispatch::render(surface, contract::render(surface));
+    quote! {
+        #item
+        #dtos
+        #checks
+        #dispatch
+    }
+}
+
+/// The runtime path every renderer uses.
+fn rt() -> TokenStream {
+    quote!(::agentos_core::runtime)
+}

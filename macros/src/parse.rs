@@ -1,0 +1,251 @@
+//! Stage 1: syn → attributes. Reads `#[surface(…)]`, each method's mapping attribute and each
+//! parameter's `#[event]`/`#[bridge]`, strips them from the item, and records malformed
+//! attributes without stopping, so the model stage can report everything at once.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{Attribute, ImplItem, ItemImpl, LitStr, Visibility};
+
+use crate::diag::Diagnostics;
+
+pub const MAPPINGS: &str = "`#[action]`, `#[hook]` or `#[unsupported(reason = \"…\")]`";
+
+pub struct Parsed {
+    pub actor: Option<LitStr>,
+    pub attr_span: Span,
+    /// The impl with every helper attribute removed: what the compiler sees.
+    pub item: ItemImpl,
+    pub methods: Vec<ParsedMethod>,
+    pub diag: Diagnostics,
+}
+
+pub struct ParsedMethod {
+    pub sig: syn::Signature,
+    pub is_pub: bool,
+    pub docs: String,
+    pub mappings: Vec<Mapping>,
+    /// One entry per typed (non-receiver) input, in order.
+    pub params: Vec<ParsedParam>,
+}
+
+pub enum Mapping {
+    Action {
+        span: Span,
+        name: Option<LitStr>,
+        deprecated: Option<LitStr>,
+    },
+    Hook {
+        span: Span,
+    },
+    Unsupported {
+        span: Span,
+        reason: Option<LitStr>,
+    },
+}
+
+impl Mapping {
+    pub fn span(&self) -> Span {
+        match self {
+            Self::Action { span, .. } | Self::Hook { span } | Self::Unsupported { span, .. } => {
+                *span
+            }
+        }
+    }
+}
+
+pub struct ParsedParam {
+    pub pat_type: syn::PatType,
+    pub event: Option<LitStr>,
+    pub bridge: Option<LitStr>,
+}
+
+pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
+    let mut diag = Diagnostics::default();
+    let attr_span = if attr.is_empty() {
+        Span::call_site()
+    } else {
+        attr.span()
+    };
+    let actor = parse_surface_args(attr, &mut diag);
+    let mut item: ItemImpl = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "#[surface] applies to an inherent `impl` block of the core type",
+        )
+    })?;
+    if let Some((_, path, _)) = &item.trait_ {
+        diag.error(
+            path.span(),
+            "#[surface] applies to an inherent `impl` block, not a trait impl",
+        );
+    }
+    if !item.generics.params.is_empty() {
+        diag.error(
+            item.generics.span(),
+            "#[surface] cannot be generic: one concrete type backs one actor",
+        );
+    }
+    let methods = item
+        .items
+        .iter_mut()
+        .filter_map(|it| match it {
+            ImplItem::Fn(f) => Some(parse_method(f, &mut diag)),
+            _ => None,
+        })
+        .collect();
+    Ok(Parsed {
+        actor,
+        attr_span,
+        item,
+        methods,
+        diag,
+    })
+}
+
+fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> Option<LitStr> {
+    let mut actor = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("actor") {
+            actor = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else {
+            Err(meta.error("unknown #[surface] option; valid options: `actor = \"…\"`"))
+        }
+    });
+    if let Err(err) = syn::parse::Parser::parse2(parser, attr) {
+        diag.push(err);
+    }
+    actor
+}
+
+fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod {
+    let mut mappings = Vec::new();
+    f.attrs.retain(|attr| match parse_mapping(attr) {
+        Some(Ok(mapping)) => {
+            mappings.push(mapping);
+            false
+        }
+        Some(Err(err)) => {
+            diag.push(err);
+            false
+        }
+        None => true,
+    });
+    let params = f
+        .sig
+        .inputs
+        .iter_mut()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(pat_type) => Some(parse_param(pat_type, diag)),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    ParsedMethod {
+        sig: f.sig.clone(),
+        is_pub: matches!(f.vis, Visibility::Public(_)),
+        docs: docs(&f.attrs),
+        mappings,
+        params,
+    }
+}
+
+fn parse_mapping(attr: &Attribute) -> Option<syn::Result<Mapping>> {
+    let path = attr.path();
+    let span = attr.span();
+    if path.is_ident("action") {
+        let (mut name, mut deprecated) = (None, None);
+        if matches!(attr.meta, syn::Meta::List(_)) {
+            let res = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    name = Some(meta.value()?.parse()?);
+                } else if meta.path.is_ident("deprecated") {
+                    deprecated = Some(meta.value()?.parse()?);
+                } else {
+                    return Err(meta.error(
+                        "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`",
+                    ));
+                }
+                Ok(())
+            });
+            if let Err(err) = res {
+                return Some(Err(err));
+            }
+        }
+        Some(Ok(Mapping::Action {
+            span,
+            name,
+            deprecated,
+        }))
+    } else if path.is_ident("hook") {
+        Some(match &attr.meta {
+            syn::Meta::Path(_) => Ok(Mapping::Hook { span }),
+            _ => Err(syn::Error::new(span, "#[hook] takes no options")),
+        })
+    } else if path.is_ident("unsupported") {
+        let mut reason = None;
+        let res = match &attr.meta {
+            syn::Meta::List(_) => attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("reason") {
+                    reason = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown #[unsupported] option; valid options: `reason = \"…\"`"))
+                }
+            }),
+            _ => Ok(()),
+        };
+        Some(res.map(|()| Mapping::Unsupported { span, reason }))
+    } else {
+        None
+    }
+}
+
+fn parse_param(pat_type: &mut syn::PatType, diag: &mut Diagnostics) -> ParsedParam {
+    let (mut event, mut bridge) = (None, None);
+    pat_type.attrs.retain(|attr| {
+        let slot = if attr.path().is_ident("event") {
+            &mut event
+        } else if attr.path().is_ident("bridge") {
+            &mut bridge
+        } else {
+            return true;
+        };
+        match attr.parse_args::<LitStr>() {
+            Ok(name) => *slot = Some(name),
+            Err(_) => diag.error(
+                attr.span(),
+                format!(
+                    "expected a name in quotes: `#[{}(\"name\")]`",
+                    attr.path().get_ident().map(ToString::to_string).unwrap_or_default()
+                ),
+            ),
+        }
+        false
+    });
+    ParsedParam {
+        pat_type: pat_type.clone(),
+        event,
+        bridge,
+    }
+}
+
+/// Doc comments, one line each, with rustdoc's single leading space removed.
+fn docs(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|line| line.strip_prefix(' ').map(str::to_owned).unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+}
