@@ -15,9 +15,19 @@ mod parse;
 /// `#[event("…")]` / `#[bridge("…")]` on callback parameters.
 #[proc_macro_attribute]
 pub fn surface(attr: TokenStream, item: TokenStream) -> TokenStream {
-    parse::parse(attr.into(), item.into())
-        .and_then(model::Surface::check)
-        .map(|surface| emit::emit(&surface))
-        .unwrap_or_else(|err| err.to_compile_error())
-        .into()
+    let parsed = match parse::parse(attr.into(), item.into()) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.to_compile_error().into(),
+    };
+    // On errors the impl is still emitted (helper attributes stripped), so the user sees
+    // the surface's errors and not a cascade of "unused" or "not found" ones.
+    let item = parsed.item.clone();
+    match model::Surface::check(parsed) {
+        Ok(surface) => emit::emit(&surface),
+        Err(err) => {
+            let errors = err.to_compile_error();
+            quote::quote!(#item #errors)
+        }
+    }
+    .into()
 }

@@ -74,7 +74,8 @@ pub enum ParamKind {
 pub struct Output {
     /// `None` for `()`.
     pub ok: Option<Type>,
-    pub fallible: bool,
+    /// The `E` of a `Result<T, E>` return; `None` for infallible methods.
+    pub error: Option<Type>,
 }
 
 pub struct Event {
@@ -262,7 +263,7 @@ impl Surface {
         if params.len() != method.params.len() {
             ok = false;
         }
-        claim(claims, &wire, name_span, "action", &ident.to_string(), None, diag);
+        claim(claims, &wire, name_span, "action", &format!("method `{ident}`"), None, diag);
         let output = output(&sig.output);
         ok.then(|| Action {
             method: ident.clone(),
@@ -319,7 +320,8 @@ impl Surface {
                 let payload = args[0].clone();
                 let name = event.value();
                 if check_name(&name, "event", event.span(), diag) {
-                    claim(claims, &name, event.span(), "event", action, Some(&payload), diag);
+                    let owner = format!("action `{action}`");
+                    claim(claims, &name, event.span(), "event", &owner, Some(&payload), diag);
                     if !self.events.iter().any(|e| e.name == name) {
                         self.events.push(Event {
                             name: name.clone(),
@@ -338,10 +340,12 @@ impl Surface {
                 let name = bridge.value();
                 if check_name(&name, "bridge", bridge.span(), diag) {
                     let pair: Type = syn::parse_quote!((#(#args),*));
-                    claim(claims, &name, bridge.span(), "bridge", action, Some(&pair), diag);
+                    let owner = format!("action `{action}`");
+                    claim(claims, &name, bridge.span(), "bridge", &owner, Some(&pair), diag);
                     let respond = format!("respond{}", names::pascal(&name));
                     if !self.bridges.iter().any(|b| b.name == name) {
-                        claim(claims, &respond, bridge.span(), "generated response action", &name, None, diag);
+                        let owner = format!("bridge `{name}`");
+                        claim(claims, &respond, bridge.span(), "response action", &owner, None, diag);
                         self.bridges.push(BridgeDef {
                             name: name.clone(),
                             request: args[0].clone(),
@@ -433,7 +437,7 @@ fn claim(
         Some(prev) if prev.kind == kind && kind != "action" => diag.error(
             span,
             format!(
-                "{kind} `{name}` is declared by `{}` with type `{}`; every use must have the same type",
+                "{kind} `{name}` is declared by {} with type `{}`; every use must have the same type",
                 prev.owner,
                 prev.ty.as_deref().unwrap_or_default()
             ),
@@ -441,7 +445,7 @@ fn claim(
         Some(prev) => diag.error(
             span,
             format!(
-                "{kind} name `{name}` clashes with the {} `{name}` of `{}`; actions, events and bridges share one namespace",
+                "{kind} name `{name}` clashes with the {} `{name}` of {}; actions, events and bridges share one namespace",
                 prev.kind, prev.owner
             ),
         ),
@@ -483,15 +487,17 @@ fn output(ret: &ReturnType) -> Output {
     let ReturnType::Type(_, ty) = ret else {
         return Output {
             ok: None,
-            fallible: false,
+            error: None,
         };
     };
-    let (ok, fallible) = match generic_args(ty, "Result") {
-        Some(args) if !args.is_empty() => (args[0].clone(), true),
-        _ => ((**ty).clone(), false),
+    let (ok, error) = match generic_args(ty, "Result").as_deref() {
+        Some([ok, error]) => (ok.clone(), Some(error.clone())),
+        // A one-argument alias such as `io::Result<T>` fixes its own error type.
+        Some([ok]) => (ok.clone(), Some(syn::parse_quote!(_))),
+        _ => ((**ty).clone(), None),
     };
     Output {
         ok: (!is_unit(&ok)).then_some(ok),
-        fallible,
+        error,
     }
 }

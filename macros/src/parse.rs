@@ -121,12 +121,11 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> Option<LitSt
 fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod {
     let mut mappings = Vec::new();
     f.attrs.retain(|attr| match parse_mapping(attr) {
-        Some(Ok(mapping)) => {
+        Some((mapping, problem)) => {
             mappings.push(mapping);
-            false
-        }
-        Some(Err(err)) => {
-            diag.push(err);
+            if let Some(err) = problem {
+                diag.push(err);
+            }
             false
         }
         None => true,
@@ -149,52 +148,61 @@ fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod
     }
 }
 
-fn parse_mapping(attr: &Attribute) -> Option<syn::Result<Mapping>> {
+/// A recognised mapping attribute, with the problem in its options if any: a malformed
+/// mapping still classifies its method, so one mistake is reported once.
+fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
     let path = attr.path();
     let span = attr.span();
+    let has_list = matches!(attr.meta, syn::Meta::List(_));
     if path.is_ident("action") {
         let (mut name, mut deprecated) = (None, None);
-        if matches!(attr.meta, syn::Meta::List(_)) {
-            let res = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("name") {
-                    name = Some(meta.value()?.parse()?);
-                } else if meta.path.is_ident("deprecated") {
-                    deprecated = Some(meta.value()?.parse()?);
-                } else {
-                    return Err(meta.error(
-                        "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`",
-                    ));
-                }
-                Ok(())
-            });
-            if let Err(err) = res {
-                return Some(Err(err));
-            }
-        }
-        Some(Ok(Mapping::Action {
-            span,
-            name,
-            deprecated,
-        }))
+        let problem = has_list
+            .then(|| {
+                attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("name") {
+                        name = Some(meta.value()?.parse()?);
+                    } else if meta.path.is_ident("deprecated") {
+                        deprecated = Some(meta.value()?.parse()?);
+                    } else {
+                        return Err(meta.error(
+                            "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`",
+                        ));
+                    }
+                    Ok(())
+                })
+                .err()
+            })
+            .flatten();
+        Some((
+            Mapping::Action {
+                span,
+                name,
+                deprecated,
+            },
+            problem,
+        ))
     } else if path.is_ident("hook") {
-        Some(match &attr.meta {
-            syn::Meta::Path(_) => Ok(Mapping::Hook { span }),
-            _ => Err(syn::Error::new(span, "#[hook] takes no options")),
-        })
+        let problem = (!matches!(attr.meta, syn::Meta::Path(_)))
+            .then(|| syn::Error::new(span, "#[hook] takes no options"));
+        Some((Mapping::Hook { span }, problem))
     } else if path.is_ident("unsupported") {
         let mut reason = None;
-        let res = match &attr.meta {
-            syn::Meta::List(_) => attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("reason") {
-                    reason = Some(meta.value()?.parse()?);
-                    Ok(())
-                } else {
-                    Err(meta.error("unknown #[unsupported] option; valid options: `reason = \"…\"`"))
-                }
-            }),
-            _ => Ok(()),
-        };
-        Some(res.map(|()| Mapping::Unsupported { span, reason }))
+        let problem = has_list
+            .then(|| {
+                attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("reason") {
+                        reason = Some(meta.value()?.parse()?);
+                        Ok(())
+                    } else {
+                        Err(meta.error(
+                            "unknown #[unsupported] option; valid options: `reason = \"…\"`",
+                        ))
+                    }
+                })
+                .err()
+            })
+            .flatten();
+        Some((Mapping::Unsupported { span, reason }, problem))
     } else {
         None
     }

@@ -23,6 +23,9 @@ const cbor = new Encoder({
   variableMapSize: true,
 });
 
+export function encodeFrame(frame: Frame, encoding: "cbor"): Uint8Array;
+export function encodeFrame(frame: Frame, encoding: "json"): string;
+export function encodeFrame(frame: Frame, encoding: Encoding): WireData;
 export function encodeFrame(frame: Frame, encoding: Encoding): WireData {
   return encoding === "json"
     ? JSON.stringify(encodeJsonCompat(frame))

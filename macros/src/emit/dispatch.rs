@@ -76,9 +76,11 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
     if action.is_async {
         call = quote!(#call.await);
     }
-    if action.output.fallible {
-        let span = action.output.ok.as_ref().map_or_else(proc_macro2::Span::call_site, |t| t.span());
-        call = quote_spanned!(span=> #call.map_err(::core::convert::Into::<#rt::ActorError>::into)?);
+    if let Some(error) = &action.output.error {
+        // Every token of the conversion carries the error type's span, so a type that does
+        // not convert is reported on the user's `E`.
+        let into = quote_spanned!(error.span()=> |e| ::core::convert::Into::<::agentos_core::runtime::ActorError>::into(e));
+        call = quote!(#call.map_err(#into)?);
     }
     quote! {
         #name => {

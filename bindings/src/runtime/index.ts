@@ -1,0 +1,36 @@
+export { ActorError, isActorError } from "./errors.js";
+export { encodeJsonCompat, decodeJsonCompat } from "./envelope.js";
+export { type Encoding, type WireData, encodeFrame, decodeFrame } from "./codec.js";
+export type { Frame, InitInfo, Limits } from "./frames.js";
+export {
+  type ActionSpec,
+  type BridgeSpec,
+  type CallbackSpec,
+  type RuntimeContract,
+  RESERVED_NAMES,
+} from "./contract.js";
+export {
+  type CloseInfo,
+  type Connection,
+  type Transport,
+  type WebSocketTransportOptions,
+  webSocketTransport,
+} from "./transport.js";
+export {
+  type BridgeHandler,
+  type BridgeRequest,
+  type CallEvent,
+  type ClientBase,
+  type ClientOptions,
+  type UntypedClient,
+  createClient,
+} from "./client.js";
+export {
+  type SnapshotChunkLike,
+  type SnapshotDownloadOptions,
+  type SnapshotInfoLike,
+  type SnapshotSink,
+  type SnapshotSource,
+  downloadSnapshot,
+  uploadSnapshot,
+} from "./snapshot.js";

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  type CallEvent,
+  type ClientBase,
+  type RuntimeContract,
+  type Transport,
+  RESERVED_NAMES,
+  createClient,
+} from "../src/index.js";
+
+/** A transport the tests below must never reach: createClient fails before connecting. */
+const unreachable: Transport = {
+  open: () => assert.fail("createClient connected despite an invalid contract"),
+};
+
+const contract = (actions: RuntimeContract["actions"], bridges: RuntimeContract["bridges"] = {}) => ({
+  actor: "agentOS",
+  hash: "h",
+  actions,
+  bridges,
+});
+
+describe("createClient", () => {
+  test("reserves the client's own member names", () => {
+    assert.deepEqual([...RESERVED_NAMES].sort(), ["close", "handle", "on", "ready", "then"]);
+  });
+
+  for (const name of RESERVED_NAMES) {
+    test(`refuses an action named \`${name}\``, () => {
+      const actions = { readFile: { arity: 1, callbacks: [] }, [name]: { arity: 0, callbacks: [] } };
+      assert.throws(() => createClient(unreachable, contract(actions)), new RegExp(`\`${name}\``));
+    });
+  }
+
+  test("refuses a bridge whose respond action is missing", () => {
+    const bridges = { permission: { event: "permissionRequest", respondAction: "respondPermission" } };
+    assert.throws(() => createClient(unreachable, contract({}, bridges)), /respondPermission/);
+  });
+});
+
+// What the code generator emits: its typed interfaces must be reachable from createClient's
+// result with a plain `as`. Compiling this file is the test.
+interface SnapshotChunk {
+  index: number;
+  data: Uint8Array;
+}
+interface GeneratedActions {
+  readFile(path: string): Promise<Uint8Array>;
+  snapshotRootFilesystem(options?: {
+    compress?: boolean;
+    onSnapshotChunk?: (data: SnapshotChunk) => void;
+  }): Promise<{ size: number; sha256: string; chunks: number }>;
+}
+interface GeneratedEvents {
+  snapshotChunk: CallEvent<SnapshotChunk>;
+}
+interface GeneratedBridges {
+  permission: { request: { path: string }; response: boolean };
+}
+type GeneratedClient = GeneratedActions & ClientBase<GeneratedEvents, GeneratedBridges>;
+interface EmptyBridges {}
+type ClientWithoutBridges = GeneratedActions & ClientBase<GeneratedEvents, EmptyBridges>;
+
+export function createGeneratedClient(transport: Transport, c: RuntimeContract): GeneratedClient {
+  const client = createClient(transport, c) as GeneratedClient;
+  // @ts-expect-error: events are typed by name.
+  client.on("nope", () => {});
+  client.on("snapshotChunk", ({ callId, data }) => void [callId.length, data.index]);
+  client.handle("permission", async ({ path }, { requestId }) => path.length > 0 && requestId !== "");
+  // @ts-expect-error: bridge responses are typed.
+  client.handle("permission", () => "yes");
+  return client;
+}
+
+export function createClientWithoutBridges(transport: Transport, c: RuntimeContract): ClientWithoutBridges {
+  return createClient(transport, c) as ClientWithoutBridges;
+}

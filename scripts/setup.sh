@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine and builds it: the npm packages of the
+# TypeScript client (from the lockfile), the host binary, and the client's compiled output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm ci --prefix bindings --no-audit --no-fund
+cargo build -j2 -p agentos-core --bin agentos
+npm run --prefix bindings build
