@@ -8,12 +8,14 @@ mod backend;
 mod mounts;
 mod overlay;
 mod path;
+mod snapshot;
 mod types;
 
 #[cfg(test)]
 mod tests;
 
 pub use path::VmPath;
+pub use snapshot::SnapshotArchive;
 pub use types::{
     DeleteOptions, DirEntry, FileContent, FileKind, FileStat, MkdirOptions, MountDriver, MountInfo,
     MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
