@@ -83,8 +83,9 @@ impl Filesystem {
                 "something is already mounted at {point}"
             )));
         }
-        self.ensure_mount_point(&point)?;
+        // The driver first: if it cannot be opened, nothing in the VM has changed.
         let storage = open_driver(&driver, &self.scratch)?;
+        self.ensure_mount_point(&point)?;
         let read_only = options.read_only.unwrap_or(false);
         let info = MountInfo {
             path: point.to_string(),

@@ -352,6 +352,17 @@ fn mount_unmount_and_list() {
         code_of(vm.fs.mount("/file", MountDriver::Memory, memory())),
         code::NOT_A_DIRECTORY
     );
+    let missing = MountDriver::HostDir {
+        path: vm.tmp.path().join("missing").display().to_string(),
+    };
+    assert_eq!(
+        code_of(vm.fs.mount("/new/point", missing, memory())),
+        code::NOT_FOUND
+    );
+    assert!(
+        !vm.fs.exists("/new").unwrap(),
+        "a failed mount changes nothing"
+    );
     let mounts = vm.fs.list_mounts();
     assert_eq!(
         mounts,
