@@ -1,0 +1,960 @@
+//! Root filesystem snapshots as tar archives, and their restore.
+//!
+//! Archives are canonical: entries in sorted depth-first order (a directory before its
+//! contents), GNU headers with mtime, uid and gid 0, no owner names and only permission bits,
+//! so the same tree always gives the same bytes and snapshot → restore → snapshot is stable.
+//! Restore checks every entry before touching anything, because an archive comes from a client.
+
+use super::backend::{NodeKind, parent_rel};
+use super::types::{SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo};
+use super::{Filesystem, SNAPSHOTS_DIR, UPLOADS_DIR, VmPath, skip_not_found};
+use crate::runtime::{ActorError, Bytes, SafeU64};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Component, Path, PathBuf};
+
+/// A finished snapshot archive in a scratch file, deleted when this is dropped.
+pub struct SnapshotArchive {
+    file: File,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+impl SnapshotArchive {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Hex SHA-256 of the whole archive.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Size, digest and chunk count for sending the archive in chunks of `chunk_size` bytes.
+    pub fn info(&self, chunk_size: u32) -> Result<SnapshotInfo, ActorError> {
+        check_chunk_size(chunk_size)?;
+        let chunks = u32::try_from(self.size.div_ceil(u64::from(chunk_size))).map_err(|_| {
+            ActorError::limit_exceeded("the archive needs more than 2^32 chunks: use larger ones")
+        })?;
+        Ok(SnapshotInfo {
+            size: SafeU64::new(self.size)?,
+            sha256: self.sha256.clone(),
+            chunks,
+        })
+    }
+
+    /// Chunk `index` of the archive cut into `chunk_size`-byte pieces (the last may be shorter).
+    pub fn read_chunk(&self, index: u32, chunk_size: u32) -> Result<SnapshotChunk, ActorError> {
+        check_chunk_size(chunk_size)?;
+        let offset = u64::from(index) * u64::from(chunk_size);
+        if offset >= self.size {
+            return Err(ActorError::invalid_input(format!(
+                "chunk {index} starts past the end of the {}-byte archive",
+                self.size
+            )));
+        }
+        let len = u64::from(chunk_size).min(self.size - offset);
+        let mut data = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        self.file
+            .read_exact_at(&mut data, offset)
+            .map_err(|err| ActorError::internal(format!("reading snapshot archive: {err}")))?;
+        Ok(SnapshotChunk {
+            index,
+            data: Bytes(data),
+        })
+    }
+}
+
+impl Drop for SnapshotArchive {
+    fn drop(&mut self) {
+        match std::fs::remove_file(&self.path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(path = %self.path.display(), %err, "could not remove snapshot");
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_chunk_size(chunk_size: u32) -> Result<(), ActorError> {
+    if chunk_size == 0 {
+        return Err(ActorError::invalid_input(
+            "chunk size must be at least 1 byte",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts and hashes what passes through, so the archive is digested while it is written.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A header with everything but the kind, permission bits and size fixed.
+fn canonical_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header.set_mtime(0);
+    header.set_uid(0);
+    header.set_gid(0);
+    header
+}
+
+/// What a restore does with one archive entry.
+enum EntryKind {
+    Directory,
+    File,
+    Symlink(PathBuf),
+    /// Pax global headers carry nothing a restore needs.
+    Ignored,
+}
+
+fn invalid_archive(err: io::Error) -> ActorError {
+    ActorError::invalid_input(format!("not a valid snapshot archive: {err}"))
+}
+
+/// The VM path an entry names, or `None` for the archive root (`./`). Anything that could
+/// land outside the root is an escape.
+fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<VmPath>, ActorError> {
+    let raw = entry.path().map_err(invalid_archive)?;
+    let mut parts = Vec::new();
+    for component in raw.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_str().ok_or_else(|| {
+                ActorError::invalid_input(format!("{}: entry name is not UTF-8", raw.display()))
+            })?),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(ActorError::path_escape(format!(
+                    "archive entry `{}` would land outside the root",
+                    raw.display()
+                )));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    VmPath::parse(&format!("/{}", parts.join("/"))).map(Some)
+}
+
+fn entry_kind<R: Read>(entry: &tar::Entry<'_, R>, path: &VmPath) -> Result<EntryKind, ActorError> {
+    let kind = entry.header().entry_type();
+    if kind.is_dir() {
+        Ok(EntryKind::Directory)
+    } else if kind.is_file() || kind == tar::EntryType::Continuous {
+        Ok(EntryKind::File)
+    } else if kind.is_symlink() {
+        let target = entry.link_name().map_err(invalid_archive)?.ok_or_else(|| {
+            ActorError::invalid_input(format!("{path}: symlink without a target"))
+        })?;
+        Ok(EntryKind::Symlink(target.into_owned()))
+    } else if kind.is_pax_global_extensions() {
+        Ok(EntryKind::Ignored)
+    } else {
+        Err(ActorError::invalid_input(format!(
+            "{path}: unsupported archive entry type {kind:?}"
+        )))
+    }
+}
+
+/// A link target must stay inside the root however its components resolve: it may climb with
+/// leading `..` (no higher than the root), then only descend. `..` after a name is refused
+/// because that name could itself be a link, which makes the result impossible to check
+/// without following it.
+fn check_link_target(link: &VmPath, target: &Path) -> Result<(), ActorError> {
+    let escape = || {
+        ActorError::path_escape(format!(
+            "symlink {link} -> {} may point outside the root",
+            target.display()
+        ))
+    };
+    if target.as_os_str().is_empty() {
+        return Err(ActorError::invalid_input(format!(
+            "{link}: empty symlink target"
+        )));
+    }
+    let depth = link.ancestors().count().saturating_sub(2);
+    let mut climbs = 0;
+    let mut descended = false;
+    for component in target.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if !descended => climbs += 1,
+            Component::Normal(_) => descended = true,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(escape());
+            }
+        }
+    }
+    if climbs > depth {
+        return Err(escape());
+    }
+    Ok(())
+}
+
+impl Filesystem {
+    /// Archives the root (and, with `include_mounts`, what is mounted in it) into a scratch
+    /// file. Sockets, FIFOs and devices are left out; nothing is followed through a symlink.
+    pub fn snapshot(&self, options: SnapshotOptions) -> Result<SnapshotArchive, ActorError> {
+        let include_mounts = options.include_mounts.unwrap_or(false);
+        let path = self
+            .scratch
+            .join(SNAPSHOTS_DIR)
+            .join(format!("{:032x}.tar", rand::random::<u128>()));
+        let scratch_err = |err: io::Error| ActorError::internal(format!("writing snapshot: {err}"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(scratch_err)?;
+        // Owns the file from here on, so an error below deletes it.
+        let mut archive = SnapshotArchive {
+            file,
+            path,
+            size: 0,
+            sha256: String::new(),
+        };
+        let writer = HashingWriter {
+            inner: BufWriter::new(archive.file.try_clone().map_err(scratch_err)?),
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        let mut builder = tar::Builder::new(writer);
+        self.archive_tree(&mut builder, include_mounts)?;
+        let mut writer = builder.into_inner().map_err(scratch_err)?;
+        writer.flush().map_err(scratch_err)?;
+        archive.size = writer.written;
+        archive.sha256 = writer
+            .hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Ok(archive)
+    }
+
+    fn archive_tree<W: Write>(
+        &self,
+        builder: &mut tar::Builder<W>,
+        include_mounts: bool,
+    ) -> Result<(), ActorError> {
+        let mut stack = Vec::new();
+        let no_exclusions = HashSet::new();
+        self.push_children(&mut stack, &VmPath::root(), 0, &no_exclusions)?;
+        while let Some((path, _)) = stack.pop() {
+            let Some((meta, _)) = skip_not_found(self.lstat_vm(&path))? else {
+                continue;
+            };
+            let name = path.relative();
+            let vm_err = |err: io::Error| ActorError::io(&err, path.as_str());
+            match meta.kind {
+                NodeKind::Directory => {
+                    let mut header = canonical_header(tar::EntryType::Directory, meta.mode, 0);
+                    builder
+                        .append_data(&mut header, format!("{name}/"), io::empty())
+                        .map_err(vm_err)?;
+                    if include_mounts || !self.table().is_mount_point(&path) {
+                        skip_not_found(self.push_children(&mut stack, &path, 0, &no_exclusions))?;
+                    }
+                }
+                NodeKind::File => {
+                    let resolved = self.resolve(&path);
+                    let Some(file) =
+                        skip_not_found(resolved.storage.open_read(&resolved.rel).map_err(vm_err))?
+                    else {
+                        continue;
+                    };
+                    // Exactly `size` bytes whatever happens to the file meanwhile: a grown file
+                    // is cut, a shrunk one padded, and the archive stays well-formed.
+                    let data = file.take(meta.size).chain(io::repeat(0)).take(meta.size);
+                    let mut header =
+                        canonical_header(tar::EntryType::Regular, meta.mode, meta.size);
+                    builder
+                        .append_data(&mut header, name, data)
+                        .map_err(vm_err)?;
+                }
+                NodeKind::Symlink => {
+                    let resolved = self.resolve(&path);
+                    let target = resolved.storage.read_link(&resolved.rel).map_err(vm_err)?;
+                    let mut header = canonical_header(tar::EntryType::Symlink, meta.mode, 0);
+                    builder
+                        .append_link(&mut header, name, target)
+                        .map_err(vm_err)?;
+                }
+                NodeKind::Special => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a piece of an archive to an upload; `None` starts a new upload.
+    pub fn upload_chunk(
+        &self,
+        upload_id: Option<String>,
+        chunk: Bytes,
+    ) -> Result<UploadInfo, ActorError> {
+        let upload_err = |err: io::Error| ActorError::internal(format!("storing upload: {err}"));
+        let (upload_id, mut file) = match upload_id {
+            None => {
+                let id = format!("{:032x}", rand::random::<u128>());
+                let file = OpenOptions::new()
+                    .append(true)
+                    .create_new(true)
+                    .open(self.upload_path(&id)?)
+                    .map_err(upload_err)?;
+                (id, file)
+            }
+            Some(id) => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(self.upload_path(&id)?)
+                    .map_err(|err| match err.kind() {
+                        io::ErrorKind::NotFound => unknown_upload(&id),
+                        _ => upload_err(err),
+                    })?;
+                (id, file)
+            }
+        };
+        file.write_all(&chunk).map_err(upload_err)?;
+        let size = file.metadata().map_err(upload_err)?.len();
+        Ok(UploadInfo {
+            upload_id,
+            size: SafeU64::new(size)?,
+        })
+    }
+
+    /// Upload ids are ours (32 hex digits), so anything else is unknown rather than a path.
+    fn upload_path(&self, id: &str) -> Result<PathBuf, ActorError> {
+        if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(unknown_upload(id));
+        }
+        Ok(self.scratch.join(UPLOADS_DIR).join(id))
+    }
+
+    /// Replaces the root's contents with an archive's. Mount contents are kept, except that
+    /// entries under a mount path are written through the mount. Every entry is checked first:
+    /// an invalid archive changes nothing.
+    pub fn restore(&self, source: SnapshotSource) -> Result<(), ActorError> {
+        match source {
+            SnapshotSource::Bytes(bytes) => self.restore_archive(Cursor::new(&bytes[..])),
+            SnapshotSource::UploadId(id) => {
+                let path = self.upload_path(&id)?;
+                let file = File::open(&path).map_err(|err| match err.kind() {
+                    io::ErrorKind::NotFound => unknown_upload(&id),
+                    _ => ActorError::internal(format!("opening upload: {err}")),
+                })?;
+                // Consumed: the open handle keeps the bytes readable after the unlink.
+                std::fs::remove_file(&path)
+                    .map_err(|err| ActorError::internal(format!("removing upload: {err}")))?;
+                self.restore_archive(file)
+            }
+        }
+    }
+
+    fn restore_archive<R: Read + Seek>(&self, mut reader: R) -> Result<(), ActorError> {
+        self.check_archive(&mut reader)?;
+        reader.seek(SeekFrom::Start(0)).map_err(invalid_archive)?;
+        self.clear_root()?;
+        let mut dir_modes = Vec::new();
+        let mut archive = tar::Archive::new(reader);
+        for entry in archive.entries().map_err(invalid_archive)? {
+            let mut entry = entry.map_err(invalid_archive)?;
+            let Some(path) = entry_path(&entry)? else {
+                continue;
+            };
+            let kind = entry_kind(&entry, &path)?;
+            if matches!(kind, EntryKind::Ignored) || self.table().is_mount_point(&path) {
+                continue;
+            }
+            let mode = entry.header().mode().map_err(invalid_archive)? & 0o777;
+            let resolved = self.resolve_writable(&path)?;
+            let (storage, rel) = (&*resolved.storage, resolved.rel.as_str());
+            let vm_err = |err: io::Error| ActorError::io(&err, path.as_str());
+            if let EntryKind::Directory = kind {
+                match storage.mkdir(rel, false) {
+                    Ok(()) => {}
+                    Err(err)
+                        if err.kind() == io::ErrorKind::AlreadyExists
+                            && storage.lstat(rel).is_ok_and(|meta| meta.is_dir()) => {}
+                    Err(err) => return Err(vm_err(err)),
+                }
+                dir_modes.push((path, mode));
+                continue;
+            }
+            storage.mkdir(parent_rel(rel), true).map_err(vm_err)?;
+            // Inside a mount an older file or link may sit there; never write through a link.
+            match storage.lstat(rel) {
+                Ok(meta) if !meta.is_dir() => storage.remove(rel, false).map_err(vm_err)?,
+                _ => {}
+            }
+            match kind {
+                EntryKind::Symlink(target) => storage.symlink(&target, rel).map_err(vm_err)?,
+                _ => {
+                    storage.write_from(rel, &mut entry).map_err(vm_err)?;
+                    storage.set_mode(rel, mode).map_err(vm_err)?;
+                }
+            }
+        }
+        // Last, and deepest first, so a read-only directory could still be filled.
+        for (path, mode) in dir_modes.into_iter().rev() {
+            let resolved = self.resolve_writable(&path)?;
+            resolved
+                .storage
+                .set_mode(&resolved.rel, mode)
+                .map_err(|err| ActorError::io(&err, path.as_str()))?;
+        }
+        Ok(())
+    }
+
+    /// Validates a whole archive without changing anything: entry paths and kinds, link
+    /// targets, nothing stored beneath a link, and what the mounts it lands in allow.
+    fn check_archive<R: Read + Seek>(&self, reader: &mut R) -> Result<(), ActorError> {
+        let mounts = self.table().points();
+        let mut paths = Vec::new();
+        let mut links = HashSet::new();
+        let mut archive = tar::Archive::new(reader);
+        for entry in archive.entries().map_err(invalid_archive)? {
+            let entry = entry.map_err(invalid_archive)?;
+            let Some(path) = entry_path(&entry)? else {
+                continue;
+            };
+            let kind = entry_kind(&entry, &path)?;
+            if matches!(kind, EntryKind::Ignored) {
+                continue;
+            }
+            entry.header().mode().map_err(invalid_archive)?;
+            if let EntryKind::Symlink(target) = &kind {
+                check_link_target(&path, target)?;
+                links.insert(path.clone());
+            }
+            let holder = mounts
+                .iter()
+                .filter(|(point, _)| path.starts_with(point))
+                .max_by_key(|(point, _)| point.as_str().len());
+            if let Some((point, read_only)) = holder {
+                if *point == path && !matches!(kind, EntryKind::Directory) {
+                    return Err(ActorError::invalid_input(format!(
+                        "{path} is a mount point but the archive has a non-directory there"
+                    )));
+                }
+                if *read_only && *point != path {
+                    return Err(ActorError::read_only(format!(
+                        "{path} would be written to the read-only mount at {point}"
+                    )));
+                }
+            }
+            paths.push(path);
+        }
+        for path in &paths {
+            if let Some(link) = path.ancestors().skip(1).find(|a| links.contains(a)) {
+                return Err(ActorError::path_escape(format!(
+                    "archive entry {path} lies beneath the symlink {link}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties the root's own storage (not mounts), then puts back the mount point
+    /// directories that lived in it.
+    fn clear_root(&self) -> Result<(), ActorError> {
+        let (root, mounts) = {
+            let table = self.table();
+            (table.root(), table.points())
+        };
+        let root_err = |err: io::Error| ActorError::io(&err, "/");
+        for name in root.list("").map_err(root_err)? {
+            root.remove(&name, true).map_err(root_err)?;
+        }
+        for (point, _) in mounts {
+            self.ensure_mount_point(&point)?;
+        }
+        Ok(())
+    }
+}
+
+fn unknown_upload(id: &str) -> ActorError {
+    ActorError::not_found(format!("no upload with id `{id}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::code;
+    use crate::vm::fs::{DeleteOptions, FileContent, MkdirOptions, MountDriver, MountOptions};
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    struct Vm {
+        tmp: tempfile::TempDir,
+        fs: Filesystem,
+    }
+
+    impl Vm {
+        fn new() -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            let fs = Filesystem::open(&tmp.path().join("data")).unwrap();
+            Self { tmp, fs }
+        }
+
+        fn root(&self) -> PathBuf {
+            self.tmp.path().join("data/root")
+        }
+
+        fn write(&self, path: &str, text: &str) {
+            self.fs
+                .write_file(path, FileContent::Text(text.into()))
+                .unwrap();
+        }
+
+        fn read(&self, path: &str) -> String {
+            String::from_utf8(self.fs.read_file(path).unwrap().0).unwrap()
+        }
+
+        fn mkdir_p(&self, path: &str) {
+            let options = MkdirOptions {
+                recursive: Some(true),
+            };
+            self.fs.mkdir(path, options).unwrap();
+        }
+
+        fn chmod(&self, path: &str, mode: u32) {
+            let host = self.root().join(path.trim_start_matches('/'));
+            std::fs::set_permissions(host, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+
+        fn snapshot(&self, include_mounts: bool) -> Vec<u8> {
+            let options = SnapshotOptions {
+                include_mounts: Some(include_mounts),
+            };
+            let archive = self.fs.snapshot(options).unwrap();
+            let bytes = std::fs::read(&archive.path).unwrap();
+            assert_eq!(bytes.len() as u64, archive.size());
+            bytes
+        }
+
+        fn restore(&self, archive: &[u8]) -> Result<(), ActorError> {
+            self.fs
+                .restore(SnapshotSource::Bytes(Bytes(archive.to_vec())))
+        }
+    }
+
+    /// A tree with every kind of entry, odd modes, long names and a long link target.
+    fn populate(vm: &Vm) {
+        let long_dir = format!("/{}", "d".repeat(90));
+        let long_file = format!("{long_dir}/{}", "f".repeat(60));
+        vm.mkdir_p("/dir/sub");
+        vm.mkdir_p("/empty");
+        vm.mkdir_p(&long_dir);
+        vm.write("/a.txt", "alpha");
+        vm.write("/dir/sub/x", "x contents");
+        vm.write("/dir/b.bin", "");
+        vm.write(&long_file, "long");
+        vm.fs
+            .write_file("/dir/bytes", FileContent::Bytes(Bytes((0..=255).collect())))
+            .unwrap();
+        vm.chmod("/a.txt", 0o600);
+        vm.chmod("/dir/sub/x", 0o755);
+        vm.chmod("/empty", 0o700);
+        symlink("dir/sub/x", vm.root().join("link")).unwrap();
+        symlink(
+            long_file.trim_start_matches('/'),
+            vm.root().join("long-link"),
+        )
+        .unwrap();
+    }
+
+    /// (path, kind byte, mode) of every entry, with the invariant header fields checked.
+    fn entries(archive: &[u8]) -> Vec<(String, u8, u32)> {
+        let mut out = Vec::new();
+        let mut reader = tar::Archive::new(archive);
+        for entry in reader.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            assert_eq!(header.mtime().unwrap(), 0);
+            assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+            assert_eq!(header.username_bytes(), Some(&b""[..]));
+            assert_eq!(header.groupname_bytes(), Some(&b""[..]));
+            assert!(header.as_gnu().is_some());
+            let path = entry.path().unwrap().display().to_string();
+            out.push((path, header.entry_type().as_byte(), header.mode().unwrap()));
+        }
+        out
+    }
+
+    fn paths(archive: &[u8]) -> Vec<String> {
+        entries(archive).into_iter().map(|e| e.0).collect()
+    }
+
+    #[test]
+    fn snapshots_are_canonical_and_deterministic() {
+        let vm = Vm::new();
+        populate(&vm);
+        let first = vm.snapshot(false);
+        let touched = std::fs::File::options()
+            .write(true)
+            .open(vm.root().join("a.txt"))
+            .unwrap();
+        touched
+            .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(12345))
+            .unwrap();
+        assert_eq!(
+            vm.snapshot(false),
+            first,
+            "mtimes do not leak into the archive"
+        );
+        let long_dir = "d".repeat(90);
+        let long_file = format!("{long_dir}/{}", "f".repeat(60));
+        assert_eq!(
+            paths(&first),
+            [
+                "a.txt",
+                &format!("{long_dir}/"),
+                &long_file,
+                "dir/",
+                "dir/b.bin",
+                "dir/bytes",
+                "dir/sub/",
+                "dir/sub/x",
+                "empty/",
+                "link",
+                "long-link",
+            ]
+        );
+        let modes: Vec<(u8, u32)> = entries(&first).into_iter().map(|e| (e.1, e.2)).collect();
+        assert_eq!(modes[0], (b'0', 0o600));
+        assert_eq!(modes[7], (b'0', 0o755));
+        assert_eq!(modes[8], (b'5', 0o700));
+        assert_eq!(modes[9].0, b'2');
+    }
+
+    #[test]
+    fn snapshot_restore_snapshot_round_trips_byte_for_byte() {
+        let source = Vm::new();
+        populate(&source);
+        let archive = source.snapshot(false);
+        let target = Vm::new();
+        target.write("/stale", "removed by restore");
+        target.mkdir_p("/dir/old");
+        target.restore(&archive).unwrap();
+        assert_eq!(target.snapshot(false), archive);
+        assert!(!target.fs.exists("/stale").unwrap());
+        assert!(!target.fs.exists("/dir/old").unwrap());
+        assert_eq!(target.read("/a.txt"), "alpha");
+        assert_eq!(target.read("/link"), "x contents");
+        assert_eq!(
+            target.fs.read_file("/dir/bytes").unwrap().0,
+            (0..=255).collect::<Vec<u8>>()
+        );
+        assert_eq!(target.fs.stat("/a.txt").unwrap().mode, 0o600);
+        assert_eq!(target.fs.stat("/empty").unwrap().mode, 0o700);
+        let long_file = format!("/{}/{}", "d".repeat(90), "f".repeat(60));
+        assert_eq!(target.read(&long_file), "long");
+        assert_eq!(target.read("/long-link"), "long");
+    }
+
+    #[test]
+    fn restore_applies_directory_modes_after_contents() {
+        let source = Vm::new();
+        source.mkdir_p("/locked");
+        source.write("/locked/inside", "still restored");
+        source.chmod("/locked", 0o555);
+        let archive = source.snapshot(false);
+        let target = Vm::new();
+        target.restore(&archive).unwrap();
+        assert_eq!(target.read("/locked/inside"), "still restored");
+        assert_eq!(target.fs.stat("/locked").unwrap().mode, 0o555);
+        source.chmod("/locked", 0o755);
+        target.chmod("/locked", 0o755);
+    }
+
+    #[test]
+    fn mounts_are_empty_directories_unless_included() {
+        let vm = Vm::new();
+        vm.write("/top", "t");
+        vm.fs
+            .mount("/mnt/mem", MountDriver::Memory, MountOptions::default())
+            .unwrap();
+        vm.mkdir_p("/mnt/mem/inner");
+        vm.write("/mnt/mem/inner/file", "in the mount");
+        assert_eq!(paths(&vm.snapshot(false)), ["mnt/", "mnt/mem/", "top"]);
+        let with_mounts = vm.snapshot(true);
+        assert_eq!(
+            paths(&with_mounts),
+            [
+                "mnt/",
+                "mnt/mem/",
+                "mnt/mem/inner/",
+                "mnt/mem/inner/file",
+                "top"
+            ]
+        );
+        let fresh = Vm::new();
+        fresh.restore(&with_mounts).unwrap();
+        assert_eq!(fresh.read("/mnt/mem/inner/file"), "in the mount");
+        assert!(
+            fresh.root().join("mnt/mem/inner/file").exists(),
+            "no mount: into the root"
+        );
+    }
+
+    #[test]
+    fn restore_keeps_mount_contents_and_writes_through_mounts() {
+        let vm = Vm::new();
+        vm.fs
+            .mount("/m", MountDriver::Memory, MountOptions::default())
+            .unwrap();
+        vm.write("/m/kept", "mine");
+        vm.write("/rootfile", "r");
+        let plain = vm.snapshot(false);
+        vm.write("/m/kept", "changed");
+        vm.write("/m/extra", "e");
+        vm.fs.delete("/rootfile", DeleteOptions::default()).unwrap();
+        vm.restore(&plain).unwrap();
+        assert_eq!(vm.read("/rootfile"), "r");
+        assert_eq!(
+            vm.read("/m/kept"),
+            "changed",
+            "mount contents are not replaced"
+        );
+        assert_eq!(vm.fs.readdir("/").unwrap(), ["m", "rootfile"]);
+        assert!(
+            vm.root().join("m").is_dir(),
+            "mount point directory is put back"
+        );
+
+        let source = Vm::new();
+        source.mkdir_p("/m/sub");
+        source.write("/m/sub/new", "through the mount");
+        source.write("/m/kept", "from archive");
+        vm.restore(&source.snapshot(false)).unwrap();
+        assert_eq!(vm.read("/m/sub/new"), "through the mount");
+        assert_eq!(vm.read("/m/kept"), "from archive");
+        assert_eq!(vm.read("/m/extra"), "e");
+        assert!(!vm.root().join("m/sub").exists());
+    }
+
+    #[test]
+    fn restore_into_a_read_only_mount_fails_before_changing_anything() {
+        let source = Vm::new();
+        source.mkdir_p("/ro");
+        source.write("/ro/file", "x");
+        let archive = source.snapshot(false);
+        let vm = Vm::new();
+        vm.fs
+            .mount(
+                "/ro",
+                MountDriver::Memory,
+                MountOptions {
+                    read_only: Some(true),
+                },
+            )
+            .unwrap();
+        vm.write("/precious", "p");
+        assert_eq!(vm.restore(&archive).unwrap_err().code, code::READ_ONLY);
+        assert_eq!(vm.read("/precious"), "p");
+        let empty_point = {
+            let source = Vm::new();
+            source.mkdir_p("/ro");
+            source.snapshot(false)
+        };
+        vm.restore(&empty_point).unwrap();
+        assert!(!vm.fs.exists("/precious").unwrap());
+    }
+
+    #[test]
+    fn a_directory_entry_over_a_file_in_a_mount_fails() {
+        let source = Vm::new();
+        source.mkdir_p("/m/clash");
+        let vm = Vm::new();
+        vm.fs
+            .mount("/m", MountDriver::Memory, MountOptions::default())
+            .unwrap();
+        vm.write("/m/clash", "a file");
+        let err = vm.restore(&source.snapshot(false)).unwrap_err();
+        assert_eq!(err.code, code::ALREADY_EXISTS);
+    }
+
+    #[test]
+    fn chunks_reassemble_to_the_whole_archive() {
+        let vm = Vm::new();
+        populate(&vm);
+        let archive = vm.fs.snapshot(SnapshotOptions::default()).unwrap();
+        let whole = std::fs::read(&archive.path).unwrap();
+        let info = archive.info(1000).unwrap();
+        assert_eq!(info.size.get(), archive.size());
+        assert_eq!(info.chunks as u64, archive.size().div_ceil(1000));
+        assert!(info.chunks > 2);
+        let mut joined = Vec::new();
+        for index in 0..info.chunks {
+            let chunk = archive.read_chunk(index, 1000).unwrap();
+            assert_eq!(chunk.index, index);
+            assert!(chunk.data.len() <= 1000);
+            joined.extend_from_slice(&chunk.data);
+        }
+        assert_eq!(joined, whole);
+        let digest: String = Sha256::digest(&joined)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(info.sha256, digest);
+        assert_eq!(archive.sha256(), digest);
+        let past = archive.read_chunk(info.chunks, 1000).unwrap_err();
+        assert_eq!(past.code, code::INVALID_INPUT);
+        assert_eq!(
+            archive.read_chunk(0, 0).unwrap_err().code,
+            code::INVALID_INPUT
+        );
+        assert_eq!(archive.info(0).unwrap_err().code, code::INVALID_INPUT);
+        let path = archive.path.clone();
+        drop(archive);
+        assert!(!path.exists(), "the scratch file goes with the archive");
+    }
+
+    #[test]
+    fn upload_in_chunks_then_restore() {
+        let source = Vm::new();
+        populate(&source);
+        let archive = source.snapshot(false);
+        let vm = Vm::new();
+        let mut pieces = archive.chunks(777);
+        let first = vm
+            .fs
+            .upload_chunk(None, Bytes(pieces.next().unwrap().to_vec()))
+            .unwrap();
+        let id = first.upload_id.clone();
+        let mut size = first.size.get();
+        for piece in pieces {
+            let info = vm
+                .fs
+                .upload_chunk(Some(id.clone()), Bytes(piece.to_vec()))
+                .unwrap();
+            assert_eq!(info.upload_id, id);
+            assert_eq!(info.size.get(), size + piece.len() as u64);
+            size = info.size.get();
+        }
+        assert_eq!(size, archive.len() as u64);
+        vm.fs.restore(SnapshotSource::UploadId(id.clone())).unwrap();
+        assert_eq!(vm.snapshot(false), archive);
+        let consumed = vm.fs.restore(SnapshotSource::UploadId(id.clone()));
+        assert_eq!(consumed.unwrap_err().code, code::NOT_FOUND);
+        let append = vm.fs.upload_chunk(Some(id), Bytes(vec![1]));
+        assert_eq!(append.unwrap_err().code, code::NOT_FOUND);
+        for bogus in ["0123456789abcdef0123456789abcdef", "../../root/a.txt", ""] {
+            let err = vm.fs.upload_chunk(Some(bogus.into()), Bytes(vec![1]));
+            assert_eq!(err.unwrap_err().code, code::NOT_FOUND, "{bogus}");
+        }
+    }
+
+    /// One raw archive entry: name, kind, link target, contents.
+    type RawEntry<'a> = (&'a str, tar::EntryType, &'a str, &'a [u8]);
+
+    /// An archive written header by header, bypassing the tar crate's own path checks.
+    fn raw_archive(entries: &[RawEntry<'_>]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, link, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+            header.set_entry_type(*kind);
+            header.set_mode(0o644);
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn malicious_archives_are_rejected_before_anything_changes() {
+        use tar::EntryType::{Directory as D, Regular as F, Symlink as L};
+        let vm = Vm::new();
+        vm.write("/precious", "p");
+        let before = vm.snapshot(false);
+        let ok_file: RawEntry<'_> = ("fine", F, "", b"fine");
+        let cases: &[(&str, &[RawEntry<'_>])] = &[
+            ("parent dir", &[ok_file, ("../x", F, "", b"evil")]),
+            ("nested parent", &[("a/../../x", F, "", b"evil")]),
+            ("absolute path", &[ok_file, ("/etc/evil", F, "", b"evil")]),
+            ("absolute link", &[("l", L, "/etc", b"")]),
+            (
+                "relative link out",
+                &[("d", D, "", b""), ("d/l", L, "../../etc", b"")],
+            ),
+            ("link out from top", &[("l", L, "..", b"")]),
+            (
+                "climb after a name",
+                &[("s", L, ".", b""), ("l", L, "s/../..", b"")],
+            ),
+            (
+                "entry beneath a link",
+                &[("s", L, ".", b""), ("s/x", F, "", b"evil")],
+            ),
+            (
+                "entry before its link",
+                &[("s/x", F, "", b"evil"), ("s", L, ".", b"")],
+            ),
+        ];
+        for (what, entries) in cases {
+            let err = vm.restore(&raw_archive(entries)).unwrap_err();
+            assert_eq!(err.code, code::PATH_ESCAPE, "{what}: {err}");
+            assert_eq!(vm.snapshot(false), before, "{what} changed the root");
+        }
+        let hard_link = raw_archive(&[ok_file, ("h", tar::EntryType::Link, "fine", b"")]);
+        assert_eq!(
+            vm.restore(&hard_link).unwrap_err().code,
+            code::INVALID_INPUT
+        );
+        let garbage = vec![7u8; 1024];
+        assert_eq!(vm.restore(&garbage).unwrap_err().code, code::INVALID_INPUT);
+        assert_eq!(vm.snapshot(false), before);
+        assert!(!vm.tmp.path().join("x").exists());
+        assert!(!vm.tmp.path().join("data/x").exists());
+        let fine = raw_archive(&[
+            ("./", D, "", b""),
+            ("d", D, "", b""),
+            ("d/up", L, "../fine", b""),
+            ("d/here", L, "./x/y", b""),
+            ("fine", F, "", b"fine"),
+        ]);
+        vm.restore(&fine).unwrap();
+        assert_eq!(vm.read("/d/up"), "fine");
+        assert!(!vm.fs.exists("/precious").unwrap());
+    }
+
+    #[test]
+    fn link_targets_may_only_climb_first_and_not_above_the_root() {
+        let check = |link: &str, target: &str| {
+            check_link_target(&VmPath::parse(link).unwrap(), Path::new(target)).map_err(|e| e.code)
+        };
+        assert_eq!(check("/a/b/l", "../../x"), Ok(()));
+        assert_eq!(check("/a/b/l", "./../x/./y"), Ok(()));
+        assert_eq!(check("/l", "x/y"), Ok(()));
+        assert_eq!(check("/a/b/l", "../../../x"), Err(code::PATH_ESCAPE.into()));
+        assert_eq!(check("/a/l", "x/../y"), Err(code::PATH_ESCAPE.into()));
+        assert_eq!(check("/a/l", "/a"), Err(code::PATH_ESCAPE.into()));
+        assert_eq!(check("/a/l", ""), Err(code::INVALID_INPUT.into()));
+    }
+}
