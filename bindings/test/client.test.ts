@@ -8,6 +8,7 @@ import {
   RESERVED_NAMES,
   createClient,
 } from "../src/index.js";
+import { deeperThan } from "../src/runtime/client.js";
 
 /** A transport the tests below must never reach: createClient fails before connecting. */
 const unreachable: Transport = {
@@ -76,3 +77,18 @@ export function createGeneratedClient(transport: Transport, c: RuntimeContract):
 export function createClientWithoutBridges(transport: Transport, c: RuntimeContract): ClientWithoutBridges {
   return createClient(transport, c) as ClientWithoutBridges;
 }
+
+describe("deeperThan", () => {
+  const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
+  test("counts containers as the host does, bytes as scalars", () => {
+    assert.equal(deeperThan(nest(64), 64), false);
+    assert.equal(deeperThan(nest(65), 64), true);
+    assert.equal(deeperThan({ a: { b: [] } }, 3), false);
+    assert.equal(deeperThan({ a: { b: [] } }, 2), true);
+    assert.equal(deeperThan([new Uint8Array(4)], 1), false);
+    assert.equal(deeperThan("text", 0), false);
+  });
+  test("stops early on hostile nesting", () => {
+    assert.equal(deeperThan(nest(5_000), 64), true);
+  });
+});

@@ -71,6 +71,22 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
         return true;
       });
       await assert.rejects(client.readFile("relative/path"), (e: unknown) => e instanceof ActorError && e.code === "invalid_input");
+      // Too deep to send: refused before it leaves, with the limit the host announced.
+      const deep = Array.from({ length: 70 }).reduce<unknown>((inner) => [inner], "x");
+      await assert.rejects(
+        client.writeFiles(deep as never),
+        (e: unknown) => e instanceof ActorError && e.code === "limit_exceeded" && /deeper than 64/.test(e.message),
+      );
+      // Too large to send, likewise.
+      await assert.rejects(
+        client.writeFile("/big", "x".repeat(LIMIT + 1)),
+        (e: unknown) => e instanceof ActorError && e.code === "limit_exceeded",
+      );
+      // A wrong type that the compiler would reject, forced through: the host's typed error.
+      await assert.rejects(
+        client.stat(42 as unknown as string),
+        (e: unknown) => e instanceof ActorError && e.code === "invalid_input" && /stat: argument #1 `path`/.test(e.message),
+      );
       assert.equal(await client.exists("/"), true);
     });
 
@@ -106,7 +122,7 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
     test("concurrent calls each receive only their own callback events", async () => {
       const vm = connect();
       await vm.mountFs("/mnt/extra", { type: "memory" });
-      await vm.writeFile("/mnt/extra/big.bin", new Uint8Array(100_000).fill(7));
+      for (let i = 0; i < 4; i++) await vm.writeFile(`/mnt/extra/part-${i}.bin`, new Uint8Array(25_000).fill(i));
       await vm.writeFile("/small.txt", "small");
       const [withMounts, withoutMounts] = await Promise.all([
         downloadSnapshot(vm, { includeMounts: true }),

@@ -1,1 +1,92 @@
-fn main() {}
+//! Generated dispatch vs. a direct method call, measured in the same run.
+//!
+//! "dispatch" is the whole server path of one call: decode the CBOR arguments, decode them
+//! positionally, call the core method, encode the result to CBOR. "direct" calls the method.
+//! After the measurements it prints `ratio dispatch/direct` per action from criterion's
+//! estimates. Run: `cargo bench -p agentos-core --bench dispatch`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentos_core::AgentOs;
+use agentos_core::runtime::{BridgeHub, CallContext, Encoding, EventSink, Limits, Surface, Value};
+use agentos_core::vm::fs::FileContent;
+use criterion::Criterion;
+
+struct NoEvents;
+impl EventSink for NoEvents {
+    fn emit(&self, _: &str, _: Value) {}
+}
+
+const ACTIONS: [&str; 2] = ["stat", "exists"];
+
+fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
+    let ctx = CallContext::new(
+        "bench:1".into(),
+        Arc::new(NoEvents),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+        Limits::default(),
+    );
+    let args = Encoding::Cbor
+        .encode(&Value::Array(vec![Value::Text("/data/file.txt".into())]))
+        .expect("encodes");
+    for action in ACTIONS {
+        let mut group = c.benchmark_group(action);
+        group.bench_function("direct", |b| {
+            b.iter(|| match action {
+                "stat" => drop(black_box(os.stat(black_box("/data/file.txt").into()))),
+                _ => drop(black_box(os.exists(black_box("/data/file.txt").into()))),
+            })
+        });
+        group.bench_function("dispatch", |b| {
+            b.iter(|| {
+                let Value::Array(values) =
+                    Encoding::Cbor.decode(black_box(&args)).expect("decodes")
+                else {
+                    unreachable!("args are an array")
+                };
+                let out = rt
+                    .block_on(os.dispatch(action, values, &ctx))
+                    .expect("call succeeds");
+                black_box(Encoding::Cbor.encode(&out).expect("encodes"))
+            })
+        });
+        group.finish();
+    }
+}
+
+/// Reads criterion's point estimate (mean, ns) of one benchmark of this run.
+fn mean_ns(group: &str, name: &str) -> Option<f64> {
+    let home = std::env::var("CRITERION_HOME").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
+        Into::into,
+    );
+    let path = home.join(group).join(name).join("new/estimates.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let os = AgentOs::open(dir.path()).expect("vm opens");
+    os.mkdir("/data".into(), None).expect("mkdir");
+    os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
+        .expect("write");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &os, &rt);
+    c.final_summary();
+    for action in ACTIONS {
+        if let (Some(direct), Some(dispatch)) =
+            (mean_ns(action, "direct"), mean_ns(action, "dispatch"))
+        {
+            println!(
+                "ratio dispatch/direct {action}: {:.3} ({dispatch:.0} ns vs {direct:.0} ns)",
+                dispatch / direct
+            );
+        }
+    }
+}

@@ -4,7 +4,11 @@
 // Generated code names `::agentos_core::…`; this makes those paths resolve inside this crate too.
 extern crate self as agentos_core;
 
+mod agent_os;
+pub mod host;
 pub mod runtime;
 
 pub use agentos_macros::surface;
 pub mod vm;
+
+pub use agent_os::AgentOs;

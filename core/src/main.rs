@@ -1,1 +1,86 @@
-fn main() {}
+//! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agentos_core::host::embedded::{self, HostConfig};
+use agentos_core::runtime::Limits;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "agentos",
+    about = "Hosts AgentOs actors for the generated TypeScript client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve actors over WebSocket (loopback by default).
+    Serve {
+        /// Address to listen on; anything but loopback exposes the VMs to the network.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        /// Port (0 picks a free one).
+        #[arg(long, default_value_t = 6420)]
+        port: u16,
+        /// Bearer token clients must present; generated and printed when absent.
+        #[arg(long, env = "AGENTOS_TOKEN")]
+        token: Option<String>,
+        /// Where VMs and the host's SQLite state live.
+        #[arg(long, default_value = ".agentos")]
+        data_dir: PathBuf,
+        /// Largest message in either direction, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_message_bytes: u32,
+        /// How long a bridge request waits for a client's answer, in milliseconds.
+        #[arg(long, default_value_t = 30_000)]
+        bridge_timeout_ms: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve {
+        host,
+        port,
+        token,
+        data_dir,
+        max_message_bytes,
+        bridge_timeout_ms,
+    } = Cli::parse().command;
+    let token = token.unwrap_or_else(embedded::generate_token);
+    let running = embedded::start(
+        HostConfig {
+            listen: SocketAddr::new(host, port),
+            token: token.clone(),
+            data_dir,
+            limits: Limits::with_message_bytes(max_message_bytes),
+            bridge_timeout: Duration::from_millis(bridge_timeout_ms),
+        },
+        embedded::agent_os_kinds(),
+    )
+    .await?;
+    // Machine-readable lines first: tests and scripts read them from stdout.
+    println!("AGENTOS_URL=ws://{}", running.addr);
+    println!("AGENTOS_TOKEN={token}");
+    eprintln!(
+        "agentOS host listening on ws://{} — connect with createAgentOsClient(webSocketTransport({{ url, token }}))",
+        running.addr
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    running.stop().await?;
+    Ok(())
+}

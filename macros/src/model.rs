@@ -66,9 +66,16 @@ pub struct Param {
 
 pub enum ParamKind {
     /// Travels positionally; `optional` holds `T` of an `Option<T>`.
-    Data { optional: Option<Type> },
-    Emitter { event: String, payload: Type },
-    Bridge { bridge: String },
+    Data {
+        optional: Option<Type>,
+    },
+    Emitter {
+        event: String,
+        payload: Type,
+    },
+    Bridge {
+        bridge: String,
+    },
 }
 
 pub struct Output {
@@ -161,7 +168,9 @@ impl Surface {
             [] if method.is_pub => {
                 diag.error(
                     ident.span(),
-                    format!("public method `{ident}` has no surface mapping; add one of {MAPPINGS}"),
+                    format!(
+                        "public method `{ident}` has no surface mapping; add one of {MAPPINGS}"
+                    ),
                 );
                 return;
             }
@@ -208,7 +217,9 @@ impl Surface {
             Mapping::Action {
                 name, deprecated, ..
             } => {
-                if let Some(action) = self.action(method, name.as_ref(), docs, deprecated, claims, diag) {
+                if let Some(action) =
+                    self.action(method, name.as_ref(), docs, deprecated, claims, diag)
+                {
                     self.actions.push(action);
                 }
             }
@@ -251,7 +262,9 @@ impl Surface {
         if !sig.generics.params.is_empty() {
             diag.error(
                 sig.generics.span(),
-                format!("action `{ident}` is generic; actions cross the wire with concrete types only"),
+                format!(
+                    "action `{ident}` is generic; actions cross the wire with concrete types only"
+                ),
             );
             ok = false;
         }
@@ -263,7 +276,15 @@ impl Surface {
         if params.len() != method.params.len() {
             ok = false;
         }
-        claim(claims, &wire, name_span, "action", &format!("method `{ident}`"), None, diag);
+        claim(
+            claims,
+            &wire,
+            name_span,
+            "action",
+            &format!("method `{ident}`"),
+            None,
+            diag,
+        );
         let output = output(&sig.output);
         ok.then(|| Action {
             method: ident.clone(),
@@ -321,7 +342,15 @@ impl Surface {
                 let name = event.value();
                 if check_name(&name, "event", event.span(), diag) {
                     let owner = format!("action `{action}`");
-                    claim(claims, &name, event.span(), "event", &owner, Some(&payload), diag);
+                    claim(
+                        claims,
+                        &name,
+                        event.span(),
+                        "event",
+                        &owner,
+                        Some(&payload),
+                        diag,
+                    );
                     if !self.events.iter().any(|e| e.name == name) {
                         self.events.push(Event {
                             name: name.clone(),
@@ -341,11 +370,27 @@ impl Surface {
                 if check_name(&name, "bridge", bridge.span(), diag) {
                     let pair: Type = syn::parse_quote!((#(#args),*));
                     let owner = format!("action `{action}`");
-                    claim(claims, &name, bridge.span(), "bridge", &owner, Some(&pair), diag);
+                    claim(
+                        claims,
+                        &name,
+                        bridge.span(),
+                        "bridge",
+                        &owner,
+                        Some(&pair),
+                        diag,
+                    );
                     let respond = format!("respond{}", names::pascal(&name));
                     if !self.bridges.iter().any(|b| b.name == name) {
                         let owner = format!("bridge `{name}`");
-                        claim(claims, &respond, bridge.span(), "response action", &owner, None, diag);
+                        claim(
+                            claims,
+                            &respond,
+                            bridge.span(),
+                            "response action",
+                            &owner,
+                            None,
+                            diag,
+                        );
                         self.bridges.push(BridgeDef {
                             name: name.clone(),
                             request: args[0].clone(),
@@ -370,7 +415,12 @@ impl Surface {
                 return None;
             }
             (None, Some(event), _) => {
-                diag.error(event.span(), format!("#[event] applies to `Emitter<T>` parameters; `{ident}` is a plain argument"));
+                diag.error(
+                    event.span(),
+                    format!(
+                        "#[event] applies to `Emitter<T>` parameters; `{ident}` is a plain argument"
+                    ),
+                );
                 return None;
             }
             (None, _, Some(bridge)) => {

@@ -41,6 +41,5 @@ pub fn snake(pascal: &str) -> String {
 /// Wire names are TypeScript identifiers starting with a lowercase letter.
 pub fn is_wire_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
+    chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_alphanumeric())
 }

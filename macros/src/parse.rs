@@ -224,7 +224,10 @@ fn parse_param(pat_type: &mut syn::PatType, diag: &mut Diagnostics) -> ParsedPar
                 attr.span(),
                 format!(
                     "expected a name in quotes: `#[{}(\"name\")]`",
-                    attr.path().get_ident().map(ToString::to_string).unwrap_or_default()
+                    attr.path()
+                        .get_ident()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 ),
             ),
         }

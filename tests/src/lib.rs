@@ -1,1 +1,196 @@
+//! Test support: an in-process embedded host on a free loopback port and a raw protocol
+//! client that sends exactly the frames a test chooses, so hostile input can be tried.
 
+use std::time::Duration;
+
+use agentos_core::host::embedded::{self, HostConfig, RunningHost};
+use agentos_core::runtime::{Encoding, Limits, Value};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub const TOKEN: &str = "test-token";
+
+/// A host serving `agentOS` from a temporary data directory.
+pub struct TestHost {
+    pub host: RunningHost,
+    pub data: tempfile::TempDir,
+}
+
+impl TestHost {
+    pub async fn start(limits: Limits) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let host = embedded::start(
+            HostConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                token: TOKEN.into(),
+                data_dir: data.path().to_path_buf(),
+                limits,
+                bridge_timeout: Duration::from_secs(5),
+            },
+            embedded::agent_os_kinds(),
+        )
+        .await
+        .expect("host starts");
+        Self { host, data }
+    }
+
+    pub fn url(&self, actor: &str, key: &str, encoding: &str) -> String {
+        format!(
+            "ws://{}/actors/{actor}/{key}/connect?encoding={encoding}",
+            self.host.addr
+        )
+    }
+
+    pub async fn connect(&self, key: &str, encoding: Encoding) -> RawClient {
+        let name = match encoding {
+            Encoding::Cbor => "cbor",
+            Encoding::Json => "json",
+        };
+        RawClient::connect(&self.url("agentOS", key, name), TOKEN, encoding)
+            .await
+            .expect("connects")
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A protocol client with no conveniences beyond framing.
+pub struct RawClient {
+    ws: Ws,
+    pub encoding: Encoding,
+    pub init: Value,
+    next_id: u64,
+}
+
+/// A decoded server frame: its tag and value.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub tag: String,
+    pub val: serde_json::Value,
+}
+
+impl RawClient {
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        encoding: Encoding,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let mut client = Self {
+            ws,
+            encoding,
+            init: Value::Null,
+            next_id: 0,
+        };
+        client.init = client.next_raw().await;
+        Ok(client)
+    }
+
+    /// Sends bytes as one frame of this connection's kind.
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        let msg = match self.encoding {
+            Encoding::Cbor => Message::Binary(bytes.into()),
+            Encoding::Json => Message::Text(String::from_utf8(bytes).expect("utf8").into()),
+        };
+        self.ws.send(msg).await.expect("send");
+    }
+
+    pub fn frame(&self, tag: &str, val: Value) -> Vec<u8> {
+        let frame = Value::Map(vec![(
+            Value::Text("body".into()),
+            Value::Map(vec![
+                (Value::Text("tag".into()), Value::Text(tag.into())),
+                (Value::Text("val".into()), val),
+            ]),
+        )]);
+        self.encoding.encode(&frame).expect("encodes")
+    }
+
+    /// Sends an action request with `args` and returns its id.
+    pub async fn request(&mut self, name: &str, args: Vec<Value>) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let bytes = self.frame("ActionRequest", request(id, name, args));
+        self.send_raw(bytes).await;
+        id
+    }
+
+    pub async fn subscribe(&mut self, event: &str) {
+        let val = Value::Map(vec![
+            (Value::Text("eventName".into()), Value::Text(event.into())),
+            (Value::Text("subscribe".into()), Value::Bool(true)),
+        ]);
+        let bytes = self.frame("SubscriptionRequest", val);
+        self.send_raw(bytes).await;
+    }
+
+    async fn next_raw(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("a frame within 30 s")
+                .expect("connection open")
+                .expect("frame");
+            let bytes = match msg {
+                Message::Binary(b) => b.to_vec(),
+                Message::Text(t) => t.as_bytes().to_vec(),
+                _ => continue,
+            };
+            return self.encoding.decode(&bytes).expect("server frames decode");
+        }
+    }
+
+    /// The next frame, as JSON for easy assertions (bytes become `["$Uint8Array", …]`).
+    pub async fn next(&mut self) -> Frame {
+        let value = self.next_raw().await;
+        let json: serde_json::Value =
+            serde_json::from_slice(&Encoding::Json.encode(&value).expect("json")).expect("json");
+        Frame {
+            tag: json["body"]["tag"].as_str().unwrap_or_default().to_owned(),
+            val: json["body"]["val"].clone(),
+        }
+    }
+
+    /// Calls an action; `Ok(output)` or `Err(error frame)`, skipping events.
+    pub async fn call(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        let id = self.request(name, args).await;
+        self.response(id).await
+    }
+
+    /// Waits for the response to request `id`, skipping events and other frames.
+    pub async fn response(&mut self, id: u64) -> Result<serde_json::Value, serde_json::Value> {
+        loop {
+            let frame = self.next().await;
+            match frame.tag.as_str() {
+                "ActionResponse" if frame.val["id"] == id => return Ok(frame.val["output"].clone()),
+                "Error" if frame.val["actionId"] == id => return Err(frame.val),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The value of an `ActionRequest` frame.
+pub fn request(id: u64, name: &str, args: Vec<Value>) -> Value {
+    Value::Map(vec![
+        (Value::Text("id".into()), Value::Integer(id.into())),
+        (Value::Text("name".into()), Value::Text(name.into())),
+        (Value::Text("args".into()), Value::Array(args)),
+    ])
+}
+
+/// Shorthand for a text value.
+pub fn text(s: &str) -> Value {
+    Value::Text(s.into())
+}

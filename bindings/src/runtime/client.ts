@@ -231,6 +231,17 @@ export function createClient(
     const { connection, init } = await session;
     if (closedBy) throw closedBy;
     const id = nextId++;
+    // The host cannot attribute an error for a frame nested past its limit (reading the id
+    // would mean walking the nesting), so such a call is refused here instead of hanging.
+    const deep = args.findIndex((arg) => deeperThan(arg, init.limits.maxDepth));
+    if (deep >= 0) {
+      throw new ActorError(
+        "agentos",
+        "limit_exceeded",
+        `${name}: argument #${deep + 1} nests deeper than ${init.limits.maxDepth} levels`,
+        { actionId: id },
+      );
+    }
     const body: ClientFrame = { tag: "ActionRequest", val: { id, name, args } };
     const data = encodeFrame({ body }, connection.encoding);
     const size = typeof data === "string" ? textEncoder.encode(data).byteLength : data.byteLength;
@@ -304,6 +315,17 @@ export function createClient(
 }
 
 const textEncoder = new TextEncoder();
+
+/**
+ * Whether `value` nests arrays and objects more than `limit` levels deep, counted as the host
+ * counts them (bytes are a scalar). Recursion stops at `limit`, so hostile input is cheap.
+ */
+export function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return limit < 0;
+  if (limit < 1) return true;
+  const children: unknown[] = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => deeperThan(child, limit - 1));
+}
 
 function asActorError(error: unknown): ActorError {
   if (error instanceof ActorError) return error;

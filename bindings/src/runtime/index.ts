@@ -29,8 +29,8 @@ export {
   type SnapshotChunkLike,
   type SnapshotDownloadOptions,
   type SnapshotInfoLike,
-  type SnapshotSink,
-  type SnapshotSource,
+  type SnapshotWriter,
+  type SnapshotReader,
   downloadSnapshot,
   uploadSnapshot,
 } from "./snapshot.js";

@@ -20,20 +20,20 @@ export interface SnapshotInfoLike {
   chunks: number;
 }
 
-export interface SnapshotSource {
+export interface SnapshotReader {
   snapshotRootFilesystem(options: {
     onSnapshotChunk: (chunk: SnapshotChunkLike) => void;
   }): Promise<SnapshotInfoLike>;
 }
 
 /** The options of `snapshotRootFilesystem` other than the chunk callback. */
-export type SnapshotDownloadOptions<C extends SnapshotSource> = Omit<
+export type SnapshotDownloadOptions<C extends SnapshotReader> = Omit<
   NonNullable<Parameters<C["snapshotRootFilesystem"]>[0]>,
   "onSnapshotChunk"
 >;
 
 /** Takes a snapshot of the root filesystem and returns the verified archive. */
-export async function downloadSnapshot<C extends SnapshotSource>(
+export async function downloadSnapshot<C extends SnapshotReader>(
   client: C,
   options?: SnapshotDownloadOptions<C>,
 ): Promise<Uint8Array> {
@@ -66,7 +66,7 @@ export async function downloadSnapshot<C extends SnapshotSource>(
   return archive;
 }
 
-export interface SnapshotSink<R> {
+export interface SnapshotWriter<R> {
   ready: Promise<{ limits: { maxMessageBytes: number } }>;
   uploadChunk(chunk: Uint8Array, uploadId?: string): Promise<{ uploadId: string; size: number }>;
   restoreRootFilesystem(options: { uploadId: string }): Promise<R>;
@@ -77,7 +77,7 @@ export interface SnapshotSink<R> {
  * half the host's message limit, leaving room for the frame and JSON's base64 growth.
  */
 export async function uploadSnapshot<R>(
-  client: SnapshotSink<R>,
+  client: SnapshotWriter<R>,
   archive: Uint8Array,
   chunkSize?: number,
 ): Promise<R> {

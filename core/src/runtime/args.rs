@@ -37,7 +37,12 @@ impl Args {
 
     /// Rejects arguments beyond `arity`; trailing `null`/`undefined` count as absent.
     pub fn finish(self, arity: usize) -> Result<(), ActorError> {
-        let extra = self.values.iter().skip(arity).filter(|v| !v.is_null()).count();
+        let extra = self
+            .values
+            .iter()
+            .skip(arity)
+            .filter(|v| !v.is_null())
+            .count();
         if extra > 0 {
             return Err(ActorError::invalid_input(format!(
                 "{}: takes {arity} argument(s) but {} were given",

@@ -145,7 +145,12 @@ impl BridgeHub {
     }
 
     /// Delivers an already-validated answer; the first one wins, later ones are `not_found`.
-    pub fn resolve(&self, bridge: &str, request_id: &str, outcome: Value) -> Result<(), ActorError> {
+    pub fn resolve(
+        &self,
+        bridge: &str,
+        request_id: &str,
+        outcome: Value,
+    ) -> Result<(), ActorError> {
         let mut pending = self.lock();
         match pending.get(request_id) {
             Some((name, _)) if *name == bridge => {
@@ -160,7 +165,9 @@ impl BridgeHub {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, oneshot::Sender<Value>)>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, oneshot::Sender<Value>)>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -104,9 +104,12 @@ fn normalize_cbor(value: Value) -> Result<Value, ActorError> {
             Value::Bytes(b) => bignum(tag == TAG_NEG_BIGNUM, &b)?,
             _ => return Err(ActorError::invalid_input("malformed bignum")),
         },
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(normalize_cbor).collect::<Result<_, _>>()?)
-        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(normalize_cbor)
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -118,11 +121,16 @@ fn normalize_cbor(value: Value) -> Result<Value, ActorError> {
 }
 
 fn bignum(negative: bool, magnitude: &[u8]) -> Result<Value, ActorError> {
-    let digits = magnitude.iter().skip_while(|b| **b == 0).collect::<Vec<_>>();
+    let digits = magnitude
+        .iter()
+        .skip_while(|b| **b == 0)
+        .collect::<Vec<_>>();
     if digits.len() > 8 {
         return Err(ActorError::limit_exceeded("bigint does not fit in 64 bits"));
     }
-    let n = digits.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(**b));
+    let n = digits
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(**b));
     let n = i128::from(n);
     integer(if negative { -1 - n } else { n })
 }
@@ -173,9 +181,10 @@ fn from_envelope(mut items: Vec<serde_json::Value>) -> Result<Value, ActorError>
         ))
     };
     match (tag.as_str(), items.as_slice()) {
-        ("$Uint8Array", [_, J::String(b64)]) => {
-            BASE64.decode(b64).map(Value::Bytes).map_err(|_| malformed())
-        }
+        ("$Uint8Array", [_, J::String(b64)]) => BASE64
+            .decode(b64)
+            .map(Value::Bytes)
+            .map_err(|_| malformed()),
         ("$BigInt", [_, J::String(digits)]) => {
             integer(digits.parse::<i128>().map_err(|_| malformed())?)
         }

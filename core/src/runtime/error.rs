@@ -31,6 +31,7 @@ pub mod code {
 
 /// A typed, serializable error: what a TypeScript `ActorError` is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, thiserror::Error)]
+#[ts(rename = "ActorErrorInfo")]
 #[error("{group}/{code}: {message}")]
 pub struct ActorError {
     pub group: String,

@@ -22,7 +22,11 @@ pub fn render(surface: &Surface) -> TokenStream {
                 ParamKind::Emitter { payload, .. } => ("event_payload", payload),
                 ParamKind::Bridge { .. } => continue,
             };
-            checks.push(assert_wire(&format!("{method}_{what}_{}", p.ident), ty, &rt));
+            checks.push(assert_wire(
+                &format!("{method}_{what}_{}", p.ident),
+                ty,
+                &rt,
+            ));
         }
         if let Some(ok) = &action.output.ok {
             checks.push(assert_wire(&format!("{method}_result"), ok, &rt));
@@ -30,8 +34,16 @@ pub fn render(surface: &Surface) -> TokenStream {
     }
     for bridge in &surface.bridges {
         let name = crate::names::snake(&bridge.name);
-        checks.push(assert_wire(&format!("{name}_bridge_request"), &bridge.request, &rt));
-        checks.push(assert_wire(&format!("{name}_bridge_response"), &bridge.response, &rt));
+        checks.push(assert_wire(
+            &format!("{name}_bridge_request"),
+            &bridge.request,
+            &rt,
+        ));
+        checks.push(assert_wire(
+            &format!("{name}_bridge_response"),
+            &bridge.response,
+            &rt,
+        ));
     }
     quote! {
         const _: () = {

@@ -26,7 +26,11 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
     });
     let unsupported = surface.unsupported.iter().map(|n| {
         let name = &n.name;
-        let message = format!("`{name}` is not supported by the `{}` actor: {}", surface.actor, n.reason.as_deref().unwrap_or_default());
+        let message = format!(
+            "`{name}` is not supported by the `{}` actor: {}",
+            surface.actor,
+            n.reason.as_deref().unwrap_or_default()
+        );
         quote!(#name => ::core::result::Result::Err(#rt::ActorError::unsupported(#message)),)
     });
     quote! {
@@ -61,7 +65,9 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
         let (ident, ty) = (&p.ident, &p.ty);
         match &p.kind {
             ParamKind::Data { .. } => None,
-            ParamKind::Emitter { event, .. } => Some(quote!(let #ident: #ty = ctx.emitter(#event);)),
+            ParamKind::Emitter { event, .. } => {
+                Some(quote!(let #ident: #ty = ctx.emitter(#event);))
+            }
             ParamKind::Bridge { bridge } => Some(quote!(let #ident: #ty = ctx.bridge(#bridge);)),
         }
     });

@@ -1,12 +1,15 @@
 pub struct Core;
 
+/// A live resource: neither serde nor ts-rs.
+pub struct Socket;
+
 pub struct Handle;
 
 #[agentos_core::surface(actor = "demo")]
 impl Core {
     #[action]
-    pub fn open(&self, file: std::fs::File) -> u32 {
-        drop(file);
+    pub fn open(&self, socket: Socket) -> u32 {
+        drop(socket);
         1
     }
 

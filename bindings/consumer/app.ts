@@ -1,0 +1,68 @@
+// A consumer of the published package, imported by name as an app would. `tsc --strict -p
+// consumer` must accept every typed call and reject every line marked @ts-expect-error.
+import {
+  ActorError,
+  createAgentOsClient,
+  downloadSnapshot,
+  uploadSnapshot,
+  webSocketTransport,
+  type AgentOsClient,
+  type FileStat,
+  type MountInfo,
+  type SnapshotChunk,
+} from "@agentos/client";
+
+export async function app(url: string, token: string): Promise<void> {
+  const client: AgentOsClient = createAgentOsClient(webSocketTransport({ url, token, encoding: "json" }), {
+    onError: (e: ActorError) => console.error(e.code),
+  });
+  const mount: MountInfo = await client.mountFs("/mnt/scratch", { type: "memory" }, { readOnly: false });
+  const readOnly: boolean = mount.readOnly;
+  await client.mountFs("/mnt/host", { type: "hostDir", path: "/srv/data" });
+  await client.writeFile("/mnt/scratch/a.txt", "text");
+  await client.writeFile("/mnt/scratch/b.bin", new Uint8Array([1, 2, 3]));
+  const bytes: Uint8Array = await client.readFile("/mnt/scratch/b.bin");
+  const text: string = await client.readTextFile("/mnt/scratch/a.txt");
+  const stat: FileStat = await client.stat("/mnt/scratch/a.txt");
+  const size: number = stat.size;
+  const kind: "file" | "directory" | "symlink" = stat.kind;
+  const mounts: Array<MountInfo> = await client.listMounts();
+  await client.mkdir("/a/b", { recursive: true });
+  await client.delete("/a", { recursive: true });
+  await client.move("/mnt/scratch/a.txt", "/a.txt");
+  const info = await client.snapshotRootFilesystem({
+    includeMounts: true,
+    onSnapshotChunk: (chunk: SnapshotChunk) => void chunk.data.byteLength,
+  });
+  const chunks: number = info.chunks;
+  const archive: Uint8Array = await downloadSnapshot(client, { includeMounts: false });
+  await uploadSnapshot(client, archive);
+  await client.restoreRootFilesystem({ bytes: archive });
+  const off = client.on("snapshotChunk", (event) => {
+    const callId: string = event.callId;
+    const data: Uint8Array = event.data.data;
+    void [callId, data];
+  });
+  off();
+  void [readOnly, bytes, text, size, kind, mounts, chunks];
+
+  // @ts-expect-error wrong argument type: a path is a string
+  await client.readFile(42);
+  // @ts-expect-error unknown mount driver
+  await client.mountFs("/m", { type: "nfs" });
+  // @ts-expect-error hostDir needs its path
+  await client.mountFs("/m", { type: "hostDir" });
+  // @ts-expect-error missing argument
+  await client.writeFile("/f");
+  // @ts-expect-error extra argument
+  await client.stat("/f", true);
+  // @ts-expect-error unknown action
+  await client.formatDisk();
+  // @ts-expect-error unknown event
+  client.on("diskFormatted", () => {});
+  // @ts-expect-error the callback receives a SnapshotChunk, not a string
+  await client.snapshotRootFilesystem({ onSnapshotChunk: (chunk: string) => void chunk });
+  // @ts-expect-error results are typed: readFile gives bytes, not text
+  const wrong: string = await client.readFile("/f");
+  void wrong;
+}

@@ -1,0 +1,186 @@
+//! `AgentOs`, the core VM, and its annotated surface: the single source of truth for the
+//! actor's actions, events and the TypeScript client. Method bodies delegate to the
+//! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::vm::fs::{
+    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
+    MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
+    SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
+};
+
+/// One VM: its own root directory, a mount table, and (as they land) processes, shells,
+/// sessions and cron.
+pub struct AgentOs {
+    fs: Arc<Filesystem>,
+}
+
+impl AgentOs {
+    /// Opens (creating if needed) the VM whose state lives in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, ActorError> {
+        Ok(Self {
+            fs: Arc::new(Filesystem::open(data_dir)?),
+        })
+    }
+}
+
+/// Runs blocking filesystem work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ActorError> + Send + 'static,
+) -> Result<T, ActorError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
+}
+
+#[crate::surface(actor = "agentOS")]
+impl AgentOs {
+    /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
+    /// `overlay` over a host directory, optionally read-only.
+    #[action]
+    pub fn mount_fs(
+        &self,
+        path: String,
+        driver: MountDriver,
+        options: Option<MountOptions>,
+    ) -> Result<MountInfo, ActorError> {
+        self.fs.mount(&path, driver, options.unwrap_or_default())
+    }
+
+    /// Unmounts the filesystem mounted at `path`.
+    #[action]
+    pub fn unmount_fs(&self, path: String) -> Result<(), ActorError> {
+        self.fs.unmount(&path)
+    }
+
+    /// Lists the mounts, sorted by path.
+    #[action]
+    pub fn list_mounts(&self) -> Vec<MountInfo> {
+        self.fs.list_mounts()
+    }
+
+    /// Reads a whole file as bytes.
+    #[action]
+    pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
+        self.fs.read_file(&path)
+    }
+
+    /// Reads a whole file as UTF-8 text.
+    #[action]
+    pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
+        String::from_utf8(self.fs.read_file(&path)?.0)
+            .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+    }
+
+    /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
+    #[action]
+    pub fn write_file(&self, path: String, content: FileContent) -> Result<(), ActorError> {
+        self.fs.write_file(&path, content)
+    }
+
+    /// Reads several files; each entry carries its content or its own error.
+    #[action]
+    pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
+        self.fs.read_files(paths)
+    }
+
+    /// Writes several files; one failure does not fail the others.
+    #[action]
+    pub fn write_files(&self, entries: Vec<WriteFileEntry>) -> Vec<WriteFileResult> {
+        self.fs.write_files(entries)
+    }
+
+    /// Creates a directory; with `recursive`, its missing parents too.
+    #[action]
+    pub fn mkdir(&self, path: String, options: Option<MkdirOptions>) -> Result<(), ActorError> {
+        self.fs.mkdir(&path, options.unwrap_or_default())
+    }
+
+    /// Lists the names in a directory, sorted.
+    #[action]
+    pub fn readdir(&self, path: String) -> Result<Vec<String>, ActorError> {
+        self.fs.readdir(&path)
+    }
+
+    /// Lists a tree depth-first in sorted order, descending into mounts.
+    #[action]
+    pub fn readdir_recursive(
+        &self,
+        path: String,
+        options: Option<ReaddirRecursiveOptions>,
+    ) -> Result<Vec<DirEntry>, ActorError> {
+        self.fs
+            .readdir_recursive(&path, options.unwrap_or_default())
+    }
+
+    /// Describes a file, directory or symlink.
+    #[action]
+    pub fn stat(&self, path: String) -> Result<FileStat, ActorError> {
+        self.fs.stat(&path)
+    }
+
+    /// Whether `path` exists. Paths that try to escape a mount are still errors.
+    #[action]
+    pub fn exists(&self, path: String) -> Result<bool, ActorError> {
+        self.fs.exists(&path)
+    }
+
+    /// Moves a file or directory, across mounts too.
+    #[action(name = "move")]
+    pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
+        self.fs.rename(&from, &to)
+    }
+
+    /// Deletes a file, or a directory (non-empty ones only with `recursive`).
+    #[action]
+    pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
+        self.fs.delete(&path, options.unwrap_or_default())
+    }
+
+    /// Exports the root filesystem as a tar archive in deterministic order. The archive
+    /// arrives through `onSnapshotChunk` in chunks that each fit in one message; the result
+    /// gives its size, SHA-256 and chunk count.
+    #[action]
+    pub async fn snapshot_root_filesystem(
+        &self,
+        options: Option<SnapshotOptions>,
+        #[event("snapshotChunk")] on_snapshot_chunk: Emitter<SnapshotChunk>,
+    ) -> Result<SnapshotInfo, ActorError> {
+        let fs = self.fs.clone();
+        blocking(move || {
+            let archive = fs.snapshot(options.unwrap_or_default())?;
+            // Half the message limit leaves room for base64 in JSON and the frame around it.
+            let chunk_size = u32::try_from(on_snapshot_chunk.max_message_bytes() / 2)
+                .unwrap_or(u32::MAX)
+                .max(1024);
+            let info = archive.info(chunk_size)?;
+            for index in 0..info.chunks {
+                on_snapshot_chunk.emit(&archive.read_chunk(index, chunk_size)?);
+            }
+            Ok(info)
+        })
+        .await
+    }
+
+    /// Appends a chunk to an upload (a new one when `uploadId` is absent), so that an archive
+    /// larger than one message can be restored.
+    #[action]
+    pub fn upload_chunk(
+        &self,
+        chunk: Bytes,
+        upload_id: Option<String>,
+    ) -> Result<UploadInfo, ActorError> {
+        self.fs.upload_chunk(upload_id, chunk)
+    }
+
+    /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
+    /// finished upload.
+    #[action]
+    pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
+        let fs = self.fs.clone();
+        blocking(move || fs.restore(source)).await
+    }
+}

@@ -1,0 +1,131 @@
+//! One WebSocket connection: reads frames, runs each action as its own task, and writes
+//! responses and subscribed events through one queue so that a call's events always precede
+//! its response.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::actors::{Actor, Outgoing};
+use super::frames::{self, ClientFrame, ServerFrame};
+use crate::runtime::{ActorError, CallContext, Encoding, Limits, Value};
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limits: Limits) {
+    let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let connection_id = format!("c{conn}");
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    actor.subscribers.attach(conn, tx.clone());
+
+    let writer = {
+        let (actor_id, connection_id) = (actor.id.clone(), connection_id.clone());
+        let hash = actor.contract.hash.clone();
+        tokio::spawn(async move {
+            let init = ServerFrame::Init {
+                actor_id: &actor_id,
+                connection_id: &connection_id,
+                contract_hash: &hash,
+                limits,
+            };
+            let mut next = Some(init.encode(encoding));
+            while let Some(frame) = next.take() {
+                match frame {
+                    Ok(bytes) => {
+                        if sink.send(message(encoding, bytes)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(err) => tracing::error!(%err, "frame did not encode"),
+                }
+                next = rx.recv().await.map(|out| out.encode(encoding, limits));
+            }
+        })
+    };
+
+    while let Some(Ok(msg)) = stream.next().await {
+        let bytes = match msg {
+            Message::Binary(b) => b.to_vec(),
+            Message::Text(t) => t.as_bytes().to_vec(),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if let Some(reply) = handle(&bytes, &actor, conn, &connection_id, encoding, limits, &tx) {
+            let _ = tx.send(reply);
+        }
+    }
+    actor.subscribers.detach(conn);
+    drop(tx);
+    // In-flight calls hold their own senders; the writer ends when the last one finishes.
+    let _ = writer.await;
+}
+
+fn message(encoding: Encoding, bytes: Vec<u8>) -> Message {
+    match encoding {
+        Encoding::Cbor => Message::Binary(bytes.into()),
+        Encoding::Json => Message::Text(
+            String::from_utf8(bytes)
+                .expect("JSON encoding yields UTF-8")
+                .into(),
+        ),
+    }
+}
+
+/// Handles one frame; returns an immediate reply, or spawns the action that will reply.
+fn handle(
+    bytes: &[u8],
+    actor: &Arc<Actor>,
+    conn: u64,
+    connection_id: &str,
+    encoding: Encoding,
+    limits: Limits,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> Option<Outgoing> {
+    let error = |error: ActorError| {
+        let action_id = frames::request_id(encoding, bytes);
+        Some(Outgoing::Error { error, action_id })
+    };
+    if let Err(err) = limits.check_size(bytes.len()) {
+        return error(err);
+    }
+    let value: Value = match encoding.decode(bytes) {
+        Ok(v) => v,
+        Err(err) => return error(err),
+    };
+    match frames::decode(&value) {
+        Err(err) => error(err),
+        Ok(ClientFrame::SubscriptionRequest {
+            event_name,
+            subscribe,
+        }) => {
+            actor.subscribers.subscribe(conn, event_name, subscribe);
+            None
+        }
+        Ok(ClientFrame::ActionRequest { id, name, args }) => {
+            if let Err(err) = limits.check_args(&args) {
+                return error(err);
+            }
+            let ctx = CallContext::new(
+                format!("{connection_id}:{id}"),
+                actor.subscribers.clone(),
+                actor.bridges.clone(),
+                limits,
+            );
+            let (actor, tx) = (actor.clone(), tx.clone());
+            tokio::spawn(async move {
+                let call =
+                    tokio::spawn(async move { actor.surface.dispatch(&name, args, &ctx).await });
+                // A panicking action fails its own call, not the connection or the actor.
+                let result = call
+                    .await
+                    .unwrap_or_else(|e| Err(ActorError::internal(format!("action failed: {e}"))));
+                let _ = tx.send(Outgoing::Response { id, result });
+            });
+            None
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The embedded host: one process, nothing else to install. A loopback WebSocket + HTTP
+//! server that hosts actors by name and key behind a bearer token, enforces message limits,
+//! and keeps its state in a local SQLite file. Protocol: `docs/protocol.md`.
+
+mod actors;
+mod auth;
+mod connection;
+mod frames;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::oneshot;
+
+pub use actors::ActorKind;
+use actors::Actors;
+pub use auth::generate_token;
+
+use crate::runtime::{ActorError, Encoding, Limits};
+
+/// The subprotocol a browser offers (with `agentos.bearer.<token>`) and the host selects.
+pub const SUBPROTOCOL: &str = "agentos.v1";
+
+pub struct HostConfig {
+    pub listen: SocketAddr,
+    pub token: String,
+    pub data_dir: PathBuf,
+    pub limits: Limits,
+    /// How long a bridge request waits for a client's answer.
+    pub bridge_timeout: Duration,
+}
+
+/// The actor kinds of the agentOS host: `agentOS`, backed by [`crate::AgentOs`].
+pub fn agent_os_kinds() -> HashMap<String, ActorKind> {
+    HashMap::from([("agentOS".to_owned(), ActorKind::of(crate::AgentOs::open))])
+}
+
+struct Shared {
+    actors: Actors,
+    token: String,
+    limits: Limits,
+}
+
+/// A host that is listening; stop it with [`RunningHost::stop`].
+pub struct RunningHost {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningHost {
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+pub async fn start(
+    config: HostConfig,
+    kinds: HashMap<String, ActorKind>,
+) -> Result<RunningHost, ActorError> {
+    let shared = Arc::new(Shared {
+        actors: Actors::new(kinds, config.data_dir, config.bridge_timeout)?,
+        token: config.token,
+        limits: config.limits,
+    });
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/actors/{name}/{key}/connect", get(connect))
+        .with_state(shared);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ActorError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ActorError::internal(e.to_string()))?;
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningHost {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct ConnectQuery {
+    encoding: Option<String>,
+}
+
+async fn connect(
+    State(shared): State<Arc<Shared>>,
+    Path((name, key)): Path<(String, String)>,
+    Query(query): Query<ConnectQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !auth::authorized(&headers, &shared.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token: send `Authorization: Bearer <token>` or the subprotocol `agentos.bearer.<token>`",
+        )
+            .into_response();
+    }
+    let encoding: Encoding = match query.encoding.as_deref().unwrap_or("cbor").parse() {
+        Ok(e) => e,
+        Err(err) => return (StatusCode::BAD_REQUEST, err.message).into_response(),
+    };
+    let actor = match shared.actors.get(&name, &key).await {
+        Ok(actor) => actor,
+        Err(err) if err.code == crate::runtime::code::NOT_FOUND => {
+            return (StatusCode::NOT_FOUND, err.message).into_response();
+        }
+        Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.message).into_response(),
+    };
+    let limits = shared.limits;
+    // Frames up to 4× the limit are read so that they can be answered with a typed error
+    // instead of a dropped connection; beyond that the socket closes.
+    let hard_cap = (limits.max_message_bytes as usize).saturating_mul(4);
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| connection::run(socket, actor, encoding, limits))
+}
