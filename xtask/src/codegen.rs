@@ -9,31 +9,35 @@ const GENERATED_DIR: &str = "bindings/src/generated";
 
 pub fn run(check: bool) -> Result<(), String> {
     let root = workspace_root();
-    let dir = root.join(GENERATED_DIR);
     let mut files = Vec::new();
     for (contract, prefix) in crate::surfaces() {
         files.extend(render::all(contract, prefix));
     }
+    sync(&root, &root.join(GENERATED_DIR), &files, check)
+}
+
+/// Makes `dir` hold exactly `files`; with `check`, only reports what differs.
+fn sync(root: &Path, dir: &Path, files: &[(String, String)], check: bool) -> Result<(), String> {
     let mut stale = Vec::new();
-    for (name, contents) in &files {
+    for (name, contents) in files {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(contents.as_str()) {
             continue;
         }
         if check {
-            stale.push(format!("  {} differs", rel(&root, &path)));
+            stale.push(format!("  {} differs", rel(root, &path)));
         } else {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             std::fs::write(&path, contents).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("wrote {}", rel(&root, &path));
+            eprintln!("wrote {}", rel(root, &path));
         }
     }
-    for path in leftovers(&dir, &files) {
+    for path in leftovers(dir, files) {
         if check {
-            stale.push(format!("  {} is not generated any more", rel(&root, &path)));
+            stale.push(format!("  {} is not generated any more", rel(root, &path)));
         } else {
             std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("removed {}", rel(&root, &path));
+            eprintln!("removed {}", rel(root, &path));
         }
     }
     if stale.is_empty() {
@@ -73,4 +77,86 @@ fn rel(root: &Path, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent_os() -> agentos_core::runtime::Contract {
+        crate::surfaces()[0].0.clone()
+    }
+
+    fn committed() -> (PathBuf, PathBuf) {
+        let root = workspace_root();
+        let dir = root.join(GENERATED_DIR);
+        (root, dir)
+    }
+
+    fn stale_files(contract: &agentos_core::runtime::Contract) -> String {
+        let (root, dir) = committed();
+        sync(&root, &dir, &render::all(contract, "AgentOs"), true).unwrap_err()
+    }
+
+    #[test]
+    fn rendering_from_scratch_reproduces_the_committed_files() {
+        let (root, dir) = committed();
+        let files = render::all(&agent_os(), "AgentOs");
+        assert_eq!(
+            files,
+            render::all(&agent_os(), "AgentOs"),
+            "rendering is deterministic"
+        );
+        sync(&root, &dir, &files, true).expect("committed files are current");
+        let scratch = std::env::temp_dir().join(format!("xtask-codegen-{}", std::process::id()));
+        sync(&root, &scratch, &files, false).unwrap();
+        for (name, contents) in &files {
+            assert_eq!(
+                &std::fs::read_to_string(scratch.join(name)).unwrap(),
+                contents
+            );
+            assert_eq!(
+                &std::fs::read_to_string(dir.join(name)).unwrap(),
+                contents,
+                "{name}"
+            );
+        }
+        std::fs::write(scratch.join("stray.ts"), "").unwrap();
+        let err = sync(&root, &scratch, &files, true).unwrap_err();
+        assert!(err.contains("stray.ts is not generated any more"), "{err}");
+        std::fs::remove_dir_all(scratch).unwrap();
+    }
+
+    #[test]
+    fn an_edited_doc_comment_makes_the_check_fail() {
+        let mut contract = agent_os();
+        contract.actions[0].docs.push_str(" Edited.");
+        let err = stale_files(&contract);
+        assert!(
+            err.contains("bindings/src/generated/client.ts differs"),
+            "{err}"
+        );
+        assert!(err.contains("contract.json differs"), "{err}");
+        assert!(
+            !err.contains("contract.ts differs"),
+            "docs do not change the hash: {err}"
+        );
+        assert!(err.contains("run `cargo xtask codegen`"), "{err}");
+    }
+
+    #[test]
+    fn an_edited_dto_field_makes_the_check_fail_and_changes_the_hash() {
+        let mut contract = agent_os();
+        let decl = &mut contract
+            .types
+            .get_mut("MountInfo")
+            .expect("MountInfo is declared")
+            .decl;
+        *decl = decl.replace("readOnly: boolean", "readOnly: boolean, extra: string");
+        let rehashed = contract.sealed();
+        assert_ne!(rehashed.hash, agent_os().hash);
+        let err = stale_files(&rehashed);
+        assert!(err.contains("types.ts differs"), "{err}");
+        assert!(err.contains("contract.ts differs"), "{err}");
+    }
 }

@@ -110,9 +110,11 @@ impl Contract {
         })
     }
 
-    fn compute_hash(&self) -> String {
+    /// The contract with its hash recomputed from its public part.
+    pub fn sealed(mut self) -> Self {
         let bytes = serde_json::to_vec(&self.public_part()).expect("contract serializes");
-        format!("{:x}", Sha256::digest(bytes))
+        self.hash = format!("{:x}", Sha256::digest(bytes));
+        self
     }
 
     /// Looks an action up by wire name.
@@ -172,9 +174,8 @@ impl ContractBuilder {
         self.contract.unsupported.push(note);
     }
 
-    pub fn build(mut self) -> Contract {
-        self.contract.hash = self.contract.compute_hash();
-        self.contract
+    pub fn build(self) -> Contract {
+        self.contract.sealed()
     }
 }
 

@@ -85,8 +85,13 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
     if let Some(error) = &action.output.error {
         // Every token of the conversion carries the error type's span, so a type that does
         // not convert is reported on the user's `E`.
-        let into = quote_spanned!(error.span()=> |e| ::core::convert::Into::<::agentos_core::runtime::ActorError>::into(e));
-        call = quote!(#call.map_err(#into)?);
+        let convert = quote_spanned!(error.span()=> ::core::convert::Into::<::agentos_core::runtime::ActorError>::into(error));
+        call = quote! {
+            match #call {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(#convert),
+            }
+        };
     }
     quote! {
         #name => {

@@ -99,42 +99,51 @@ pub struct Actor {
     pub subscribers: Arc<Subscribers>,
 }
 
+/// One connection as its actor sees it: the events it subscribed to and its send queue.
+struct Subscriber {
+    events: HashSet<String>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+}
+
 /// Connections of one actor and the events each one subscribed to.
 #[derive(Default)]
 pub struct Subscribers {
-    conns: Mutex<HashMap<u64, (HashSet<String>, mpsc::UnboundedSender<Outgoing>)>>,
+    conns: Mutex<HashMap<u64, Subscriber>>,
 }
 
 impl Subscribers {
     pub fn attach(&self, conn: u64, tx: mpsc::UnboundedSender<Outgoing>) {
-        self.lock().insert(conn, (HashSet::new(), tx));
+        self.lock().insert(
+            conn,
+            Subscriber {
+                events: HashSet::new(),
+                tx,
+            },
+        );
     }
     pub fn detach(&self, conn: u64) {
         self.lock().remove(&conn);
     }
     pub fn subscribe(&self, conn: u64, event: String, subscribe: bool) {
-        if let Some((events, _)) = self.lock().get_mut(&conn) {
+        if let Some(sub) = self.lock().get_mut(&conn) {
             if subscribe {
-                events.insert(event);
+                sub.events.insert(event);
             } else {
-                events.remove(&event);
+                sub.events.remove(&event);
             }
         }
     }
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, (HashSet<String>, mpsc::UnboundedSender<Outgoing>)>>
-    {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subscriber>> {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl EventSink for Subscribers {
     fn emit(&self, event: &str, payload: Value) {
-        for (events, tx) in self.lock().values() {
-            if events.contains(event) {
+        for sub in self.lock().values() {
+            if sub.events.contains(event) {
                 // A closed connection's receiver is gone; it detaches on its own.
-                let _ = tx.send(Outgoing::Event {
+                let _ = sub.tx.send(Outgoing::Event {
                     name: event.to_owned(),
                     payload: payload.clone(),
                 });

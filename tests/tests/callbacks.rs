@@ -1,0 +1,204 @@
+//! Emitters and bridges through the host-neutral `Surface` trait: events carry the call id,
+//! a bridge request is answered through its generated response action, the first valid
+//! answer wins, invalid answers are refused without consuming the request, and a bridge
+//! nobody answers times out with a typed error.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentos_core::runtime::{
+    ActorError, Bridge, BridgeHub, CallContext, Emitter, EventSink, Limits, Surface, Value,
+};
+use serde_json::json;
+
+pub struct Core;
+
+#[agentos_core::surface(actor = "demo")]
+impl Core {
+    /// Counts to `n`, raising a `tick` for each number.
+    #[action]
+    pub fn count(&self, n: u32, #[event("tick")] on_tick: Emitter<u32>) -> u32 {
+        (1..=n).for_each(|i| on_tick.emit(&i));
+        n
+    }
+
+    /// Asks a client to double `x`.
+    #[action]
+    pub async fn double(
+        &self,
+        x: i64,
+        #[bridge("doubler")] doubler: Bridge<i64, i64>,
+    ) -> Result<i64, ActorError> {
+        doubler.call(&x).await
+    }
+
+    #[unsupported(reason = "live handles cannot cross the wire")]
+    pub fn raw_handle(&self) {}
+}
+
+/// Records events, as a host's subscribers would receive them.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, serde_json::Value)>>);
+
+impl EventSink for Recorder {
+    fn emit(&self, event: &str, payload: Value) {
+        let json = agentos_core::runtime::from_value::<serde_json::Value>(&payload).unwrap();
+        self.0.lock().unwrap().push((event.to_owned(), json));
+    }
+}
+
+fn ctx(call_id: &str, events: &Arc<Recorder>, hub: &Arc<BridgeHub>) -> CallContext {
+    CallContext::new(
+        call_id.into(),
+        events.clone(),
+        hub.clone(),
+        Limits::default(),
+    )
+}
+
+fn int(i: i64) -> Value {
+    Value::Integer(i.into())
+}
+
+#[tokio::test]
+async fn emitter_events_carry_the_call_id() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+    );
+    let out = Core
+        .dispatch("count", vec![int(3)], &ctx("c1:7", &events, &hub))
+        .await
+        .unwrap();
+    assert_eq!(out, int(3));
+    let seen = events.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        (1..=3)
+            .map(|i| ("tick".to_owned(), json!({ "callId": "c1:7", "data": i })))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_bridge_is_answered_through_its_response_action() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        Arc::new(BridgeHub::new(Duration::from_secs(5))),
+    );
+    let caller = tokio::spawn({
+        let ctx = ctx("c1:1", &events, &hub);
+        async move { Core.dispatch("double", vec![int(21)], &ctx).await }
+    });
+    let request = loop {
+        if let Some((name, payload)) = events.0.lock().unwrap().first().cloned() {
+            break (name, payload);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(request.0, "doubler");
+    assert_eq!(request.1["callId"], "c1:1");
+    assert_eq!(request.1["data"], 21);
+    let id = Value::Text(request.1["requestId"].as_str().unwrap().into());
+    let answer = |v: Value| Value::Map(vec![(Value::Text("ok".into()), v)]);
+    let responder = ctx("c2:1", &events, &hub);
+
+    // A wrong type is refused and does not consume the request.
+    let err = Core
+        .dispatch(
+            "respondDoubler",
+            vec![id.clone(), answer(Value::Text("x".into()))],
+            &responder,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "invalid_input");
+    Core.dispatch(
+        "respondDoubler",
+        vec![id.clone(), answer(int(42))],
+        &responder,
+    )
+    .await
+    .unwrap();
+    // The first valid answer won; a second is not_found.
+    let err = Core
+        .dispatch("respondDoubler", vec![id, answer(int(0))], &responder)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "not_found");
+    assert_eq!(caller.await.unwrap().unwrap(), int(42));
+}
+
+#[tokio::test]
+async fn a_handler_error_and_an_unanswered_bridge_are_typed_errors() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        Arc::new(BridgeHub::new(Duration::from_millis(100))),
+    );
+    let err = Core
+        .dispatch("double", vec![int(1)], &ctx("c1:1", &events, &hub))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "timeout");
+    assert!(
+        err.message.contains("client.handle(\"doubler\""),
+        "{}",
+        err.message
+    );
+
+    let hub = Arc::new(BridgeHub::new(Duration::from_secs(5)));
+    let caller = tokio::spawn({
+        let ctx = ctx("c1:2", &events, &hub);
+        async move { Core.dispatch("double", vec![int(1)], &ctx).await }
+    });
+    let id = loop {
+        if let Some((_, p)) = events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, p)| p["callId"] == "c1:2")
+            .cloned()
+        {
+            break p["requestId"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let failure = Value::Map(vec![(
+        Value::Text("err".into()),
+        Value::Text("no doubling today".into()),
+    )]);
+    Core.dispatch(
+        "respondDoubler",
+        vec![Value::Text(id), failure],
+        &ctx("c2:1", &events, &hub),
+    )
+    .await
+    .unwrap();
+    let err = caller.await.unwrap().unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.message.contains("no doubling today")),
+        ("bridge_failed", true)
+    );
+}
+
+#[tokio::test]
+async fn unsupported_methods_answer_with_their_reason() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+    );
+    let err = Core
+        .dispatch("rawHandle", vec![], &ctx("c1:1", &events, &hub))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "unsupported");
+    assert!(err.message.contains("live handles cannot cross the wire"));
+    let contract = <Core as Surface>::contract();
+    assert_eq!(
+        contract.unsupported[0].reason.as_deref(),
+        Some("live handles cannot cross the wire")
+    );
+    assert_eq!(contract.bridges[0].respond_action, "respondDoubler");
+    assert_eq!(contract.events[0].name, "tick");
+}
