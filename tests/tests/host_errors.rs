@@ -240,22 +240,16 @@ async fn wrong_token_unknown_actor_and_unknown_encoding_fail_before_upgrade() {
         tokio_tungstenite::tungstenite::Error::Http(resp) => resp.status().as_u16(),
         other => panic!("expected an HTTP refusal, got {other}"),
     };
-    let url = host.url("agentOS", "k", "cbor");
-    let err = RawClient::connect(&url, "wrong", Encoding::Cbor)
-        .await
-        .err()
-        .expect("refused");
-    assert_eq!(status(err), 401);
-    let url = host.url("nope", "k", "cbor");
-    let err = RawClient::connect(&url, TOKEN, Encoding::Cbor)
-        .await
-        .err()
-        .expect("refused");
-    assert_eq!(status(err), 404);
-    let url = host.url("agentOS", "k", "xml");
-    let err = RawClient::connect(&url, TOKEN, Encoding::Cbor)
-        .await
-        .err()
-        .expect("refused");
-    assert_eq!(status(err), 400);
+    for (actor, token, encoding, expected) in [
+        ("agentOS", "wrong", "cbor", 401),
+        ("nope", TOKEN, "cbor", 404),
+        ("agentOS", TOKEN, "xml", 400),
+    ] {
+        let url = host.url(actor, "k", encoding);
+        let err = RawClient::connect(&url, token, Encoding::Cbor)
+            .await
+            .err()
+            .expect("refused");
+        assert_eq!(status(err), expected, "{actor} {token} {encoding}");
+    }
 }

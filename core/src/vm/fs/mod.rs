@@ -12,6 +12,8 @@ mod snapshot;
 mod types;
 
 #[cfg(test)]
+mod test_vm;
+#[cfg(test)]
 mod tests;
 
 pub use path::VmPath;

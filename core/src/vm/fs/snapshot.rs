@@ -504,42 +504,12 @@ fn unknown_upload(id: &str) -> ActorError {
 mod tests {
     use super::*;
     use crate::runtime::code;
-    use crate::vm::fs::{DeleteOptions, FileContent, MkdirOptions, MountDriver, MountOptions};
+    use crate::vm::fs::test_vm::Vm;
+    use crate::vm::fs::{DeleteOptions, FileContent, MountDriver, MountOptions};
     use std::os::unix::fs::{PermissionsExt, symlink};
 
-    struct Vm {
-        tmp: tempfile::TempDir,
-        fs: Filesystem,
-    }
-
+    /// Snapshot shorthands on the shared test VM.
     impl Vm {
-        fn new() -> Self {
-            let tmp = tempfile::tempdir().unwrap();
-            let fs = Filesystem::open(&tmp.path().join("data")).unwrap();
-            Self { tmp, fs }
-        }
-
-        fn root(&self) -> PathBuf {
-            self.tmp.path().join("data/root")
-        }
-
-        fn write(&self, path: &str, text: &str) {
-            self.fs
-                .write_file(path, FileContent::Text(text.into()))
-                .unwrap();
-        }
-
-        fn read(&self, path: &str) -> String {
-            String::from_utf8(self.fs.read_file(path).unwrap().0).unwrap()
-        }
-
-        fn mkdir_p(&self, path: &str) {
-            let options = MkdirOptions {
-                recursive: Some(true),
-            };
-            self.fs.mkdir(path, options).unwrap();
-        }
-
         fn chmod(&self, path: &str, mode: u32) {
             let host = self.root().join(path.trim_start_matches('/'));
             std::fs::set_permissions(host, std::fs::Permissions::from_mode(mode)).unwrap();

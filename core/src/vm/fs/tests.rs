@@ -1,56 +1,9 @@
 //! Filesystem-level tests: operations through the mount table, each driver, typed errors.
 
+use super::test_vm::Vm;
 use super::*;
 use crate::runtime::code;
 use std::os::unix::fs::{PermissionsExt, symlink};
-
-struct Vm {
-    tmp: tempfile::TempDir,
-    fs: Filesystem,
-}
-
-impl Vm {
-    fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let fs = Filesystem::open(&tmp.path().join("data")).unwrap();
-        Self { tmp, fs }
-    }
-
-    /// A host directory next to the VM's data dir.
-    fn host_dir(&self, name: &str) -> PathBuf {
-        let dir = self.tmp.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn root(&self) -> PathBuf {
-        self.tmp.path().join("data/root")
-    }
-
-    fn write(&self, path: &str, text: &str) {
-        self.fs
-            .write_file(path, FileContent::Text(text.into()))
-            .unwrap();
-    }
-
-    fn read(&self, path: &str) -> String {
-        String::from_utf8(self.fs.read_file(path).unwrap().0).unwrap()
-    }
-
-    fn mkdir_p(&self, path: &str) {
-        self.fs.mkdir(path, recursive_mkdir()).unwrap();
-    }
-
-    fn mount_host(&self, at: &str, dir: &Path, read_only: bool) {
-        let driver = MountDriver::HostDir {
-            path: dir.display().to_string(),
-        };
-        let options = MountOptions {
-            read_only: Some(read_only),
-        };
-        self.fs.mount(at, driver, options).unwrap();
-    }
-}
 
 fn recursive_mkdir() -> MkdirOptions {
     MkdirOptions {
