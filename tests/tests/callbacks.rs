@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentos_core::runtime::{
-    ActorError, Bridge, BridgeHub, CallContext, Emitter, EventSink, Limits, Surface, Value,
+    ActionArgs, ActorError, Bridge, BridgeHub, CallContext, Emitter, EventSink, Limits, Surface,
+    Value,
 };
 use serde_json::json;
 
@@ -66,8 +67,11 @@ async fn emitter_events_carry_the_call_id() {
         Arc::new(Recorder::default()),
         Arc::new(BridgeHub::new(Duration::from_secs(1))),
     );
+    // Rust callers build the DTO with named fields; it travels positionally.
+    let args = core_actions::Count { n: 3 }.into_args().unwrap();
+    assert_eq!(args, vec![int(3)]);
     let out = Core
-        .dispatch("count", vec![int(3)], &ctx("c1:7", &events, &hub))
+        .dispatch("count", args, &ctx("c1:7", &events, &hub))
         .await
         .unwrap();
     assert_eq!(out, int(3));

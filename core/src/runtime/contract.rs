@@ -116,11 +116,6 @@ impl Contract {
         self.hash = format!("{:x}", Sha256::digest(bytes));
         self
     }
-
-    /// Looks an action up by wire name.
-    pub fn action(&self, name: &str) -> Option<&ActionSpec> {
-        self.actions.iter().find(|a| a.name == name)
-    }
 }
 
 /// Collects a contract; generated code feeds it, [`ContractBuilder::build`] seals the hash.

@@ -6,8 +6,6 @@ use ts_rs::TS;
 
 /// Errors raised by the core and its codec.
 pub const GROUP_AGENTOS: &str = "agentos";
-/// Errors raised by a host before a call reaches the core (auth, framing).
-pub const GROUP_HOST: &str = "host";
 
 /// Stable error codes. Clients match on these strings.
 pub mod code {
@@ -22,9 +20,7 @@ pub mod code {
     pub const LIMIT_EXCEEDED: &str = "limit_exceeded";
     pub const TIMEOUT: &str = "timeout";
     pub const UNKNOWN_ACTION: &str = "unknown_action";
-    pub const UNAUTHORIZED: &str = "unauthorized";
     pub const UNSUPPORTED: &str = "unsupported";
-    pub const CONTRACT_MISMATCH: &str = "contract_mismatch";
     pub const BRIDGE_FAILED: &str = "bridge_failed";
     pub const INTERNAL: &str = "internal";
 }

@@ -18,7 +18,7 @@ pub use contract::{
     ParamSpec, TypeDecl,
 };
 pub use dispatch::{CallContext, EventSink, Surface};
-pub use error::{ActorError, GROUP_AGENTOS, GROUP_HOST, code};
+pub use error::{ActorError, GROUP_AGENTOS, code};
 pub use limits::Limits;
 pub use wire_types::{Bytes, MAX_SAFE_INTEGER, SafeU64};
 
