@@ -7,8 +7,10 @@ import {
   uploadSnapshot,
   webSocketTransport,
   type AgentOsClient,
+  type ExecResult,
   type FileStat,
   type MountInfo,
+  type SandboxInfo,
   type SnapshotChunk,
 } from "@agentos/client";
 
@@ -44,7 +46,18 @@ export async function app(url: string, token: string): Promise<void> {
     void [callId, data];
   });
   off();
-  void [readOnly, bytes, text, size, kind, mounts, chunks];
+  const run: ExecResult = await client.exec("make", {
+    cwd: "/work",
+    env: { CI: "1" },
+    stdin: "input",
+    timeout: 60_000,
+    onStdout: (data: Uint8Array) => void data.byteLength,
+  });
+  const code: number | null = run.exitCode;
+  await client.execArgv(["printf", "%s", "a b"], { maxOutputBytes: 1024, onStderr: (data) => void data });
+  const sandbox: SandboxInfo = await client.sandboxInfo();
+  const mode: "bubblewrap" | "none" = sandbox.mode;
+  void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode];
 
   // @ts-expect-error wrong argument type: a path is a string
   await client.readFile(42);
@@ -62,6 +75,12 @@ export async function app(url: string, token: string): Promise<void> {
   client.on("diskFormatted", () => {});
   // @ts-expect-error the callback receives a SnapshotChunk, not a string
   await client.snapshotRootFilesystem({ onSnapshotChunk: (chunk: string) => void chunk });
+  // @ts-expect-error argv is an array of strings, not one command line
+  await client.execArgv("printf %s");
+  // @ts-expect-error output callbacks receive bytes
+  await client.exec("true", { onStdout: (data: string) => void data });
+  // @ts-expect-error the timeout is in milliseconds, a number
+  await client.exec("true", { timeout: "1s" });
   // @ts-expect-error results are typed: readFile gives bytes, not text
   const wrong: string = await client.readFile("/f");
   void wrong;

@@ -14,10 +14,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentos_core::AgentOs;
 use agentos_core::runtime::{BridgeHub, CallContext, Encoding, EventSink, Limits, Surface, Value};
 use agentos_core::vm::fs::FileContent;
+use agentos_core::{AgentOs, VmConfig};
 use criterion::{BatchSize, Criterion};
+
+mod common;
 
 struct NoEvents;
 impl EventSink for NoEvents {
@@ -78,20 +80,9 @@ fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
     }
 }
 
-/// Reads criterion's point estimate (mean, ns) of one benchmark of this run.
-fn mean_ns(group: &str, name: &str) -> Option<f64> {
-    let home = std::env::var("CRITERION_HOME").map_or_else(
-        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
-        Into::into,
-    );
-    let path = home.join(group).join(name).join("new/estimates.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["mean"]["point_estimate"].as_f64()
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let os = AgentOs::open(dir.path()).expect("vm opens");
+    let os = AgentOs::open(dir.path(), VmConfig::default()).expect("vm opens");
     os.mkdir("/data".into(), None).expect("mkdir");
     os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
         .expect("write");
@@ -102,13 +93,7 @@ fn main() {
     bench(&mut c, &os, &rt);
     c.final_summary();
     for action in ACTIONS {
-        for (measured, baseline) in [("dispatch", "direct_async"), ("wire", "direct")] {
-            if let (Some(m), Some(b)) = (mean_ns(action, measured), mean_ns(action, baseline)) {
-                println!(
-                    "ratio {measured}/{baseline} {action}: {:.3} ({m:.0} ns vs {b:.0} ns)",
-                    m / b
-                );
-            }
-        }
+        common::print_ratio(action, "dispatch", "direct_async");
+        common::print_ratio(action, "wire", "direct");
     }
 }

@@ -6,23 +6,35 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
     MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
-    SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
+    SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
 };
+use crate::vm::sandbox::{Launch, Sandbox, SandboxInfo, SandboxMode};
 
-/// One VM: its own root directory, a mount table, and (as they land) processes, shells,
-/// sessions and cron.
+/// How a VM runs its processes. Set by the code that hosts it, never over the wire.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VmConfig {
+    pub sandbox: SandboxMode,
+    /// Whether sandboxed processes may use the network.
+    pub allow_network: bool,
+}
+
+/// One VM: its own root directory, a mount table, a process sandbox, and (as they land)
+/// shells, sessions and cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
+    sandbox: Sandbox,
 }
 
 impl AgentOs {
     /// Opens (creating if needed) the VM whose state lives in `data_dir`.
-    pub fn open(data_dir: &Path) -> Result<Self, ActorError> {
+    pub fn open(data_dir: &Path, config: VmConfig) -> Result<Self, ActorError> {
         Ok(Self {
             fs: Arc::new(Filesystem::open(data_dir)?),
+            sandbox: Sandbox::detect(config.sandbox, config.allow_network),
         })
     }
 }
@@ -176,11 +188,71 @@ impl AgentOs {
         self.fs.upload_chunk(upload_id, chunk)
     }
 
+    /// Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as
+    /// it is now. Output streams to `onStdout` / `onStderr` and is kept, capped, in the result;
+    /// a timeout kills the whole process tree.
+    #[action]
+    pub async fn exec(
+        &self,
+        command: String,
+        options: Option<ExecOptions>,
+        #[event("processStdout")] on_stdout: Emitter<Bytes>,
+        #[event("processStderr")] on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        let argv = ["/bin/sh".to_owned(), "-c".to_owned(), command];
+        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+            .await
+    }
+
+    /// Runs `argv[0]` with `argv[1..]` as its arguments, untouched by any shell; otherwise as
+    /// `exec`.
+    #[action]
+    pub async fn exec_argv(
+        &self,
+        argv: Vec<String>,
+        options: Option<ExecOptions>,
+        #[event("processStdout")] on_stdout: Emitter<Bytes>,
+        #[event("processStderr")] on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+            .await
+    }
+
+    /// What the VM's processes run in: bubblewrap or none, its version, network access.
+    #[action]
+    pub fn sandbox_info(&self) -> SandboxInfo {
+        self.sandbox.info()
+    }
+
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
     pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
         let fs = self.fs.clone();
         blocking(move || fs.restore(source)).await
+    }
+
+    async fn run(
+        &self,
+        argv: &[String],
+        options: ExecOptions,
+        on_stdout: Emitter<Bytes>,
+        on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        let env = options.env.clone().unwrap_or_default();
+        let launch = Launch {
+            argv,
+            cwd: cwd.as_str(),
+            env: &env,
+        };
+        let cmd = self.sandbox.command(&self.fs.host_view()?, &launch)?;
+        exec::run(
+            cmd,
+            &options,
+            |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
+            |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
+        )
+        .await
     }
 }

@@ -11,4 +11,4 @@ pub mod runtime;
 pub use agentos_macros::surface;
 pub mod vm;
 
-pub use agent_os::AgentOs;
+pub use agent_os::{AgentOs, VmConfig};

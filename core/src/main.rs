@@ -4,8 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use agentos_core::VmConfig;
 use agentos_core::host::embedded::{self, HostConfig};
 use agentos_core::runtime::Limits;
+use agentos_core::vm::sandbox::SandboxMode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -40,7 +42,19 @@ enum Command {
         /// How long a bridge request waits for a client's answer, in milliseconds.
         #[arg(long, default_value_t = 30_000)]
         bridge_timeout_ms: u64,
+        /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
+        #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
+        sandbox: Sandbox,
+        /// Let sandboxed processes use the network.
+        #[arg(long)]
+        allow_network: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Sandbox {
+    Bubblewrap,
+    None,
 }
 
 #[tokio::main]
@@ -56,7 +70,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data_dir,
         max_message_bytes,
         bridge_timeout_ms,
+        sandbox,
+        allow_network,
     } = Cli::parse().command;
+    let vm = VmConfig {
+        sandbox: match sandbox {
+            Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
+            Sandbox::None => SandboxMode::None,
+        },
+        allow_network,
+    };
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(
         HostConfig {
@@ -66,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             limits: Limits::with_message_bytes(max_message_bytes),
             bridge_timeout: Duration::from_millis(bridge_timeout_ms),
         },
-        embedded::agent_os_kinds(),
+        embedded::agent_os_kinds(vm),
     )
     .await?;
     // Machine-readable lines first: tests and scripts read them from stdout.

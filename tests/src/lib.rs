@@ -28,7 +28,7 @@ impl TestHost {
                 limits,
                 bridge_timeout: Duration::from_secs(5),
             },
-            embedded::agent_os_kinds(),
+            embedded::agent_os_kinds(agentos_core::VmConfig::default()),
         )
         .await
         .expect("host starts");

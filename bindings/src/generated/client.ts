@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { DeleteOptions, DirEntry, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -84,6 +84,29 @@ export interface AgentOsActions {
    */
   uploadChunk(chunk: Uint8Array, uploadId?: string): Promise<UploadInfo>;
   /**
+   * Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as
+   * it is now. Output streams to `onStdout` / `onStderr` and is kept, capped, in the result;
+   * a timeout kills the whole process tree.
+   *
+   * Callback option `onStdout` receives the data of each `processStdout` event this call raises.
+   *
+   * Callback option `onStderr` receives the data of each `processStderr` event this call raises.
+   */
+  exec(command: string, options?: ExecOptions & { onStdout?: (data: Uint8Array) => void; onStderr?: (data: Uint8Array) => void }): Promise<ExecResult>;
+  /**
+   * Runs `argv[0]` with `argv[1..]` as its arguments, untouched by any shell; otherwise as
+   * `exec`.
+   *
+   * Callback option `onStdout` receives the data of each `processStdout` event this call raises.
+   *
+   * Callback option `onStderr` receives the data of each `processStderr` event this call raises.
+   */
+  execArgv(argv: Array<string>, options?: ExecOptions & { onStdout?: (data: Uint8Array) => void; onStderr?: (data: Uint8Array) => void }): Promise<ExecResult>;
+  /**
+   * What the VM's processes run in: bubblewrap or none, its version, network access.
+   */
+  sandboxInfo(): Promise<SandboxInfo>;
+  /**
    * Replaces the root filesystem's contents with a snapshot archive, given inline or as a
    * finished upload.
    */
@@ -96,6 +119,14 @@ export interface AgentOsEvents {
    * Raised while `snapshotRootFilesystem` runs; its callback option `onSnapshotChunk` receives the data.
    */
   snapshotChunk: CallEvent<SnapshotChunk>;
+  /**
+   * Raised while `exec` runs; its callback option `onStdout` receives the data.
+   */
+  processStdout: CallEvent<Uint8Array>;
+  /**
+   * Raised while `exec` runs; its callback option `onStderr` receives the data.
+   */
+  processStderr: CallEvent<Uint8Array>;
 }
 
 /** Bridges of the `agentOS` actor: requests a client answers with `handle`. */

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "97c5a64ab30e7a73f6ed532bbae1257704f90d0b647af1a5fa2df0fb27fac8b2",
+  hash: "4611edea2a75fa13ad031ebe27d901c9304a357a1a7136fff158cd4f4617ed97",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -23,6 +23,9 @@ export const contract: RuntimeContract = {
     delete: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },
     uploadChunk: { arity: 2, callbacks: [] },
+    exec: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
+    execArgv: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
+    sandboxInfo: { arity: 0, callbacks: [] },
     restoreRootFilesystem: { arity: 1, callbacks: [] },
   },
   bridges: {

@@ -32,6 +32,64 @@ kind: FileKind,
 size: number, };
 
 /**
+ * Options of `exec` and `execArgv`.
+ */
+export type ExecOptions = { 
+/**
+ * Environment variables, added to a minimal `PATH` and `HOME`.
+ */
+env?: { [key in string]: string }, 
+/**
+ * Working directory, a VM path (default `/`).
+ */
+cwd?: string, 
+/**
+ * Written to the process's standard input, which is then closed.
+ */
+stdin?: FileContent, 
+/**
+ * Milliseconds before the process and all its descendants are killed.
+ */
+timeout?: number, 
+/**
+ * Bytes of each stream kept in the result (default 1 MiB); callbacks get everything.
+ */
+maxOutputBytes?: number, };
+
+/**
+ * How a process ended and what it wrote.
+ */
+export type ExecResult = { 
+/**
+ * The exit code, absent when a signal ended the process.
+ */
+exitCode: number | null, 
+/**
+ * The signal that ended the process, e.g. `SIGKILL`.
+ */
+signal: string | null, 
+/**
+ * Whether the timeout ended it.
+ */
+timedOut: boolean, 
+/**
+ * Standard output as UTF-8 (invalid sequences replaced), up to `maxOutputBytes`.
+ */
+stdout: string, 
+/**
+ * Standard error, likewise.
+ */
+stderr: string, 
+/**
+ * Whether stdout was longer than `maxOutputBytes`.
+ */
+stdoutTruncated: boolean, 
+/**
+ * Whether stderr was longer than `maxOutputBytes`.
+ */
+stderrTruncated: boolean, };
+
+/**
  * File contents: a string is written as UTF-8.
  */
 export type FileContent = string | Uint8Array;
@@ -143,6 +201,32 @@ maxDepth?: number,
  * Entry names (not paths) to leave out, along with everything below them.
  */
 exclude?: Array<string>, };
+
+/**
+ * What the VM's processes run in, as `sandboxInfo` reports it.
+ */
+export type SandboxInfo = { 
+/**
+ * The configured mode.
+ */
+mode: SandboxMode, 
+/**
+ * Whether processes can run: false when bubblewrap is configured but not installed.
+ */
+available: boolean, 
+/**
+ * `bwrap --version`, when bubblewrap is in use.
+ */
+version?: string, 
+/**
+ * Whether processes may use the network.
+ */
+network: boolean, };
+
+/**
+ * How a VM isolates its processes.
+ */
+export type SandboxMode = "bubblewrap" | "none";
 
 /**
  * One piece of a snapshot archive; concatenating chunks 0..chunks in order gives the archive.

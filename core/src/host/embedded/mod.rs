@@ -39,9 +39,13 @@ pub struct HostConfig {
     pub bridge_timeout: Duration,
 }
 
-/// The actor kinds of the agentOS host: `agentOS`, backed by [`crate::AgentOs`].
-pub fn agent_os_kinds() -> HashMap<String, ActorKind> {
-    HashMap::from([("agentOS".to_owned(), ActorKind::of(crate::AgentOs::open))])
+/// The actor kinds of the agentOS host: `agentOS`, backed by [`crate::AgentOs`] VMs that all
+/// share `config`.
+pub fn agent_os_kinds(config: crate::VmConfig) -> HashMap<String, ActorKind> {
+    HashMap::from([(
+        "agentOS".to_owned(),
+        ActorKind::of(move |dir| crate::AgentOs::open(dir, config)),
+    )])
 }
 
 struct Shared {

@@ -88,6 +88,9 @@ pub(super) trait Storage: Send + Sync {
     /// Creates a symlink; absolute targets are refused as escapes.
     fn symlink(&self, target: &Path, rel: &str) -> io::Result<()>;
     fn set_mode(&self, rel: &str, mode: u32) -> io::Result<()>;
+    /// The host directory holding this storage's tree, for binding it into a process
+    /// sandbox; `None` when no single directory shows what the VM sees (an overlay).
+    fn host_dir(&self) -> Option<&Path>;
 
     fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
@@ -161,6 +164,7 @@ impl Drop for OwnedDir {
 /// A plain directory: the VM root, a `hostDir`, or a `memory` mount (which owns its directory).
 pub(super) struct Confined {
     dir: Dir,
+    host: PathBuf,
     _owned: Option<OwnedDir>,
 }
 
@@ -168,6 +172,7 @@ impl Confined {
     pub(super) fn open(path: &Path) -> io::Result<Self> {
         Ok(Self {
             dir: Dir::open_ambient_dir(path, cap_std::ambient_authority())?,
+            host: path.to_owned(),
             _owned: None,
         })
     }
@@ -176,12 +181,17 @@ impl Confined {
     pub(super) fn owning(owned: OwnedDir) -> io::Result<Self> {
         Ok(Self {
             dir: Dir::open_ambient_dir(owned.path(), cap_std::ambient_authority())?,
+            host: owned.path().to_owned(),
             _owned: Some(owned),
         })
     }
 }
 
 impl Storage for Confined {
+    fn host_dir(&self) -> Option<&Path> {
+        Some(&self.host)
+    }
+
     fn lstat(&self, rel: &str) -> io::Result<Meta> {
         Ok(Meta::from_cap(&self.dir.symlink_metadata(host_rel(rel))?))
     }

@@ -32,6 +32,22 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+/// What a process sandbox binds to show the VM's tree: the root and each mount's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostView {
+    pub root: PathBuf,
+    /// Sorted by VM path, so a mount comes after any mount that contains it.
+    pub mounts: Vec<HostBind>,
+}
+
+/// One mount as a sandbox binds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostBind {
+    pub vm_path: String,
+    pub host_dir: PathBuf,
+    pub read_only: bool,
+}
+
 /// Subdirectories of scratch, created by `open`.
 const UPLOADS_DIR: &str = "uploads";
 const SNAPSHOTS_DIR: &str = "snapshots";
@@ -121,6 +137,11 @@ impl Filesystem {
     /// The mount table, sorted by mount path.
     pub fn list_mounts(&self) -> Vec<MountInfo> {
         self.table().list()
+    }
+
+    /// The host directories a process sandbox must bind to show this VM's tree.
+    pub fn host_view(&self) -> Result<HostView, ActorError> {
+        self.table().host_view()
     }
 
     pub fn read_file(&self, path: &str) -> Result<Bytes, ActorError> {

@@ -5,6 +5,7 @@ use super::backend::{Confined, OwnedDir, Storage};
 use super::overlay::Overlay;
 use super::path::VmPath;
 use super::types::{MountDriver, MountInfo};
+use super::{HostBind, HostView};
 use crate::runtime::ActorError;
 use std::collections::BTreeMap;
 use std::io;
@@ -119,6 +120,31 @@ impl MountTable {
             )));
         }
         self.mounts.remove(point).ok_or_else(missing)
+    }
+
+    /// The host directories behind the VM's tree, parents before children, for a process
+    /// sandbox to bind. An overlay has no single such directory, so it is refused.
+    pub(super) fn host_view(&self) -> Result<HostView, ActorError> {
+        let root = self
+            .root
+            .host_dir()
+            .expect("the VM root is a plain directory")
+            .to_owned();
+        let mounts = self
+            .mounts
+            .iter()
+            .map(|(point, mount)| match mount.storage.host_dir() {
+                Some(dir) => Ok(HostBind {
+                    vm_path: point.to_string(),
+                    host_dir: dir.to_owned(),
+                    read_only: mount.read_only,
+                }),
+                None => Err(ActorError::unsupported(format!(
+                    "processes cannot see the overlay mounted at {point} yet; unmount it or use a hostDir or memory mount"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(HostView { root, mounts })
     }
 
     pub(super) fn list(&self) -> Vec<MountInfo> {

@@ -244,6 +244,10 @@ fn prefixes(path: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Storage for Overlay {
+    fn host_dir(&self) -> Option<&Path> {
+        None
+    }
+
     fn lstat(&self, rel: &str) -> io::Result<Meta> {
         Ok(self.locate(&self.resolve(rel, false)?)?.1)
     }

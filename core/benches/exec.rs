@@ -1,0 +1,47 @@
+//! A sandboxed `exec("true")` through the generated dispatcher vs. a bare
+//! `Command::spawn` of `true`, both waited for, measured in the same run; prints the ratio.
+//! Run: `cargo bench -p agentos-core --bench exec` (needs bubblewrap).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentos_core::runtime::{BridgeHub, CallContext, EventSink, Limits, Surface, Value};
+use agentos_core::{AgentOs, VmConfig};
+use criterion::Criterion;
+
+mod common;
+
+struct NoEvents;
+impl EventSink for NoEvents {
+    fn emit(&self, _: &str, _: Value) {}
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let os = AgentOs::open(dir.path(), VmConfig::default()).expect("vm opens");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let ctx = CallContext::new(
+        "bench:1".into(),
+        Arc::new(NoEvents),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+        Limits::default(),
+    );
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("true");
+    group.bench_function("spawn", |b| {
+        b.iter(|| {
+            std::process::Command::new("true")
+                .status()
+                .expect("true runs")
+        })
+    });
+    group.bench_function("exec", |b| {
+        b.iter(|| {
+            rt.block_on(os.dispatch("exec", vec![Value::Text("true".into())], &ctx))
+                .expect("exec succeeds")
+        })
+    });
+    group.finish();
+    c.final_summary();
+    common::print_ratio("true", "exec", "spawn");
+}

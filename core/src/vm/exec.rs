@@ -1,0 +1,172 @@
+//! One-shot processes: `exec` (through `/bin/sh -c`) and `execArgv` (no shell). Output streams
+//! to callbacks as it arrives and is kept, up to a cap, for the result; a timeout kills the
+//! process's whole group — grandchildren holding its pipes included — and still returns.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use ts_rs::TS;
+
+use super::fs::FileContent;
+use crate::runtime::ActorError;
+
+/// How long the pipes may stay open after a timeout's kill.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// Output kept in the result by default, per stream.
+const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
+
+/// Options of `exec` and `execArgv`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecOptions {
+    /// Environment variables, added to a minimal `PATH` and `HOME`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// Working directory, a VM path (default `/`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Written to the process's standard input, which is then closed.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<FileContent>,
+    /// Milliseconds before the process and all its descendants are killed.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Bytes of each stream kept in the result (default 1 MiB); callbacks get everything.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_bytes: Option<u32>,
+}
+
+/// How a process ended and what it wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecResult {
+    /// The exit code, absent when a signal ended the process.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the process, e.g. `SIGKILL`.
+    pub signal: Option<String>,
+    /// Whether the timeout ended it.
+    pub timed_out: bool,
+    /// Standard output as UTF-8 (invalid sequences replaced), up to `maxOutputBytes`.
+    pub stdout: String,
+    /// Standard error, likewise.
+    pub stderr: String,
+    /// Whether stdout was longer than `maxOutputBytes`.
+    pub stdout_truncated: bool,
+    /// Whether stderr was longer than `maxOutputBytes`.
+    pub stderr_truncated: bool,
+}
+
+/// Runs `cmd` (already placed in its own process group) to completion.
+pub async fn run(
+    mut cmd: tokio::process::Command,
+    options: &ExecOptions,
+    on_stdout: impl Fn(&[u8]) + Send + Sync,
+    on_stderr: impl Fn(&[u8]) + Send + Sync,
+) -> Result<ExecResult, ActorError> {
+    use std::process::Stdio;
+    let cap = options
+        .max_output_bytes
+        .map_or(DEFAULT_MAX_OUTPUT, |n| n as usize);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ActorError::internal(format!("cannot start the process: {e}")))?;
+    let pgid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
+    let stdin = child.stdin.take().expect("stdin is piped");
+    let input = options.stdin.as_ref().map(|c| c.as_bytes().to_vec());
+    let feed = async move {
+        let mut stdin = stdin;
+        if let Some(bytes) = input {
+            // A process that exits without reading its input is not an error.
+            let _ = stdin.write_all(&bytes).await;
+        }
+    };
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let work = async {
+        let (_, out, err) = tokio::join!(
+            feed,
+            collect(stdout, cap, &on_stdout),
+            collect(stderr, cap, &on_stderr)
+        );
+        let status = child.wait().await;
+        (out, err, status)
+    };
+    let limit = options
+        .timeout
+        .map(|ms| Duration::from_millis(u64::from(ms)));
+    let (timed_out, (out, err, status)) = match limit {
+        None => (false, work.await),
+        Some(limit) => {
+            tokio::pin!(work);
+            match tokio::time::timeout(limit, &mut work).await {
+                Ok(done) => (false, done),
+                Err(_) => {
+                    if let Some(pgid) = pgid {
+                        // The group was created for this process; nothing else is in it.
+                        let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+                    }
+                    // Only a descendant that left the group can keep the pipes open now.
+                    let done = tokio::time::timeout(KILL_GRACE, work).await.map_err(|_| {
+                        ActorError::timeout(format!(
+                            "the process was killed after {} ms, but a descendant that left its process group still holds its output",
+                            limit.as_millis()
+                        ))
+                    })?;
+                    (true, done)
+                }
+            }
+        }
+    };
+    let status =
+        status.map_err(|e| ActorError::internal(format!("waiting for the process: {e}")))?;
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status).map(signal_name);
+    Ok(ExecResult {
+        exit_code: status.code(),
+        signal,
+        timed_out,
+        stdout: String::from_utf8_lossy(&out.kept).into_owned(),
+        stderr: String::from_utf8_lossy(&err.kept).into_owned(),
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
+    })
+}
+
+struct Collected {
+    kept: Vec<u8>,
+    truncated: bool,
+}
+
+/// Reads a stream to its end, passing every chunk on and keeping the first `cap` bytes.
+async fn collect(
+    mut stream: impl AsyncRead + Unpin,
+    cap: usize,
+    on_chunk: &(impl Fn(&[u8]) + Sync),
+) -> Collected {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        let chunk = &buf[..n];
+        on_chunk(chunk);
+        let room = cap.saturating_sub(kept.len());
+        truncated |= chunk.len() > room;
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Collected { kept, truncated }
+}
+
+fn signal_name(signo: i32) -> String {
+    nix::sys::signal::Signal::try_from(signo)
+        .map_or_else(|_| format!("signal {signo}"), |s| s.as_str().to_owned())
+}
