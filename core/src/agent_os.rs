@@ -246,9 +246,9 @@ impl AgentOs {
             cwd: cwd.as_str(),
             env: &env,
         };
-        let cmd = self.sandbox.command(&self.fs.host_view()?, &launch)?;
+        let plan = self.sandbox.plan(&self.fs.host_view()?, &launch, false)?;
         exec::run(
-            cmd,
+            plan.command(),
             &options,
             |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
             |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),

@@ -53,6 +53,31 @@ pub struct Launch<'a> {
     pub env: &'a BTreeMap<String, String>,
 }
 
+/// A process ready to start: the program and arguments the host runs (bubblewrap's own, for
+/// a sandboxed process), its exact environment and host working directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+}
+
+impl Plan {
+    /// A tokio command for the plan, in a process group of its own so that a timeout or kill
+    /// reaches every descendant, killed if dropped.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(&self.cwd)
+            .process_group(0)
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
 pub struct Sandbox {
     mode: SandboxMode,
     network: bool,
@@ -91,12 +116,15 @@ impl Sandbox {
         }
     }
 
-    /// The command that runs `launch` in this sandbox over `view`.
-    pub fn command(
+    /// How to start `launch` in this sandbox over `view`. A `terminal` process keeps the
+    /// session it is given, so that a PTY can become its controlling terminal; others get a
+    /// session of their own, cut off from any terminal of the host.
+    pub fn plan(
         &self,
         view: &HostView,
         launch: &Launch<'_>,
-    ) -> Result<tokio::process::Command, ActorError> {
+        terminal: bool,
+    ) -> Result<Plan, ActorError> {
         let Some((program, args)) = launch.argv.split_first() else {
             return Err(ActorError::invalid_input("argv must name a program"));
         };
@@ -105,33 +133,29 @@ impl Sandbox {
             ("HOME".to_owned(), "/".to_owned()),
         ]);
         env.extend(launch.env.clone());
-        let mut cmd = match (self.mode, &self.bwrap) {
-            (SandboxMode::None, _) => {
-                let mut cmd = tokio::process::Command::new(program);
-                cmd.args(args)
-                    .current_dir(view.root.join(launch.cwd.trim_start_matches('/')))
-                    .env_clear()
-                    .envs(&env);
-                cmd
-            }
-            (SandboxMode::Bubblewrap, None) => {
-                return Err(ActorError::unsupported(
-                    "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
-                ));
-            }
+        match (self.mode, &self.bwrap) {
+            (SandboxMode::None, _) => Ok(Plan {
+                program: program.clone(),
+                args: args.to_vec(),
+                env,
+                cwd: view.root.join(launch.cwd.trim_start_matches('/')),
+            }),
+            (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
+                "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
+            )),
             (SandboxMode::Bubblewrap, Some((bwrap, _))) => {
-                let mut cmd = tokio::process::Command::new(bwrap);
-                cmd.args(self.bwrap_args(view, launch.cwd, &env))
-                    .arg("--")
-                    .arg(program)
-                    .args(args)
-                    .env_clear();
-                cmd
+                let mut bwrap_args = self.bwrap_args(view, launch.cwd, &env, terminal);
+                bwrap_args.push("--".into());
+                bwrap_args.extend(launch.argv.iter().cloned());
+                Ok(Plan {
+                    program: path(bwrap),
+                    args: bwrap_args,
+                    // bubblewrap sets the process's environment itself (`--setenv`).
+                    env: BTreeMap::new(),
+                    cwd: view.root.clone(),
+                })
             }
-        };
-        // Its own process group, so that a timeout or kill reaches every descendant.
-        cmd.process_group(0).kill_on_drop(true);
-        Ok(cmd)
+        }
     }
 
     fn bwrap_args(
@@ -139,6 +163,7 @@ impl Sandbox {
         view: &HostView,
         cwd: &str,
         env: &BTreeMap<String, String>,
+        terminal: bool,
     ) -> Vec<String> {
         let mut args: Vec<String> = vec!["--bind".into(), path(&view.root), "/".into()];
         for dir in SYSTEM_DIRS {
@@ -158,15 +183,13 @@ impl Sandbox {
                 .map(String::from),
         );
         args.extend(
-            [
-                "--unshare-all",
-                "--die-with-parent",
-                "--new-session",
-                "--clearenv",
-            ]
-            .into_iter()
-            .map(String::from),
+            ["--unshare-all", "--die-with-parent", "--clearenv"]
+                .into_iter()
+                .map(String::from),
         );
+        if !terminal {
+            args.push("--new-session".into());
+        }
         if self.network {
             args.push("--share-net".into());
         }
