@@ -28,6 +28,9 @@ const RESERVED: &[&str] = &[
 pub struct Surface {
     pub actor: String,
     pub item: ItemImpl,
+    /// The generated emitter of the actor's own events, e.g. `AgentOsEvents`.
+    pub events_type: Ident,
+    pub actor_events: Vec<ActorEvent>,
     /// The module that holds the action DTOs, e.g. `agent_os_actions`.
     pub dto_mod: Ident,
     pub actions: Vec<Action>,
@@ -92,6 +95,14 @@ pub struct Event {
     pub option: String,
 }
 
+/// An event the actor raises itself (declared in `#[surface(events(…))]`).
+pub struct ActorEvent {
+    pub name: String,
+    /// The emitter method, e.g. `shell_data`.
+    pub method: Ident,
+    pub payload: Type,
+}
+
 pub struct BridgeDef {
     pub name: String,
     pub request: Type,
@@ -120,6 +131,7 @@ impl Surface {
     pub fn check(parsed: Parsed) -> syn::Result<Surface> {
         let Parsed {
             actor,
+            actor_events,
             attr_span,
             item,
             methods,
@@ -140,8 +152,33 @@ impl Surface {
             _ => None,
         }
         .unwrap_or_else(|| "surface".to_owned());
+        let mut claims: HashMap<String, Claim> = HashMap::new();
+        let actor_events = actor_events
+            .into_iter()
+            .filter_map(|(ident, payload)| {
+                let name = ident.to_string();
+                check_name(&name, "event", ident.span(), &mut diag).then(|| {
+                    claim(
+                        &mut claims,
+                        &name,
+                        ident.span(),
+                        "actor event",
+                        "the surface",
+                        None,
+                        &mut diag,
+                    );
+                    ActorEvent {
+                        method: format_ident!("{}", names::snake(&name)),
+                        name,
+                        payload,
+                    }
+                })
+            })
+            .collect();
         let mut surface = Surface {
             actor,
+            events_type: format_ident!("{self_name}Events"),
+            actor_events,
             dto_mod: format_ident!("{}_actions", names::snake(&self_name)),
             item,
             actions: Vec::new(),
@@ -150,7 +187,6 @@ impl Surface {
             hooks: Vec::new(),
             unsupported: Vec::new(),
         };
-        let mut claims: HashMap<String, Claim> = HashMap::new();
         for method in &methods {
             surface.classify(method, &mut claims, &mut diag);
         }
@@ -482,9 +518,9 @@ fn claim(
                 },
             );
         }
-        // One event or bridge may serve several actions when its type is the same.
-        Some(prev) if prev.kind == kind && kind != "action" && prev.ty == ty => {}
-        Some(prev) if prev.kind == kind && kind != "action" => diag.error(
+        // One call event or bridge may serve several actions when its type is the same.
+        Some(prev) if prev.kind == kind && shared(kind) && prev.ty == ty => {}
+        Some(prev) if prev.kind == kind && shared(kind) => diag.error(
             span,
             format!(
                 "{kind} `{name}` is declared by {} with type `{}`; every use must have the same type",
@@ -500,6 +536,11 @@ fn claim(
             ),
         ),
     }
+}
+
+/// Whether several declarations may name the same wire name of this kind.
+fn shared(kind: &str) -> bool {
+    matches!(kind, "event" | "bridge")
 }
 
 /// `Some(("Emitter", [T]))` when `ty` is a path ending in `Emitter<…>` or `Bridge<…>`.

@@ -12,6 +12,8 @@ pub const MAPPINGS: &str = "`#[action]`, `#[hook]` or `#[unsupported(reason = \"
 
 pub struct Parsed {
     pub actor: Option<LitStr>,
+    /// `events(name = Type, …)`: events the actor raises itself, not through a call.
+    pub actor_events: Vec<(syn::Ident, syn::Type)>,
     pub attr_span: Span,
     /// The impl with every helper attribute removed: what the compiler sees.
     pub item: ItemImpl,
@@ -66,7 +68,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     } else {
         attr.span()
     };
-    let actor = parse_surface_args(attr, &mut diag);
+    let (actor, actor_events) = parse_surface_args(attr, &mut diag);
     let mut item: ItemImpl = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -95,6 +97,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
         .collect();
     Ok(Parsed {
         actor,
+        actor_events,
         attr_span,
         item,
         methods,
@@ -102,20 +105,31 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     })
 }
 
-fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> Option<LitStr> {
-    let mut actor = None;
+fn parse_surface_args(
+    attr: TokenStream,
+    diag: &mut Diagnostics,
+) -> (Option<LitStr>, Vec<(syn::Ident, syn::Type)>) {
+    let (mut actor, mut events) = (None, Vec::new());
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("actor") {
             actor = Some(meta.value()?.parse::<LitStr>()?);
             Ok(())
+        } else if meta.path.is_ident("events") {
+            meta.parse_nested_meta(|event| {
+                let name = event.path.require_ident()?.clone();
+                events.push((name, event.value()?.parse::<syn::Type>()?));
+                Ok(())
+            })
         } else {
-            Err(meta.error("unknown #[surface] option; valid options: `actor = \"…\"`"))
+            Err(meta.error(
+                "unknown #[surface] option; valid options: `actor = \"…\"`, `events(name = Type, …)`",
+            ))
         }
     });
     if let Err(err) = syn::parse::Parser::parse2(parser, attr) {
         diag.push(err);
     }
-    actor
+    (actor, events)
 }
 
 fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod {

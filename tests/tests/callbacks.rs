@@ -7,15 +7,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentos_core::runtime::{
-    ActionArgs, ActorError, Bridge, BridgeHub, CallContext, Emitter, EventSink, Limits, Surface,
-    Value,
+    ActionArgs, ActorError, ActorEvents, Bridge, BridgeHub, CallContext, Emitter, EventScope,
+    EventSink, Limits, Surface, Value,
 };
 use serde_json::json;
 
-pub struct Core;
+pub struct Core {
+    events: CoreEvents,
+}
 
-#[agentos_core::surface(actor = "demo")]
+#[agentos_core::surface(actor = "demo", events(alarm = String))]
 impl Core {
+    /// Rings the alarm: an event of the actor itself, after the call has returned.
+    #[action]
+    pub fn ring_later(&self, message: String) {
+        let events = self.events.clone();
+        tokio::spawn(async move { events.alarm(&message) });
+    }
+
     /// Counts to `n`, raising a `tick` for each number.
     #[action]
     pub fn count(&self, n: u32, #[event("tick")] on_tick: Emitter<u32>) -> u32 {
@@ -57,6 +66,13 @@ fn ctx(call_id: &str, events: &Arc<Recorder>, hub: &Arc<BridgeHub>) -> CallConte
     )
 }
 
+/// A `Core` whose own events go to `sink`.
+fn core(sink: &Arc<Recorder>) -> Core {
+    Core {
+        events: CoreEvents::new(ActorEvents::new(sink.clone())),
+    }
+}
+
 fn int(i: i64) -> Value {
     Value::Integer(i.into())
 }
@@ -70,7 +86,7 @@ async fn emitter_events_carry_the_call_id() {
     // Rust callers build the DTO with named fields; it travels positionally.
     let args = core_actions::Count { n: 3 }.into_args().unwrap();
     assert_eq!(args, vec![int(3)]);
-    let out = Core
+    let out = core(&events)
         .dispatch("count", args, &ctx("c1:7", &events, &hub))
         .await
         .unwrap();
@@ -91,8 +107,8 @@ async fn a_bridge_is_answered_through_its_response_action() {
         Arc::new(BridgeHub::new(Duration::from_secs(5))),
     );
     let caller = tokio::spawn({
-        let ctx = ctx("c1:1", &events, &hub);
-        async move { Core.dispatch("double", vec![int(21)], &ctx).await }
+        let (ctx, core) = (ctx("c1:1", &events, &hub), core(&events));
+        async move { core.dispatch("double", vec![int(21)], &ctx).await }
     });
     let request = loop {
         if let Some((name, payload)) = events.0.lock().unwrap().first().cloned() {
@@ -108,7 +124,7 @@ async fn a_bridge_is_answered_through_its_response_action() {
     let responder = ctx("c2:1", &events, &hub);
 
     // A wrong type is refused and does not consume the request.
-    let err = Core
+    let err = core(&events)
         .dispatch(
             "respondDoubler",
             vec![id.clone(), answer(Value::Text("x".into()))],
@@ -117,15 +133,16 @@ async fn a_bridge_is_answered_through_its_response_action() {
         .await
         .unwrap_err();
     assert_eq!(err.code, "invalid_input");
-    Core.dispatch(
-        "respondDoubler",
-        vec![id.clone(), answer(int(42))],
-        &responder,
-    )
-    .await
-    .unwrap();
+    core(&events)
+        .dispatch(
+            "respondDoubler",
+            vec![id.clone(), answer(int(42))],
+            &responder,
+        )
+        .await
+        .unwrap();
     // The first valid answer won; a second is not_found.
-    let err = Core
+    let err = core(&events)
         .dispatch("respondDoubler", vec![id, answer(int(0))], &responder)
         .await
         .unwrap_err();
@@ -139,7 +156,7 @@ async fn a_handler_error_and_an_unanswered_bridge_are_typed_errors() {
         Arc::new(Recorder::default()),
         Arc::new(BridgeHub::new(Duration::from_millis(100))),
     );
-    let err = Core
+    let err = core(&events)
         .dispatch("double", vec![int(1)], &ctx("c1:1", &events, &hub))
         .await
         .unwrap_err();
@@ -152,8 +169,8 @@ async fn a_handler_error_and_an_unanswered_bridge_are_typed_errors() {
 
     let hub = Arc::new(BridgeHub::new(Duration::from_secs(5)));
     let caller = tokio::spawn({
-        let ctx = ctx("c1:2", &events, &hub);
-        async move { Core.dispatch("double", vec![int(1)], &ctx).await }
+        let (ctx, core) = (ctx("c1:2", &events, &hub), core(&events));
+        async move { core.dispatch("double", vec![int(1)], &ctx).await }
     });
     let id = loop {
         if let Some((_, p)) = events
@@ -172,13 +189,14 @@ async fn a_handler_error_and_an_unanswered_bridge_are_typed_errors() {
         Value::Text("err".into()),
         Value::Text("no doubling today".into()),
     )]);
-    Core.dispatch(
-        "respondDoubler",
-        vec![Value::Text(id), failure],
-        &ctx("c2:1", &events, &hub),
-    )
-    .await
-    .unwrap();
+    core(&events)
+        .dispatch(
+            "respondDoubler",
+            vec![Value::Text(id), failure],
+            &ctx("c2:1", &events, &hub),
+        )
+        .await
+        .unwrap();
     let err = caller.await.unwrap().unwrap_err();
     assert_eq!(
         (err.code.as_str(), err.message.contains("no doubling today")),
@@ -192,7 +210,7 @@ async fn unsupported_methods_answer_with_their_reason() {
         Arc::new(Recorder::default()),
         Arc::new(BridgeHub::new(Duration::from_secs(1))),
     );
-    let err = Core
+    let err = core(&events)
         .dispatch("rawHandle", vec![], &ctx("c1:1", &events, &hub))
         .await
         .unwrap_err();
@@ -205,4 +223,37 @@ async fn unsupported_methods_answer_with_their_reason() {
     );
     assert_eq!(contract.bridges[0].respond_action, "respondDoubler");
     assert_eq!(contract.events[0].name, "tick");
+}
+
+#[tokio::test]
+async fn actor_events_carry_their_data_after_the_call() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+    );
+    let out = core(&events)
+        .dispatch(
+            "ringLater",
+            vec![Value::Text("wake up".into())],
+            &ctx("c1:1", &events, &hub),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, Value::Null);
+    let seen = loop {
+        if let Some(seen) = events.0.lock().unwrap().first().cloned() {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(seen, ("alarm".to_owned(), json!("wake up")));
+    let alarm = <Core as Surface>::contract()
+        .events
+        .iter()
+        .find(|e| e.name == "alarm")
+        .unwrap();
+    assert_eq!(
+        (alarm.scope, alarm.data.as_str()),
+        (EventScope::Actor, "string")
+    );
 }

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "4611edea2a75fa13ad031ebe27d901c9304a357a1a7136fff158cd4f4617ed97",
+  hash: "1bcf145c7f20f17f108fc40438640a5afbc11dc1d4795980ad58e29026f9ff1e",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

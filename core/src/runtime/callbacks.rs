@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 use ts_rs::TS;
 
-use super::{ActorError, CallContext, Value, code, from_value, to_value};
+use super::{ActorError, CallContext, EventSink, Value, code, from_value, to_value};
 
 /// Streams values of `T` to clients as events of one name, tagged with the call's id.
 pub struct Emitter<T> {
@@ -52,6 +52,29 @@ impl<T: Serialize> Emitter<T> {
     /// The largest message the host accepts: size streamed chunks below it.
     pub fn max_message_bytes(&self) -> usize {
         self.ctx.limits().max_message_bytes as usize
+    }
+}
+
+/// Where an actor's own events go — those not raised by a call, such as a shell's output
+/// long after `openShell` returned. The host hands one to the core when it creates the
+/// actor; the surface's generated `…Events` type wraps it with one typed method per event.
+#[derive(Clone)]
+pub struct ActorEvents {
+    sink: Arc<dyn EventSink>,
+}
+
+impl ActorEvents {
+    pub fn new(sink: Arc<dyn EventSink>) -> Self {
+        Self { sink }
+    }
+
+    /// Raises `event` with `data` as its payload. A payload that cannot be encoded is a bug
+    /// in the core; it is logged.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) {
+        match to_value(data) {
+            Ok(value) => self.sink.emit(event, value),
+            Err(err) => tracing::error!(event, %err, "event payload did not encode"),
+        }
     }
 }
 

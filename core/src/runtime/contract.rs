@@ -60,9 +60,19 @@ pub struct CallbackSpec {
 #[serde(rename_all = "camelCase")]
 pub struct EventSpec {
     pub name: String,
-    /// TypeScript of the data; the wire payload is `{ callId, data }`.
+    /// TypeScript of the data.
     pub data: String,
+    /// Raised by a call (the wire payload is `{ callId, data }`) or by the actor itself (the
+    /// payload is the data).
+    pub scope: EventScope,
     pub docs: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EventScope {
+    Call,
+    Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +114,7 @@ impl Contract {
                 "callbacks": a.callbacks,
                 "bridges": a.bridges,
             })).collect::<Vec<_>>(),
-            "events": self.events.iter().map(|e| (&e.name, &e.data)).collect::<Vec<_>>(),
+            "events": self.events.iter().map(|e| (&e.name, &e.data, e.scope)).collect::<Vec<_>>(),
             "bridges": self.bridges.iter().map(|b| (&b.name, &b.request, &b.response, &b.respond_action)).collect::<Vec<_>>(),
             "types": self.types.iter().map(|(k, v)| (k, &v.decl)).collect::<Vec<_>>(),
         })

@@ -11,11 +11,11 @@ mod limits;
 mod wire_types;
 
 pub use args::{ActionArgs, Args};
-pub use callbacks::{Bridge, BridgeHub, BridgeOutcome, Emitter};
+pub use callbacks::{ActorEvents, Bridge, BridgeHub, BridgeOutcome, Emitter};
 pub use codec::{Encoding, from_value, to_value};
 pub use contract::{
-    ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventSpec, MethodNote,
-    ParamSpec, TypeDecl,
+    ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventScope, EventSpec,
+    MethodNote, ParamSpec, TypeDecl,
 };
 pub use dispatch::{CallContext, EventSink, Surface};
 pub use error::{ActorError, GROUP_AGENTOS, code};

@@ -32,6 +32,10 @@ pub fn render(surface: &Surface) -> TokenStream {
             checks.push(assert_wire(&format!("{method}_result"), ok, &rt));
         }
     }
+    for event in &surface.actor_events {
+        let label = format!("{}_event_payload", event.method);
+        checks.push(assert_wire(&label, &event.payload, &rt));
+    }
     for bridge in &surface.bridges {
         let name = crate::names::snake(&bridge.name);
         checks.push(assert_wire(

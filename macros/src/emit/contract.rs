@@ -20,7 +20,15 @@ pub fn render(surface: &Surface) -> TokenStream {
         );
         quote! {
             let data = b.ts::<#payload>();
-            b.event(#rt::EventSpec { name: #name.into(), data, docs: #docs.into() });
+            b.event(#rt::EventSpec { name: #name.into(), data, scope: #rt::EventScope::Call, docs: #docs.into() });
+        }
+    });
+    let actor_events = surface.actor_events.iter().map(|e| {
+        let (name, payload) = (&e.name, &e.payload);
+        let docs = format!("Raised by the `{}` actor itself, not by a call; the payload is the data.", surface.actor);
+        quote! {
+            let data = b.ts::<#payload>();
+            b.event(#rt::EventSpec { name: #name.into(), data, scope: #rt::EventScope::Actor, docs: #docs.into() });
         }
     });
     let bridges = surface.bridges.iter().map(|br| {
@@ -69,6 +77,7 @@ pub fn render(surface: &Surface) -> TokenStream {
         let mut b = #rt::ContractBuilder::new(#actor);
         #(#actions)*
         #(#events)*
+        #(#actor_events)*
         #(#bridges)*
         #(#hooks)*
         #(#unsupported)*

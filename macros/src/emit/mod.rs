@@ -9,15 +9,18 @@ mod checks;
 mod contract;
 mod dispatch;
 mod dto;
+mod events;
 
 pub fn emit(surface: &Surface) -> TokenStream {
     let item = &surface.item;
     let dtos = dto::render(surface);
+    let events = events::render(surface);
     let checks = checks::render(surface);
     let dispatch = dispatch::render(surface, contract::render(surface));
     quote! {
         #item
         #dtos
+        #events
         #checks
         #dispatch
     }

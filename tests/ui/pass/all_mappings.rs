@@ -9,10 +9,18 @@ pub struct Chunk {
     pub index: u32,
 }
 
-pub struct Core;
+pub struct Core {
+    events: CoreEvents,
+}
 
-#[agentos_core::surface(actor = "demo")]
+#[agentos_core::surface(actor = "demo", events(finished = Chunk))]
 impl Core {
+    /// Raises the actor's own `finished` event.
+    #[action]
+    pub fn finish(&self, index: u32) {
+        self.events.finished(&Chunk { index });
+    }
+
     /// Adds two numbers.
     #[action]
     pub fn add(&self, a: i32, b: Option<i32>) -> i32 {
@@ -55,9 +63,19 @@ fn main() {
     let contract = <Core as Surface>::contract();
     assert_eq!(contract.actor, "demo");
     let names: Vec<_> = contract.actions.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["add", "fetchChunks", "ask", "respondAnswer"]);
+    assert_eq!(names, ["finish", "add", "fetchChunks", "ask", "respondAnswer"]);
     let _ = demo_dtos();
-    Core.private_helper();
+    let sink: std::sync::Arc<dyn agentos_core::runtime::EventSink> = std::sync::Arc::new(Discard);
+    let core = Core {
+        events: CoreEvents::new(agentos_core::runtime::ActorEvents::new(sink)),
+    };
+    core.private_helper();
+}
+
+struct Discard;
+
+impl agentos_core::runtime::EventSink for Discard {
+    fn emit(&self, _: &str, _: agentos_core::runtime::Value) {}
 }
 
 fn demo_dtos() -> core_actions::Add {

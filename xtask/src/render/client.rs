@@ -1,7 +1,7 @@
 //! `client.ts`: typed interfaces for actions, events and bridges, and `create<Prefix>Client`.
 //! Callback parameters come back as callback options on the trailing options argument.
 
-use agentos_core::runtime::{ActionSpec, Contract};
+use agentos_core::runtime::{ActionSpec, Contract, EventScope};
 
 use super::{PREAMBLE, jsdoc};
 
@@ -59,7 +59,11 @@ fn body(c: &Contract, prefix: &str) -> String {
     out.push_str(&format!("\n/** Events of the `{}` actor, by name, with their payloads. */\nexport interface {prefix}Events {{\n", c.actor));
     for e in &c.events {
         out.push_str(&jsdoc(std::slice::from_ref(&e.docs), "  "));
-        out.push_str(&format!("  {}: CallEvent<{}>;\n", e.name, e.data));
+        let payload = match e.scope {
+            EventScope::Call => format!("CallEvent<{}>", e.data),
+            EventScope::Actor => e.data.clone(),
+        };
+        out.push_str(&format!("  {}: {payload};\n", e.name));
     }
     out.push_str("}\n");
 

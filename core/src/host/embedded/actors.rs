@@ -11,11 +11,13 @@ use tokio::sync::mpsc;
 use super::frames::ServerFrame;
 use super::store::Store;
 use crate::runtime::{
-    ActorError, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
+    ActorError, ActorEvents, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
 };
 
-/// Builds the surface object of one actor from its data directory.
-pub type Factory = Arc<dyn Fn(&Path) -> Result<Arc<dyn Surface>, ActorError> + Send + Sync>;
+/// Builds the surface object of one actor from its data directory and the sink of its own
+/// events.
+pub type Factory =
+    Arc<dyn Fn(&Path, ActorEvents) -> Result<Arc<dyn Surface>, ActorError> + Send + Sync>;
 
 /// An actor kind the host serves.
 pub struct ActorKind {
@@ -25,11 +27,13 @@ pub struct ActorKind {
 
 impl ActorKind {
     pub fn of<S: Surface>(
-        open: impl Fn(&Path) -> Result<S, ActorError> + Send + Sync + 'static,
+        open: impl Fn(&Path, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static,
     ) -> Self {
         Self {
             contract: S::contract(),
-            factory: Arc::new(move |dir| Ok(Arc::new(open(dir)?) as Arc<dyn Surface>)),
+            factory: Arc::new(move |dir, events| {
+                Ok(Arc::new(open(dir, events)?) as Arc<dyn Surface>)
+            }),
         }
     }
 }
@@ -192,7 +196,9 @@ impl Actors {
         let id = self.store.actor_id(name, key)?;
         let dir = self.data_dir.join("actors").join(&id);
         let factory = kind.factory.clone();
-        let surface = tokio::task::spawn_blocking(move || factory(&dir))
+        let subscribers = Arc::<Subscribers>::default();
+        let events = ActorEvents::new(subscribers.clone());
+        let surface = tokio::task::spawn_blocking(move || factory(&dir, events))
             .await
             .map_err(|e| ActorError::internal(format!("actor start failed: {e}")))??;
         let actor = Arc::new(Actor {
@@ -200,7 +206,7 @@ impl Actors {
             contract: kind.contract,
             surface,
             bridges: Arc::new(BridgeHub::new(self.bridge_timeout)),
-            subscribers: Arc::default(),
+            subscribers,
         });
         live.insert((name.to_owned(), key.to_owned()), actor.clone());
         Ok(actor)

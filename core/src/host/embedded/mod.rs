@@ -44,7 +44,7 @@ pub struct HostConfig {
 pub fn agent_os_kinds(config: crate::VmConfig) -> HashMap<String, ActorKind> {
     HashMap::from([(
         "agentOS".to_owned(),
-        ActorKind::of(move |dir| crate::AgentOs::open(dir, config)),
+        ActorKind::of(move |dir, _events| crate::AgentOs::open(dir, config)),
     )])
 }
 
