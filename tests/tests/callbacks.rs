@@ -66,6 +66,21 @@ fn ctx(call_id: &str, events: &Arc<Recorder>, hub: &Arc<BridgeHub>) -> CallConte
     )
 }
 
+impl Recorder {
+    /// The first recorded event matching `pred`, waiting for it to arrive.
+    async fn first(
+        &self,
+        pred: impl Fn(&(String, serde_json::Value)) -> bool,
+    ) -> (String, serde_json::Value) {
+        loop {
+            if let Some(event) = self.0.lock().unwrap().iter().find(|e| pred(e)).cloned() {
+                return event;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
 /// A `Core` whose own events go to `sink`.
 fn core(sink: &Arc<Recorder>) -> Core {
     Core {
@@ -110,12 +125,7 @@ async fn a_bridge_is_answered_through_its_response_action() {
         let (ctx, core) = (ctx("c1:1", &events, &hub), core(&events));
         async move { core.dispatch("double", vec![int(21)], &ctx).await }
     });
-    let request = loop {
-        if let Some((name, payload)) = events.0.lock().unwrap().first().cloned() {
-            break (name, payload);
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let request = events.first(|_| true).await;
     assert_eq!(request.0, "doubler");
     assert_eq!(request.1["callId"], "c1:1");
     assert_eq!(request.1["data"], 21);
@@ -172,19 +182,10 @@ async fn a_handler_error_and_an_unanswered_bridge_are_typed_errors() {
         let (ctx, core) = (ctx("c1:2", &events, &hub), core(&events));
         async move { core.dispatch("double", vec![int(1)], &ctx).await }
     });
-    let id = loop {
-        if let Some((_, p)) = events
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(_, p)| p["callId"] == "c1:2")
-            .cloned()
-        {
-            break p["requestId"].as_str().unwrap().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let id = events.first(|(_, p)| p["callId"] == "c1:2").await.1["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let failure = Value::Map(vec![(
         Value::Text("err".into()),
         Value::Text("no doubling today".into()),
@@ -240,12 +241,7 @@ async fn actor_events_carry_their_data_after_the_call() {
         .await
         .unwrap();
     assert_eq!(out, Value::Null);
-    let seen = loop {
-        if let Some(seen) = events.0.lock().unwrap().first().cloned() {
-            break seen;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let seen = events.first(|_| true).await;
     assert_eq!(seen, ("alarm".to_owned(), json!("wake up")));
     let alarm = <Core as Surface>::contract()
         .events
