@@ -190,6 +190,37 @@ async fn the_exit_code_is_reported_once_after_the_last_output() {
     assert_eq!(gone.code, code::NOT_FOUND);
 }
 
+/// bubblewrap runs in the terminal's first process group, which the sandbox's pid namespace
+/// cannot see: dash, leaving job control, fails to hand the terminal back to it.
+#[tokio::test]
+#[ignore = "the sandbox must give a terminal process a session inside its pid namespace"]
+async fn an_interactive_sh_reports_its_exit_code() {
+    let _serial = SHELLS_RUNNING.read().await;
+    let vm = Vm::new();
+    let (info, recorder) = vm.open(&["/bin/sh"], SIZE).unwrap();
+    vm.shells.write(&info.shell_id, b"exit 3\n").await.unwrap();
+    let exit = vm.shells.wait(&info.shell_id).await.unwrap();
+    assert_eq!(exit.exit_code, Some(3), "output: {:?}", recorder.output());
+}
+
+/// bubblewrap is in the terminal's foreground process group unless a job-control shell
+/// moves the program out of it, so ^C kills the sandbox rather than reaching the program.
+#[tokio::test]
+#[ignore = "the sandbox must give a terminal process a session inside its pid namespace"]
+async fn ctrl_c_reaches_only_the_program() {
+    let _serial = SHELLS_RUNNING.read().await;
+    let vm = Vm::new();
+    let script = r#"trap "echo caught" INT; echo armed; read line; exit 5"#;
+    let (info, recorder) = vm.open(&["/bin/sh", "-c", script], SIZE).unwrap();
+    recorder.expect("armed").await;
+    vm.shells.write(&info.shell_id, b"\x03").await.unwrap();
+    recorder.expect("^Ccaught").await;
+    let alive = vm.shells.write(&info.shell_id, b"\n").await;
+    alive.expect("^C ended the shell");
+    let exit = vm.shells.wait(&info.shell_id).await.unwrap();
+    assert_eq!(exit.exit_code, Some(5));
+}
+
 #[tokio::test]
 async fn concurrent_waiters_all_get_the_exit() {
     let _serial = SHELLS_RUNNING.read().await;
