@@ -1,5 +1,7 @@
-//! The VM's subsystems: its filesystem, the sandbox its processes run in, and processes.
+//! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
+//! interactive shells.
 
 pub mod exec;
 pub mod fs;
 pub mod sandbox;
+pub mod shell;
