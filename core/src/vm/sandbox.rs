@@ -61,6 +61,9 @@ pub struct Plan {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub cwd: PathBuf,
+    /// For a terminal process: whether it takes its controlling terminal itself, inside the
+    /// sandbox, so the host must start it in a session without one.
+    pub acquires_terminal: bool,
 }
 
 impl Plan {
@@ -116,9 +119,10 @@ impl Sandbox {
         }
     }
 
-    /// How to start `launch` in this sandbox over `view`. A `terminal` process keeps the
-    /// session it is given, so that a PTY can become its controlling terminal; others get a
-    /// session of their own, cut off from any terminal of the host.
+    /// How to start `launch` in this sandbox over `view`. A sandboxed process always gets a
+    /// session of its own inside the sandbox; a `terminal` one then takes its PTY as
+    /// controlling terminal there (`setsid --ctty`), so that its process groups, job control
+    /// and ^C live inside the sandbox's pid namespace and bubblewrap stays out of them.
     pub fn plan(
         &self,
         view: &HostView,
@@ -139,13 +143,17 @@ impl Sandbox {
                 args: args.to_vec(),
                 env,
                 cwd: view.root.join(launch.cwd.trim_start_matches('/')),
+                acquires_terminal: false,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
                 "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
             )),
             (SandboxMode::Bubblewrap, Some((bwrap, _))) => {
-                let mut bwrap_args = self.bwrap_args(view, launch.cwd, &env, terminal);
+                let mut bwrap_args = self.bwrap_args(view, launch.cwd, &env);
                 bwrap_args.push("--".into());
+                if terminal {
+                    bwrap_args.extend(["setsid", "--ctty", "--wait"].map(String::from));
+                }
                 bwrap_args.extend(launch.argv.iter().cloned());
                 Ok(Plan {
                     program: path(bwrap),
@@ -153,6 +161,7 @@ impl Sandbox {
                     // bubblewrap sets the process's environment itself (`--setenv`).
                     env: BTreeMap::new(),
                     cwd: view.root.clone(),
+                    acquires_terminal: terminal,
                 })
             }
         }
@@ -163,7 +172,6 @@ impl Sandbox {
         view: &HostView,
         cwd: &str,
         env: &BTreeMap<String, String>,
-        terminal: bool,
     ) -> Vec<String> {
         let mut args: Vec<String> = vec!["--bind".into(), path(&view.root), "/".into()];
         for dir in SYSTEM_DIRS {
@@ -183,13 +191,15 @@ impl Sandbox {
                 .map(String::from),
         );
         args.extend(
-            ["--unshare-all", "--die-with-parent", "--clearenv"]
-                .into_iter()
-                .map(String::from),
+            [
+                "--unshare-all",
+                "--die-with-parent",
+                "--new-session",
+                "--clearenv",
+            ]
+            .into_iter()
+            .map(String::from),
         );
-        if !terminal {
-            args.push("--new-session".into());
-        }
         if self.network {
             args.push("--share-net".into());
         }

@@ -71,12 +71,7 @@ impl Shells {
         // SAFETY: a duplicate of the master that `open` allocated and made non-blocking (the
         // flag belongs to the open file description both descriptors share).
         let control = unsafe { pty_process::Pty::from_fd(control) }.map_err(pty_error)?;
-        let child = pty_process::Command::new(&plan.program)
-            .args(&plan.args)
-            .env_clear()
-            .envs(&plan.env)
-            .current_dir(&plan.cwd)
-            .spawn(pts)
+        let child = spawn(&plan, pts)
             .map_err(|e| ActorError::internal(format!("cannot start the shell: {e}")))?;
         let pid = child
             .id()
@@ -244,6 +239,35 @@ async fn exited(mut exit: watch::Receiver<Option<ShellExit>>) -> Result<ShellExi
         .ok()
         .and_then(|exit| exit.clone())
         .ok_or_else(|| ActorError::internal("the shell's task ended without reporting its exit"))
+}
+
+/// Starts `plan` on the terminal `pts`. A plan that takes its controlling terminal itself
+/// (inside a sandbox) starts in a new session without one; otherwise the program is made a
+/// session leader with `pts` as its controlling terminal.
+fn spawn(plan: &Plan, pts: pty_process::Pts) -> std::io::Result<tokio::process::Child> {
+    if !plan.acquires_terminal {
+        return pty_process::Command::new(&plan.program)
+            .args(&plan.args)
+            .env_clear()
+            .envs(&plan.env)
+            .current_dir(&plan.cwd)
+            .spawn(pts)
+            .map_err(std::io::Error::other);
+    }
+    let tty = || pts.as_fd().try_clone_to_owned();
+    let mut cmd = tokio::process::Command::new(&plan.program);
+    cmd.args(&plan.args)
+        .env_clear()
+        .envs(&plan.env)
+        .current_dir(&plan.cwd)
+        .stdin(tty()?)
+        .stdout(tty()?)
+        .stderr(tty()?);
+    // SAFETY: setsid is async-signal-safe, as a pre-exec hook requires.
+    unsafe {
+        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+    }
+    cmd.spawn()
 }
 
 fn pty_error(err: pty_process::Error) -> ActorError {
