@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec target/debug/agentos serve "$@"
+exec target/debug/agentos serve --web-root bindings/web "$@"

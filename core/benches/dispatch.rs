@@ -14,24 +14,21 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentos_core::runtime::{BridgeHub, CallContext, Encoding, EventSink, Limits, Surface, Value};
+use agentos_core::runtime::{
+    ActorEvents, BridgeHub, CallContext, Discard, Encoding, Limits, Surface, Value,
+};
 use agentos_core::vm::fs::FileContent;
 use agentos_core::{AgentOs, VmConfig};
 use criterion::{BatchSize, Criterion};
 
 mod common;
 
-struct NoEvents;
-impl EventSink for NoEvents {
-    fn emit(&self, _: &str, _: Value) {}
-}
-
 const ACTIONS: [&str; 2] = ["stat", "exists"];
 
 fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
     let ctx = CallContext::new(
         "bench:1".into(),
-        Arc::new(NoEvents),
+        Arc::new(Discard),
         Arc::new(BridgeHub::new(Duration::from_secs(1))),
         Limits::default(),
     );
@@ -82,7 +79,12 @@ fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let os = AgentOs::open(dir.path(), VmConfig::default()).expect("vm opens");
+    let os = AgentOs::open(
+        dir.path(),
+        VmConfig::default(),
+        ActorEvents::new(Arc::new(Discard)),
+    )
+    .expect("vm opens");
     os.mkdir("/data".into(), None).expect("mkdir");
     os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
         .expect("write");

@@ -5,24 +5,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentos_core::runtime::{BridgeHub, CallContext, EventSink, Limits, Surface, Value};
+use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits, Surface, Value};
 use agentos_core::{AgentOs, VmConfig};
 use criterion::Criterion;
 
 mod common;
 
-struct NoEvents;
-impl EventSink for NoEvents {
-    fn emit(&self, _: &str, _: Value) {}
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let os = AgentOs::open(dir.path(), VmConfig::default()).expect("vm opens");
+    let os = AgentOs::open(
+        dir.path(),
+        VmConfig::default(),
+        ActorEvents::new(Arc::new(Discard)),
+    )
+    .expect("vm opens");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let ctx = CallContext::new(
         "bench:1".into(),
-        Arc::new(NoEvents),
+        Arc::new(Discard),
         Arc::new(BridgeHub::new(Duration::from_secs(1))),
         Limits::default(),
     );

@@ -2,17 +2,19 @@
 //! actor's actions, events and the TypeScript client. Method bodies delegate to the
 //! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
     MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
     SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
 };
-use crate::vm::sandbox::{Launch, Sandbox, SandboxInfo, SandboxMode};
+use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode};
+use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
 
 /// How a VM runs its processes. Set by the code that hosts it, never over the wire.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,20 +24,46 @@ pub struct VmConfig {
     pub allow_network: bool,
 }
 
-/// One VM: its own root directory, a mount table, a process sandbox, and (as they land)
-/// shells, sessions and cron.
+/// One VM: its own root directory, a mount table, a process sandbox, interactive shells, and
+/// (as they land) sessions and cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
     sandbox: Sandbox,
+    shells: Shells,
+    events: AgentOsEvents,
 }
 
 impl AgentOs {
-    /// Opens (creating if needed) the VM whose state lives in `data_dir`.
-    pub fn open(data_dir: &Path, config: VmConfig) -> Result<Self, ActorError> {
+    /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
+    /// VM's own events go (a shell's output, long after `openShell` returned).
+    pub fn open(
+        data_dir: &Path,
+        config: VmConfig,
+        events: ActorEvents,
+    ) -> Result<Self, ActorError> {
         Ok(Self {
             fs: Arc::new(Filesystem::open(data_dir)?),
             sandbox: Sandbox::detect(config.sandbox, config.allow_network),
+            shells: Shells::default(),
+            events: AgentOsEvents::new(events),
         })
+    }
+
+    /// How to start `argv` in the sandbox, over the VM's filesystem as it is now.
+    fn plan(
+        &self,
+        argv: &[String],
+        cwd: Option<&str>,
+        env: &BTreeMap<String, String>,
+        terminal: bool,
+    ) -> Result<Plan, ActorError> {
+        let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
+        let launch = Launch {
+            argv,
+            cwd: cwd.as_str(),
+            env,
+        };
+        self.sandbox.plan(&self.fs.host_view()?, &launch, terminal)
     }
 }
 
@@ -48,7 +76,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
 }
 
-#[crate::surface(actor = "agentOS")]
+#[crate::surface(actor = "agentOS", events(shellData = ShellData, shellExit = ShellExit))]
 impl AgentOs {
     /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
     /// `overlay` over a host directory, optionally read-only.
@@ -224,6 +252,55 @@ impl AgentOs {
         self.sandbox.info()
     }
 
+    /// Opens an interactive shell on a real PTY in the VM's sandbox (`/bin/sh` on an 80x24
+    /// `xterm-256color` unless told otherwise). Its output arrives as `shellData` events and
+    /// its end as one `shellExit`, after the last output.
+    #[action]
+    pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
+        let options = options.unwrap_or_default();
+        let argv = options.argv();
+        let plan = self.plan(&argv, options.cwd.as_deref(), &options.launch_env(), true)?;
+        let (data, exit) = (self.events.clone(), self.events.clone());
+        self.shells.open(
+            plan,
+            argv,
+            options.size(),
+            move |chunk| data.shell_data(&chunk),
+            move |end| exit.shell_exit(&end),
+        )
+    }
+
+    /// Types `data` into a shell, as keystrokes (`\r` is Enter, `\x03` is ^C).
+    #[action]
+    pub async fn write_shell(&self, shell_id: String, data: FileContent) -> Result<(), ActorError> {
+        self.shells.write(&shell_id, data.as_bytes()).await
+    }
+
+    /// Resizes a shell's terminal; its foreground program gets `SIGWINCH`.
+    #[action]
+    pub fn resize_shell(&self, shell_id: String, cols: u16, rows: u16) -> Result<(), ActorError> {
+        self.shells.resize(&shell_id, ShellSize { cols, rows })
+    }
+
+    /// Hangs up a shell (`SIGHUP`, then `SIGKILL` if it lingers) and waits for it to end.
+    /// Closing a shell that already ended does nothing.
+    #[action]
+    pub async fn close_shell(&self, shell_id: String) -> Result<(), ActorError> {
+        self.shells.close(&shell_id).await
+    }
+
+    /// Waits for a shell to end and tells how; answers at once for one that already has.
+    #[action]
+    pub async fn wait_shell(&self, shell_id: String) -> Result<ShellExit, ActorError> {
+        self.shells.wait(&shell_id).await
+    }
+
+    /// Lists the running shells, by id.
+    #[action]
+    pub fn list_shells(&self) -> Vec<ShellInfo> {
+        self.shells.list()
+    }
+
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
@@ -239,14 +316,8 @@ impl AgentOs {
         on_stdout: Emitter<Bytes>,
         on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
         let env = options.env.clone().unwrap_or_default();
-        let launch = Launch {
-            argv,
-            cwd: cwd.as_str(),
-            env: &env,
-        };
-        let plan = self.sandbox.plan(&self.fs.host_view()?, &launch, false)?;
+        let plan = self.plan(argv, options.cwd.as_deref(), &env, false)?;
         exec::run(
             plan.command(),
             &options,

@@ -48,6 +48,10 @@ enum Command {
         /// Let sandboxed processes use the network.
         #[arg(long)]
         allow_network: bool,
+        /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
+        /// terminal page.
+        #[arg(long, env = "AGENTOS_WEB_ROOT")]
+        web_root: Option<PathBuf>,
     },
 }
 
@@ -72,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         bridge_timeout_ms,
         sandbox,
         allow_network,
+        web_root,
     } = Cli::parse().command;
     let vm = VmConfig {
         sandbox: match sandbox {
@@ -88,6 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             data_dir,
             limits: Limits::with_message_bytes(max_message_bytes),
             bridge_timeout: Duration::from_millis(bridge_timeout_ms),
+            web_root: web_root.clone(),
         },
         embedded::agent_os_kinds(vm),
     )
@@ -99,6 +105,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "agentOS host listening on ws://{} — connect with createAgentOsClient(webSocketTransport({{ url, token }}))",
         running.addr
     );
+    if web_root.is_some() {
+        // The token travels in the fragment, which the browser never sends to a server.
+        eprintln!(
+            "browser terminal: http://{}{}/#token={token}",
+            running.addr,
+            embedded::WEB_PATH
+        );
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -27,6 +27,7 @@ impl TestHost {
                 data_dir: data.path().to_path_buf(),
                 limits,
                 bridge_timeout: Duration::from_secs(5),
+                web_root: None,
             },
             embedded::agent_os_kinds(agentos_core::VmConfig::default()),
         )

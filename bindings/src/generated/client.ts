@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -107,6 +107,33 @@ export interface AgentOsActions {
    */
   sandboxInfo(): Promise<SandboxInfo>;
   /**
+   * Opens an interactive shell on a real PTY in the VM's sandbox (`/bin/sh` on an 80x24
+   * `xterm-256color` unless told otherwise). Its output arrives as `shellData` events and
+   * its end as one `shellExit`, after the last output.
+   */
+  openShell(options?: ShellOptions): Promise<ShellInfo>;
+  /**
+   * Types `data` into a shell, as keystrokes (`\r` is Enter, `\x03` is ^C).
+   */
+  writeShell(shellId: string, data: FileContent): Promise<void>;
+  /**
+   * Resizes a shell's terminal; its foreground program gets `SIGWINCH`.
+   */
+  resizeShell(shellId: string, cols: number, rows: number): Promise<void>;
+  /**
+   * Hangs up a shell (`SIGHUP`, then `SIGKILL` if it lingers) and waits for it to end.
+   * Closing a shell that already ended does nothing.
+   */
+  closeShell(shellId: string): Promise<void>;
+  /**
+   * Waits for a shell to end and tells how; answers at once for one that already has.
+   */
+  waitShell(shellId: string): Promise<ShellExit>;
+  /**
+   * Lists the running shells, by id.
+   */
+  listShells(): Promise<Array<ShellInfo>>;
+  /**
    * Replaces the root filesystem's contents with a snapshot archive, given inline or as a
    * finished upload.
    */
@@ -127,6 +154,14 @@ export interface AgentOsEvents {
    * Raised while `exec` runs; its callback option `onStderr` receives the data.
    */
   processStderr: CallEvent<Uint8Array>;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  shellData: ShellData;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  shellExit: ShellExit;
 }
 
 /** Bridges of the `agentOS` actor: requests a client answers with `handle`. */

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "1bcf145c7f20f17f108fc40438640a5afbc11dc1d4795980ad58e29026f9ff1e",
+  hash: "2821e6338b02bfa40321be981a24b4e6f7361a978a4cddec5dfb13f6ab1037ec",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -26,6 +26,12 @@ export const contract: RuntimeContract = {
     exec: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
     execArgv: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
     sandboxInfo: { arity: 0, callbacks: [] },
+    openShell: { arity: 1, callbacks: [] },
+    writeShell: { arity: 2, callbacks: [] },
+    resizeShell: { arity: 3, callbacks: [] },
+    closeShell: { arity: 1, callbacks: [] },
+    waitShell: { arity: 1, callbacks: [] },
+    listShells: { arity: 0, callbacks: [] },
     restoreRootFilesystem: { arity: 1, callbacks: [] },
   },
   bridges: {

@@ -229,6 +229,90 @@ network: boolean, };
 export type SandboxMode = "bubblewrap" | "none";
 
 /**
+ * Output of a shell: what its programs wrote to the terminal, echo included.
+ */
+export type ShellData = { 
+/**
+ * The shell that wrote it.
+ */
+shellId: string, 
+/**
+ * The bytes, as the terminal carries them (often but not always UTF-8).
+ */
+data: Uint8Array, };
+
+/**
+ * How a shell ended.
+ */
+export type ShellExit = { 
+/**
+ * The shell that ended.
+ */
+shellId: string, 
+/**
+ * The exit code, absent when a signal ended the shell.
+ */
+exitCode: number | null, 
+/**
+ * The signal that ended the shell, e.g. `SIGKILL`.
+ */
+signal: string | null, };
+
+/**
+ * A running shell.
+ */
+export type ShellInfo = { 
+/**
+ * The shell's id, e.g. `sh1`.
+ */
+shellId: string, 
+/**
+ * The host process id of the shell's process (its sandbox, when sandboxed).
+ */
+pid: number, 
+/**
+ * Terminal width in columns.
+ */
+cols: number, 
+/**
+ * Terminal height in rows.
+ */
+rows: number, 
+/**
+ * The argv the shell was started with, as the VM sees it.
+ */
+command: Array<string>, };
+
+/**
+ * Options of `openShell`.
+ */
+export type ShellOptions = { 
+/**
+ * The program to run (default `/bin/sh`).
+ */
+command?: string, 
+/**
+ * Its arguments.
+ */
+args?: Array<string>, 
+/**
+ * Environment variables, added to a minimal `PATH`, `HOME` and `TERM=xterm-256color`.
+ */
+env?: { [key in string]: string }, 
+/**
+ * Working directory, a VM path (default `/`).
+ */
+cwd?: string, 
+/**
+ * Terminal width in columns (default 80).
+ */
+cols?: number, 
+/**
+ * Terminal height in rows (default 24).
+ */
+rows?: number, };
+
+/**
  * One piece of a snapshot archive; concatenating chunks 0..chunks in order gives the archive.
  */
 export type SnapshotChunk = { 

@@ -34,3 +34,21 @@ export {
   downloadSnapshot,
   uploadSnapshot,
 } from "./snapshot.js";
+export {
+  type NodeInputLike,
+  type NodeOutputLike,
+  type ShellAttacher,
+  type ShellDataLike,
+  type ShellEnd,
+  type ShellEventsLike,
+  type ShellExitLike,
+  type ShellOpener,
+  type TerminalShellOptions,
+  type TerminalSide,
+  type TerminalSize,
+  type XtermLike,
+  attachTerminal,
+  connectTerminal,
+  nodeTerminal,
+  xtermTerminal,
+} from "./terminal.js";

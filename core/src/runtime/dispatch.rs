@@ -10,6 +10,14 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: &str, payload: Value);
 }
 
+/// A sink that drops every event, for Rust callers that want only results (benchmarks, a core
+/// used without a host).
+pub struct Discard;
+
+impl EventSink for Discard {
+    fn emit(&self, _: &str, _: Value) {}
+}
+
 /// What a host hands every call: its id, where its events go, pending bridge requests, limits.
 #[derive(Clone)]
 pub struct CallContext {

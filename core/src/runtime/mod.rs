@@ -17,7 +17,7 @@ pub use contract::{
     ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventScope, EventSpec,
     MethodNote, ParamSpec, TypeDecl,
 };
-pub use dispatch::{CallContext, EventSink, Surface};
+pub use dispatch::{CallContext, Discard, EventSink, Surface};
 pub use error::{ActorError, GROUP_AGENTOS, code};
 pub use limits::Limits;
 pub use wire_types::{Bytes, MAX_SAFE_INTEGER, SafeU64};

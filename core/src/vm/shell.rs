@@ -265,7 +265,11 @@ fn spawn(plan: &Plan, pts: pty_process::Pts) -> std::io::Result<tokio::process::
         .stderr(tty()?);
     // SAFETY: setsid is async-signal-safe, as a pre-exec hook requires.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
     }
     cmd.spawn()
 }

@@ -65,18 +65,13 @@ fn main() {
     let names: Vec<_> = contract.actions.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["finish", "add", "fetchChunks", "ask", "respondAnswer"]);
     let _ = demo_dtos();
-    let sink: std::sync::Arc<dyn agentos_core::runtime::EventSink> = std::sync::Arc::new(Discard);
+    let sink: std::sync::Arc<dyn agentos_core::runtime::EventSink> = std::sync::Arc::new(agentos_core::runtime::Discard);
     let core = Core {
         events: CoreEvents::new(agentos_core::runtime::ActorEvents::new(sink)),
     };
     core.private_helper();
 }
 
-struct Discard;
-
-impl agentos_core::runtime::EventSink for Discard {
-    fn emit(&self, _: &str, _: agentos_core::runtime::Value) {}
-}
 
 fn demo_dtos() -> core_actions::Add {
     core_actions::Add { a: 1, b: None }

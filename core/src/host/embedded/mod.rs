@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tokio::sync::oneshot;
 
@@ -30,6 +30,9 @@ use crate::runtime::{ActorError, Encoding, Limits};
 /// The subprotocol a browser offers (with `agentos.bearer.<token>`) and the host selects.
 pub const SUBPROTOCOL: &str = "agentos.v1";
 
+/// Where the host serves its `web_root`.
+pub const WEB_PATH: &str = "/terminal";
+
 pub struct HostConfig {
     pub listen: SocketAddr,
     pub token: String,
@@ -37,6 +40,9 @@ pub struct HostConfig {
     pub limits: Limits,
     /// How long a bridge request waits for a client's answer.
     pub bridge_timeout: Duration,
+    /// A directory served read-only under `/terminal/`: the browser terminal page
+    /// (`bindings/web`), so that it and the actors share an origin.
+    pub web_root: Option<PathBuf>,
 }
 
 /// The actor kinds of the agentOS host: `agentOS`, backed by [`crate::AgentOs`] VMs that all
@@ -44,7 +50,7 @@ pub struct HostConfig {
 pub fn agent_os_kinds(config: crate::VmConfig) -> HashMap<String, ActorKind> {
     HashMap::from([(
         "agentOS".to_owned(),
-        ActorKind::of(move |dir, _events| crate::AgentOs::open(dir, config)),
+        ActorKind::of(move |dir, events| crate::AgentOs::open(dir, config, events)),
     )])
 }
 
@@ -77,10 +83,23 @@ pub async fn start(
         token: config.token,
         limits: config.limits,
     });
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/actors/{name}/{key}/connect", get(connect))
         .with_state(shared);
+    if let Some(root) = config.web_root {
+        // The page's relative links need the trailing slash.
+        let index = format!("{WEB_PATH}/");
+        app = app
+            .route(
+                WEB_PATH,
+                get(move || async move { Redirect::permanent(&index) }),
+            )
+            .nest_service(
+                &format!("{WEB_PATH}/"),
+                tower_http::services::ServeDir::new(root),
+            );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ActorError::internal(format!("cannot listen on {}: {e}", config.listen)))?;

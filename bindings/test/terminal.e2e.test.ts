@@ -1,0 +1,111 @@
+/**
+ * Interactive shells through a real host: a Node terminal (streams, not a TTY) typing,
+ * resizing and exiting, and the browser page driving xterm.js in Debian's Chromium. The
+ * browser test saves a screenshot to test-output/terminal.png.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { chromium, type Page } from "playwright-core";
+
+import { connectTerminal, createAgentOsClient, nodeTerminal, webSocketTransport } from "../src/index.js";
+import { startHost, type Host } from "./host.js";
+import { ScreenStream, keyboard } from "./terminal-streams.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const WEB = fileURLToPath(new URL("../../web/", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../../../test-output/", import.meta.url));
+
+describe("terminals", () => {
+  let host: Host;
+  before(async () => {
+    host = await startHost(["--web-root", WEB]);
+  });
+  after(async () => {
+    await host.stop();
+  });
+
+  test("a Node terminal types, resizes and exits through a shell", async () => {
+    const client = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "terminal" }));
+    const input = keyboard();
+    const screen = new ScreenStream(80, 24);
+    const terminal = nodeTerminal(input, screen);
+    try {
+      const done = connectTerminal(client, terminal);
+      input.write("echo hello-$((6*7))\r");
+      await screen.waitFor(/hello-42/);
+      screen.resize(100, 40);
+      input.write("stty size\r");
+      await screen.waitFor(/40 100/);
+      input.write("exit 3\r");
+      assert.deepEqual(await done, { exitCode: 3, signal: null });
+    } finally {
+      terminal.restore();
+      client.close();
+    }
+  });
+
+  test(
+    "the browser page runs a shell in xterm.js",
+    { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)` },
+    async () => {
+      const profile = mkdtempSync(join(tmpdir(), "agentos-chromium-"));
+      const browser = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
+      let page: Page | undefined;
+      try {
+        page = browser.pages()[0] ?? (await browser.newPage());
+        const errors: string[] = [];
+        page.on("pageerror", (error) => errors.push(error.message));
+        // The page the host serves, talking to the host it came from.
+        const fragment = new URLSearchParams({ token: host.token, key: "terminal-web" });
+        await page.goto(`${host.url.replace(/^ws:/, "http:")}/terminal/#${fragment}`);
+        await page.waitForFunction(() => (globalThis as unknown as PageGlobals).term !== undefined);
+        await page.click("#terminal");
+        await page.keyboard.type("echo hello");
+        await page.keyboard.press("Enter");
+        await page.waitForFunction(
+          () => {
+            const buffer = (globalThis as unknown as PageGlobals).term.buffer.active;
+            for (let i = 0; i < buffer.length; i++) {
+              if (buffer.getLine(i)?.translateToString(true).trim() === "hello") return true;
+            }
+            return false;
+          },
+          undefined,
+          { timeout: 15_000 },
+        );
+        assert.deepEqual(errors, []);
+      } finally {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page?.screenshot({ path: join(ARTIFACTS, "terminal.png") }).catch(() => {});
+        await browser.close();
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+/** What the page exposes on `window`: its xterm.js terminal. */
+interface PageGlobals {
+  term: {
+    buffer: {
+      active: { length: number; getLine(y: number): { translateToString(trimRight: boolean): string } | undefined };
+    };
+  };
+}
