@@ -11,7 +11,12 @@ import {
   type FileStat,
   type MountInfo,
   type SandboxInfo,
+  type ShellEnd,
+  type ShellExit,
+  type ShellInfo,
   type SnapshotChunk,
+  connectTerminal,
+  nodeTerminal,
 } from "@agentos/client";
 
 export async function app(url: string, token: string): Promise<void> {
@@ -57,7 +62,18 @@ export async function app(url: string, token: string): Promise<void> {
   await client.execArgv(["printf", "%s", "a b"], { maxOutputBytes: 1024, onStderr: (data) => void data });
   const sandbox: SandboxInfo = await client.sandboxInfo();
   const mode: "bubblewrap" | "none" = sandbox.mode;
-  void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode];
+  const shell: ShellInfo = await client.openShell({ command: "/bin/bash", args: ["-l"], cwd: "/work", cols: 120, rows: 40 });
+  const stopData = client.on("shellData", ({ shellId, data }) => void [shellId === shell.shellId, data.byteLength]);
+  await client.writeShell(shell.shellId, "ls\r");
+  await client.writeShell(shell.shellId, new Uint8Array([3]));
+  await client.resizeShell(shell.shellId, 100, 30);
+  const shells: Array<ShellInfo> = await client.listShells();
+  const exit: ShellExit = await client.waitShell(shell.shellId);
+  const exitCode: number | null = exit.exitCode;
+  await client.closeShell(shell.shellId);
+  stopData();
+  const end: ShellEnd = await connectTerminal(client, nodeTerminal(), { cwd: "/work", env: { LANG: "C.UTF-8" } });
+  void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode, shells, exitCode, end];
 
   // @ts-expect-error wrong argument type: a path is a string
   await client.readFile(42);
@@ -81,6 +97,12 @@ export async function app(url: string, token: string): Promise<void> {
   await client.exec("true", { onStdout: (data: string) => void data });
   // @ts-expect-error the timeout is in milliseconds, a number
   await client.exec("true", { timeout: "1s" });
+  // @ts-expect-error a shell's size is two numbers, columns then rows
+  await client.resizeShell(shell.shellId, { cols: 80, rows: 24 });
+  // @ts-expect-error shell output is bytes
+  client.on("shellData", (event: { shellId: string; data: string }) => void event);
+  // @ts-expect-error connectTerminal takes the size from the terminal
+  await connectTerminal(client, nodeTerminal(), { cols: 80 });
   // @ts-expect-error results are typed: readFile gives bytes, not text
   const wrong: string = await client.readFile("/f");
   void wrong;
