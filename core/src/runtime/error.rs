@@ -22,6 +22,8 @@ pub mod code {
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const UNSUPPORTED: &str = "unsupported";
     pub const BRIDGE_FAILED: &str = "bridge_failed";
+    /// The target no longer takes input, e.g. a process's closed standard input.
+    pub const CLOSED: &str = "closed";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -83,6 +85,9 @@ impl ActorError {
     }
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::UNSUPPORTED, message)
+    }
+    pub fn closed(message: impl Into<String>) -> Self {
+        Self::new(GROUP_AGENTOS, code::CLOSED, message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::INTERNAL, message)

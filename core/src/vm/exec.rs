@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use ts_rs::TS;
 
 use super::fs::FileContent;
+use super::process::supervise::{chunks, signal_name};
 use crate::runtime::ActorError;
 
 /// How long the pipes may stay open after a timeout's kill.
@@ -149,24 +151,18 @@ struct Collected {
 
 /// Reads a stream to its end, passing every chunk on and keeping the first `cap` bytes.
 async fn collect(
-    mut stream: impl AsyncRead + Unpin,
+    stream: impl AsyncRead + Unpin,
     cap: usize,
     on_chunk: &(impl Fn(&[u8]) + Sync),
 ) -> Collected {
     let mut kept = Vec::new();
     let mut truncated = false;
-    let mut buf = vec![0u8; 16 * 1024];
-    while let Ok(n @ 1..) = stream.read(&mut buf).await {
-        let chunk = &buf[..n];
-        on_chunk(chunk);
+    let mut stream = std::pin::pin!(chunks((), stream));
+    while let Some(((), chunk)) = stream.next().await {
+        on_chunk(&chunk);
         let room = cap.saturating_sub(kept.len());
         truncated |= chunk.len() > room;
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
     Collected { kept, truncated }
-}
-
-fn signal_name(signo: i32) -> String {
-    nix::sys::signal::Signal::try_from(signo)
-        .map_or_else(|_| format!("signal {signo}"), |s| s.as_str().to_owned())
 }

@@ -15,6 +15,11 @@ use crate::runtime::ActorError;
 /// Host directories a sandboxed process sees read-only, when the host has them.
 const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
 
+/// bubblewrap, and the init it forks as pid 1 of the sandbox (`--unshare-pid` without
+/// `--as-pid-1`), which forks the program. A terminal plan's `setsid` does not fork: the
+/// program is not a group leader there, so `setsid` execs it in place.
+const BWRAP_WRAPPERS: usize = 2;
+
 /// The `PATH` a sandboxed process starts with unless the caller sets one.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
@@ -64,6 +69,10 @@ pub struct Plan {
     /// For a terminal process: whether it takes its controlling terminal itself, inside the
     /// sandbox, so the host must start it in a session without one.
     pub acquires_terminal: bool,
+    /// How many processes stand between the one the host starts and the program: bubblewrap
+    /// and the init it runs in the sandbox's pid namespace (2), or none (0). Signals meant for
+    /// the program, and the process tree a VM shows, skip them.
+    pub wrappers: usize,
 }
 
 impl Plan {
@@ -144,6 +153,7 @@ impl Sandbox {
                 env,
                 cwd: view.root.join(launch.cwd.trim_start_matches('/')),
                 acquires_terminal: false,
+                wrappers: 0,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
                 "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
@@ -162,6 +172,7 @@ impl Sandbox {
                     env: BTreeMap::new(),
                     cwd: view.root.clone(),
                     acquires_terminal: terminal,
+                    wrappers: BWRAP_WRAPPERS,
                 })
             }
         }

@@ -2,7 +2,6 @@
 //! controlling terminal, so that job control, line editing and `SIGWINCH` work as in a real
 //! terminal. Output streams to a callback; exit is reported once, after the last output.
 
-mod supervise;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -11,12 +10,14 @@ use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use nix::sys::signal::Signal;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
+use super::process::supervise::{self, Group, Stop};
 use super::sandbox::Plan;
 use crate::runtime::{ActorError, Bytes};
-use supervise::Stop;
+pub(in crate::vm) use types::DEFAULT_TERM;
 pub use types::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize};
 
 /// How many exits `wait` can still answer for shells that have left the list.
@@ -62,22 +63,15 @@ impl Shells {
         on_exit: impl Fn(ShellExit) + Send + Sync + 'static,
     ) -> Result<ShellInfo, ActorError> {
         let size = size.check()?;
-        let (pty, pts) = pty_process::open().map_err(pty_error)?;
-        pty.resize(size.into()).map_err(pty_error)?;
-        let control = pty
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| pty_error(e.into()))?;
-        // SAFETY: a duplicate of the master that `open` allocated and made non-blocking (the
-        // flag belongs to the open file description both descriptors share).
-        let control = unsafe { pty_process::Pty::from_fd(control) }.map_err(pty_error)?;
-        let child = spawn(&plan, pts)
-            .map_err(|e| ActorError::internal(format!("cannot start the shell: {e}")))?;
-        let pid = child
-            .id()
-            .ok_or_else(|| ActorError::internal("the shell was reaped before it was registered"))?;
-        let pgid = nix::unistd::Pid::from_raw(pid as i32);
-        let (output, input) = pty.into_split();
+        let Terminal {
+            child,
+            pid,
+            output,
+            input,
+            control,
+        } = Terminal::start(&plan, size)?;
+        // A hangup goes to the whole group, so that it ends the sandbox too.
+        let group = Group::new(pid, 0);
         let (stop_tx, stop_rx) = watch::channel(Stop::Run);
         let (exit_tx, exit_rx) = watch::channel(None);
         let (number, info) = {
@@ -106,10 +100,11 @@ impl Shells {
         let shell_id = info.shell_id.clone();
         let state = self.state.clone();
         tokio::spawn(async move {
-            let exit = supervise::run(child, pgid, output, stop_rx, |chunk| {
+            let output = supervise::chunks((), output);
+            let exit = supervise::run(child, group, output, stop_rx, None, |(), chunk| {
                 on_data(ShellData {
                     shell_id: shell_id.clone(),
-                    data: Bytes(chunk.to_vec()),
+                    data: Bytes(chunk),
                 });
             })
             .await;
@@ -165,7 +160,7 @@ impl Shells {
             live.stop.send_if_modified(|stop| {
                 let run = *stop == Stop::Run;
                 if run {
-                    *stop = Stop::Hangup;
+                    *stop = Stop::Ask(Signal::SIGHUP);
                 }
                 run
             });
@@ -239,6 +234,47 @@ async fn exited(mut exit: watch::Receiver<Option<ShellExit>>) -> Result<ShellExi
         .ok()
         .and_then(|exit| exit.clone())
         .ok_or_else(|| ActorError::internal("the shell's task ended without reporting its exit"))
+}
+
+/// A program started on a new PTY: a shell, or a process spawned with a terminal.
+pub(super) struct Terminal {
+    pub(super) child: tokio::process::Child,
+    /// Its host pid, which is also its process group's id.
+    pub(super) pid: u32,
+    pub(super) output: pty_process::OwnedReadPty,
+    pub(super) input: pty_process::OwnedWritePty,
+    /// A second handle on the PTY, so that a resize never waits behind a write the program
+    /// is not reading.
+    pub(super) control: pty_process::Pty,
+}
+
+impl Terminal {
+    /// Starts `plan` on a new PTY of `size` (already checked).
+    pub(super) fn start(plan: &Plan, size: ShellSize) -> Result<Self, ActorError> {
+        let (pty, pts) = pty_process::open().map_err(pty_error)?;
+        pty.resize(size.into()).map_err(pty_error)?;
+        let control = pty
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| pty_error(e.into()))?;
+        // SAFETY: a duplicate of the master that `open` allocated and made non-blocking (the
+        // flag belongs to the open file description both descriptors share).
+        let control = unsafe { pty_process::Pty::from_fd(control) }.map_err(pty_error)?;
+        let child = spawn(plan, pts).map_err(|e| {
+            ActorError::internal(format!("cannot start {} on a terminal: {e}", plan.program))
+        })?;
+        let pid = child.id().ok_or_else(|| {
+            ActorError::internal("the program was reaped before it was registered")
+        })?;
+        let (output, input) = pty.into_split();
+        Ok(Self {
+            child,
+            pid,
+            output,
+            input,
+            control,
+        })
+    }
 }
 
 /// Starts `plan` on the terminal `pts`. A plan that takes its controlling terminal itself

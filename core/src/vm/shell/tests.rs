@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
-use tokio::sync::RwLock;
 
 use super::*;
 use crate::runtime::code;
@@ -12,8 +11,8 @@ use crate::vm::fs::HostView;
 use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
 
 /// The leak test counts the whole process's fds and children, so it runs alone among the
-/// tests that start shells (they take this shared, it takes it exclusively).
-static SHELLS_RUNNING: RwLock<()> = RwLock::const_new(());
+/// tests that start shells or processes (they take this shared, it takes it exclusively).
+use crate::vm::CHILDREN_RUNNING as SHELLS_RUNNING;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 

@@ -8,7 +8,7 @@ use ts_rs::TS;
 use crate::runtime::{ActorError, Bytes};
 
 /// The terminal type a shell sees unless the caller sets `TERM`.
-const DEFAULT_TERM: &str = "xterm-256color";
+pub(in crate::vm) const DEFAULT_TERM: &str = "xterm-256color";
 
 /// The program a shell runs unless the caller names one.
 const DEFAULT_SHELL: &str = "/bin/sh";
@@ -24,7 +24,7 @@ pub struct ShellSize {
 }
 
 impl ShellSize {
-    pub(super) fn check(self) -> Result<Self, ActorError> {
+    pub(in crate::vm) fn check(self) -> Result<Self, ActorError> {
         if self.cols == 0 || self.rows == 0 {
             return Err(ActorError::invalid_input(format!(
                 "a terminal needs at least one column and one row, not {}x{}",
