@@ -10,6 +10,9 @@ import {
   type ExecResult,
   type FileStat,
   type MountInfo,
+  type ProcessExit,
+  type ProcessInfo,
+  type ProcessNode,
   type SandboxInfo,
   type ShellEnd,
   type ShellExit,
@@ -73,7 +76,20 @@ export async function app(url: string, token: string): Promise<void> {
   await client.closeShell(shell.shellId);
   stopData();
   const end: ShellEnd = await connectTerminal(client, nodeTerminal(), { cwd: "/work", env: { LANG: "C.UTF-8" } });
-  void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode, shells, exitCode, end];
+  const proc: ProcessInfo = await client.spawn("cat", [], { streamStdin: true, cwd: "/work", timeout: 5_000 });
+  const stopOutput = client.on("processOutput", ({ pid, stream, data }) => void [pid === proc.pid, stream === "stderr", data.byteLength]);
+  await client.writeProcessStdin(proc.pid, "line\n");
+  await client.closeProcessStdin(proc.pid);
+  const procExit: ProcessExit = await client.waitProcess(proc.pid);
+  const timedOut: boolean = procExit.timedOut;
+  await client.killProcess(proc.pid, "SIGTERM");
+  await client.killProcess(proc.pid);
+  const tree: Array<ProcessNode> = await client.processTree();
+  const hostPids: number[] = (await client.allProcesses()).map((p) => p.hostPid);
+  const terminal: ProcessInfo = await client.spawn("vi", ["notes.txt"], { pty: { cols: 100, rows: 30 } });
+  await client.resizeProcess(terminal.pid, 120, 40);
+  stopOutput();
+  void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode, shells, exitCode, end, timedOut, tree, hostPids];
 
   // @ts-expect-error wrong argument type: a path is a string
   await client.readFile(42);
@@ -103,6 +119,12 @@ export async function app(url: string, token: string): Promise<void> {
   client.on("shellData", (event: { shellId: string; data: string }) => void event);
   // @ts-expect-error connectTerminal takes the size from the terminal
   await connectTerminal(client, nodeTerminal(), { cols: 80 });
+  // @ts-expect-error spawn takes the program and its arguments apart
+  await client.spawn("ls -la");
+  // @ts-expect-error a VM pid is a number
+  await client.waitProcess("1");
+  // @ts-expect-error the stream is stdout or stderr
+  client.on("processOutput", (event: { pid: number; stream: "both"; data: Uint8Array }) => void event);
   // @ts-expect-error results are typed: readFile gives bytes, not text
   const wrong: string = await client.readFile("/f");
   void wrong;

@@ -13,6 +13,9 @@ use crate::vm::fs::{
     MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
     SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
 };
+use crate::vm::process::{
+    OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
+};
 use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode};
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
 
@@ -24,18 +27,20 @@ pub struct VmConfig {
     pub allow_network: bool,
 }
 
-/// One VM: its own root directory, a mount table, a process sandbox, interactive shells, and
-/// (as they land) sessions and cron.
+/// One VM: its own root directory, a mount table, a process sandbox, a process table,
+/// interactive shells, and (as they land) sessions and cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
     sandbox: Sandbox,
+    processes: Processes,
     shells: Shells,
     events: AgentOsEvents,
 }
 
 impl AgentOs {
     /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
-    /// VM's own events go (a shell's output, long after `openShell` returned).
+    /// VM's own events go (a shell's or spawned process's output, long after the call that
+    /// started it returned).
     pub fn open(
         data_dir: &Path,
         config: VmConfig,
@@ -44,6 +49,7 @@ impl AgentOs {
         Ok(Self {
             fs: Arc::new(Filesystem::open(data_dir)?),
             sandbox: Sandbox::detect(config.sandbox, config.allow_network),
+            processes: Processes::default(),
             shells: Shells::default(),
             events: AgentOsEvents::new(events),
         })
@@ -76,7 +82,15 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
 }
 
-#[crate::surface(actor = "agentOS", events(shellData = ShellData, shellExit = ShellExit))]
+#[crate::surface(
+    actor = "agentOS",
+    events(
+        processOutput = ProcessOutput,
+        processExit = ProcessExit,
+        shellData = ShellData,
+        shellExit = ShellExit,
+    )
+)]
 impl AgentOs {
     /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
     /// `overlay` over a host directory, optionally read-only.
@@ -244,6 +258,102 @@ impl AgentOs {
     ) -> Result<ExecResult, ActorError> {
         self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
             .await
+    }
+
+    /// Starts `command` with `args` (no shell) in the VM's sandbox and returns at once with its
+    /// VM pid. Output arrives as `processOutput` events and the end as one `processExit`, after
+    /// the last output. With `streamStdin` its input stays open for `writeProcessStdin`; with
+    /// `pty` it runs on a terminal.
+    #[action]
+    pub fn spawn(
+        &self,
+        command: String,
+        args: Vec<String>,
+        options: Option<SpawnOptions>,
+    ) -> Result<ProcessInfo, ActorError> {
+        let options = options.unwrap_or_default();
+        let argv: Vec<String> = std::iter::once(command).chain(args).collect();
+        let terminal = options.pty.is_some();
+        let plan = self.plan(
+            &argv,
+            options.cwd.as_deref(),
+            &options.launch_env(),
+            terminal,
+        )?;
+        let (output, exit) = (self.events.clone(), self.events.clone());
+        self.processes.spawn(
+            plan,
+            argv,
+            &options,
+            move |chunk| output.process_output(&chunk),
+            move |end| exit.process_exit(&end),
+        )
+    }
+
+    /// Writes to a spawned process's standard input (typed into it, on a terminal); waits
+    /// while the process is not reading. Fails with `closed` once the input is closed.
+    #[action]
+    pub async fn write_process_stdin(&self, pid: u32, data: FileContent) -> Result<(), ActorError> {
+        self.processes.write_stdin(pid, data.as_bytes()).await
+    }
+
+    /// Closes a spawned process's standard input, so that it reads end of file (^D on a
+    /// terminal).
+    #[action]
+    pub async fn close_process_stdin(&self, pid: u32) -> Result<(), ActorError> {
+        self.processes.close_stdin(pid).await
+    }
+
+    /// Resizes the terminal of a process spawned with `pty`.
+    #[action]
+    pub fn resize_process(&self, pid: u32, cols: u16, rows: u16) -> Result<(), ActorError> {
+        self.processes.resize(pid, ShellSize { cols, rows })
+    }
+
+    /// Waits for a spawned process to end and tells how; answers at once for one that has.
+    #[action]
+    pub async fn wait_process(&self, pid: u32) -> Result<ProcessExit, ActorError> {
+        self.processes.wait(pid).await
+    }
+
+    /// Sends a signal (`SIGTERM` unless named: `SIGKILL`, `INT`, `9`, …) to a spawned
+    /// process and the process group it leads.
+    #[action]
+    pub fn kill_process(&self, pid: u32, signal: Option<String>) -> Result<(), ActorError> {
+        self.processes.kill(pid, signal.as_deref())
+    }
+
+    /// Asks a spawned process to end (`SIGTERM`), kills what is left of it after a grace
+    /// period, and tells how it ended.
+    #[action]
+    pub async fn stop_process(&self, pid: u32) -> Result<ProcessExit, ActorError> {
+        self.processes.stop(pid).await
+    }
+
+    /// The spawned processes, running and recently exited, by pid.
+    #[action]
+    pub fn list_processes(&self) -> Vec<ProcessInfo> {
+        self.processes.list()
+    }
+
+    /// One spawned process, running or recently exited.
+    #[action]
+    pub fn get_process(&self, pid: u32) -> Result<ProcessInfo, ActorError> {
+        self.processes.get(pid)
+    }
+
+    /// Every OS process running for the VM's spawned processes — each program and all its
+    /// descendants — each after its parent.
+    #[action]
+    pub fn all_processes(&self) -> Vec<OsProcess> {
+        self.processes.all()
+    }
+
+    /// The same processes as `allProcesses`, nested under their parents; the roots are the
+    /// spawned programs.
+    #[action]
+    pub fn process_tree(&self) -> Vec<ProcessNode> {
+        self.processes.tree()
     }
 
     /// What the VM's processes run in: bubblewrap or none, its version, network access.

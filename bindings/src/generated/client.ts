@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -103,6 +103,59 @@ export interface AgentOsActions {
    */
   execArgv(argv: Array<string>, options?: ExecOptions & { onStdout?: (data: Uint8Array) => void; onStderr?: (data: Uint8Array) => void }): Promise<ExecResult>;
   /**
+   * Starts `command` with `args` (no shell) in the VM's sandbox and returns at once with its
+   * VM pid. Output arrives as `processOutput` events and the end as one `processExit`, after
+   * the last output. With `streamStdin` its input stays open for `writeProcessStdin`; with
+   * `pty` it runs on a terminal.
+   */
+  spawn(command: string, args: Array<string>, options?: SpawnOptions): Promise<ProcessInfo>;
+  /**
+   * Writes to a spawned process's standard input (typed into it, on a terminal); waits
+   * while the process is not reading. Fails with `closed` once the input is closed.
+   */
+  writeProcessStdin(pid: number, data: FileContent): Promise<void>;
+  /**
+   * Closes a spawned process's standard input, so that it reads end of file (^D on a
+   * terminal).
+   */
+  closeProcessStdin(pid: number): Promise<void>;
+  /**
+   * Resizes the terminal of a process spawned with `pty`.
+   */
+  resizeProcess(pid: number, cols: number, rows: number): Promise<void>;
+  /**
+   * Waits for a spawned process to end and tells how; answers at once for one that has.
+   */
+  waitProcess(pid: number): Promise<ProcessExit>;
+  /**
+   * Sends a signal (`SIGTERM` unless named: `SIGKILL`, `INT`, `9`, …) to a spawned
+   * process and the process group it leads.
+   */
+  killProcess(pid: number, signal?: string): Promise<void>;
+  /**
+   * Asks a spawned process to end (`SIGTERM`), kills what is left of it after a grace
+   * period, and tells how it ended.
+   */
+  stopProcess(pid: number): Promise<ProcessExit>;
+  /**
+   * The spawned processes, running and recently exited, by pid.
+   */
+  listProcesses(): Promise<Array<ProcessInfo>>;
+  /**
+   * One spawned process, running or recently exited.
+   */
+  getProcess(pid: number): Promise<ProcessInfo>;
+  /**
+   * Every OS process running for the VM's spawned processes — each program and all its
+   * descendants — each after its parent.
+   */
+  allProcesses(): Promise<Array<OsProcess>>;
+  /**
+   * The same processes as `allProcesses`, nested under their parents; the roots are the
+   * spawned programs.
+   */
+  processTree(): Promise<Array<ProcessNode>>;
+  /**
    * What the VM's processes run in: bubblewrap or none, its version, network access.
    */
   sandboxInfo(): Promise<SandboxInfo>;
@@ -154,6 +207,14 @@ export interface AgentOsEvents {
    * Raised while `exec` runs; its callback option `onStderr` receives the data.
    */
   processStderr: CallEvent<Uint8Array>;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  processOutput: ProcessOutput;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  processExit: ProcessExit;
   /**
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */

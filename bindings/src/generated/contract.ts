@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "2821e6338b02bfa40321be981a24b4e6f7361a978a4cddec5dfb13f6ab1037ec",
+  hash: "c55097996eeb0d2c79595028eaf57df9ada111cbba84e286cc33ba0286a7d3d0",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -25,6 +25,17 @@ export const contract: RuntimeContract = {
     uploadChunk: { arity: 2, callbacks: [] },
     exec: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
     execArgv: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
+    spawn: { arity: 3, callbacks: [] },
+    writeProcessStdin: { arity: 2, callbacks: [] },
+    closeProcessStdin: { arity: 1, callbacks: [] },
+    resizeProcess: { arity: 3, callbacks: [] },
+    waitProcess: { arity: 1, callbacks: [] },
+    killProcess: { arity: 2, callbacks: [] },
+    stopProcess: { arity: 1, callbacks: [] },
+    listProcesses: { arity: 0, callbacks: [] },
+    getProcess: { arity: 1, callbacks: [] },
+    allProcesses: { arity: 0, callbacks: [] },
+    processTree: { arity: 0, callbacks: [] },
     sandboxInfo: { arity: 0, callbacks: [] },
     openShell: { arity: 1, callbacks: [] },
     writeShell: { arity: 2, callbacks: [] },

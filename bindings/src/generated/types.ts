@@ -173,6 +173,143 @@ export type MountOptions = {
 readOnly?: boolean, };
 
 /**
+ * An OS process running for a spawned process: the program itself or a descendant.
+ */
+export type OsProcess = { 
+/**
+ * The VM pid of the spawned process it runs for.
+ */
+pid: number, 
+/**
+ * Its host pid.
+ */
+hostPid: number, 
+/**
+ * Its parent's host pid.
+ */
+parentHostPid: number, 
+/**
+ * Its argv; empty once it has exited and awaits reaping.
+ */
+command: Array<string>, 
+/**
+ * Its executable's name as the kernel keeps it (at most 15 bytes).
+ */
+name: string, 
+/**
+ * What it is doing.
+ */
+state: OsProcessState, };
+
+/**
+ * What a host process is doing, from `/proc/<pid>/stat`.
+ */
+export type OsProcessState = "running" | "sleeping" | "diskSleep" | "stopped" | "zombie" | "idle" | "other";
+
+/**
+ * How a spawned process ended; reported once, after its last output.
+ */
+export type ProcessExit = { 
+/**
+ * The VM pid of the process that ended.
+ */
+pid: number, 
+/**
+ * The exit code, absent when a signal ended the process.
+ */
+exitCode: number | null, 
+/**
+ * The signal that ended the process, e.g. `SIGKILL`.
+ */
+signal: string | null, 
+/**
+ * Whether the `timeout` option ended it.
+ */
+timedOut: boolean, };
+
+/**
+ * A process spawned in the VM, running or exited.
+ */
+export type ProcessInfo = { 
+/**
+ * The process's VM pid: 1, 2, … in spawn order, never reused within the VM.
+ */
+pid: number, 
+/**
+ * The argv it was started with, as the VM sees it.
+ */
+command: Array<string>, 
+/**
+ * Whether it runs on a terminal.
+ */
+pty: boolean, 
+/**
+ * The host pid of the process the host started for it (its sandbox, when sandboxed), for
+ * matching against the host pids of the process tree and host tools.
+ */
+hostPid: number, 
+/**
+ * Whether it is still running.
+ */
+running: boolean, 
+/**
+ * Its exit code, absent while running or when a signal ended it.
+ */
+exitCode: number | null, 
+/**
+ * The signal that ended it, e.g. `SIGTERM`.
+ */
+signal: string | null, };
+
+/**
+ * An OS process with the processes it started.
+ */
+export type ProcessNode = { 
+/**
+ * The process.
+ */
+process: OsProcess, 
+/**
+ * Its children, oldest first.
+ */
+children: Array<ProcessNode>, };
+
+/**
+ * Output of a spawned process, as it arrives.
+ */
+export type ProcessOutput = { 
+/**
+ * The VM pid of the process that wrote it.
+ */
+pid: number, 
+/**
+ * The stream it was written to.
+ */
+stream: ProcessStream, 
+/**
+ * The bytes, as written (often but not always UTF-8).
+ */
+data: Uint8Array, };
+
+/**
+ * Which output stream a chunk came from.
+ */
+export type ProcessStream = "stdout" | "stderr";
+
+/**
+ * The terminal a process runs on when spawned with `pty`.
+ */
+export type PtyOptions = { 
+/**
+ * Width in columns (default 80).
+ */
+cols?: number, 
+/**
+ * Height in rows (default 24).
+ */
+rows?: number, };
+
+/**
  * The outcome of reading one file of a batch: exactly one of `content` and `error` is set.
  */
 export type ReadFileResult = { 
@@ -355,6 +492,39 @@ includeMounts?: boolean, };
  * Where `restore` reads a snapshot archive from.
  */
 export type SnapshotSource = { "bytes": Uint8Array } | { "uploadId": string };
+
+/**
+ * Options of `spawn`.
+ */
+export type SpawnOptions = { 
+/**
+ * Environment variables, added to a minimal `PATH` and `HOME` (and
+ * `TERM=xterm-256color` on a terminal).
+ */
+env?: { [key in string]: string }, 
+/**
+ * Working directory, a VM path (default `/`).
+ */
+cwd?: string, 
+/**
+ * Written to the process's standard input first; unless `streamStdin`, the input is
+ * then closed.
+ */
+stdin?: FileContent, 
+/**
+ * Keeps standard input open for writes until it is closed. Without it the process reads
+ * only the `stdin` option, or nothing. A terminal's input is always open.
+ */
+streamStdin?: boolean, 
+/**
+ * Milliseconds before the process and all its descendants are killed.
+ */
+timeout?: number, 
+/**
+ * Runs the process on a terminal of this size instead of pipes: it sees a TTY, its
+ * output (stderr included) arrives as `stdout`, and stdin writes are typed into it.
+ */
+pty?: PtyOptions, };
 
 /**
  * State of an upload after a chunk was appended.

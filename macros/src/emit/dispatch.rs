@@ -5,11 +5,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::rt;
+use super::{local, rt};
 use crate::model::{Action, ParamKind, Surface};
 
 pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
     let rt = rt();
+    let (args, ctx, action) = (local("args"), local("ctx"), local("action"));
     let self_ty = &surface.item.self_ty;
     let actions = surface.actions.iter().map(|a| action_arm(surface, a, &rt));
     let bridges = surface.bridges.iter().map(|b| {
@@ -18,8 +19,8 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
         let module = &surface.dto_mod;
         quote! {
             #respond => {
-                let args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#respond, args))?;
-                ctx.bridges().resolve(#name, &args.request_id, #rt::to_value(&args.outcome)?)?;
+                let #args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#respond, #args))?;
+                #ctx.bridges().resolve(#name, &#args.request_id, #rt::to_value(&#args.outcome)?)?;
                 ::core::result::Result::Ok(#rt::Value::Null)
             }
         }
@@ -43,16 +44,16 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
 
             async fn dispatch(
                 &self,
-                action: &str,
-                args: ::std::vec::Vec<#rt::Value>,
-                ctx: &#rt::CallContext,
+                #action: &str,
+                #args: ::std::vec::Vec<#rt::Value>,
+                #ctx: &#rt::CallContext,
             ) -> ::core::result::Result<#rt::Value, #rt::ActorError> {
-                let _ = ctx;
-                match action {
+                let _ = #ctx;
+                match #action {
                     #(#actions)*
                     #(#bridges)*
                     #(#unsupported)*
-                    _ => ::core::result::Result::Err(#rt::ActorError::unknown_action(action)),
+                    _ => ::core::result::Result::Err(#rt::ActorError::unknown_action(#action)),
                 }
             }
         }
@@ -61,20 +62,21 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
 
 fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStream {
     let (name, method, dto, module) = (&action.name, &action.method, &action.dto, &surface.dto_mod);
+    let (args, ctx, output) = (local("args"), local("ctx"), local("output"));
     let callbacks = action.params.iter().filter_map(|p| {
         let (ident, ty) = (&p.ident, &p.ty);
         match &p.kind {
             ParamKind::Data { .. } => None,
             ParamKind::Emitter { event, .. } => {
-                Some(quote!(let #ident: #ty = ctx.emitter(#event);))
+                Some(quote!(let #ident: #ty = #ctx.emitter(#event);))
             }
-            ParamKind::Bridge { bridge } => Some(quote!(let #ident: #ty = ctx.bridge(#bridge);)),
+            ParamKind::Bridge { bridge } => Some(quote!(let #ident: #ty = #ctx.bridge(#bridge);)),
         }
     });
     let call_args = action.params.iter().map(|p| {
         let ident = &p.ident;
         match p.kind {
-            ParamKind::Data { .. } => quote!(args.#ident),
+            ParamKind::Data { .. } => quote!(#args.#ident),
             _ => quote!(#ident),
         }
     });
@@ -95,10 +97,10 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
     }
     quote! {
         #name => {
-            let args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#name, args))?;
+            let #args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#name, #args))?;
             #(#callbacks)*
-            let output = #call;
-            #rt::to_value(&output)
+            let #output = #call;
+            #rt::to_value(&#output)
         }
     }
 }

@@ -80,9 +80,10 @@ fn render_dto(dto: &Dto, rt: &TokenStream) -> TokenStream {
     let arity = fields.len();
     let names: Vec<_> = fields.iter().map(|(f, _, _)| f).collect();
     let types: Vec<_> = fields.iter().map(|(_, t, _)| t).collect();
+    let args = super::local("args");
     let takes = fields.iter().enumerate().map(|(i, (f, t, optional))| {
         let label = crate::names::camel(&f.to_string());
-        quote!(let #f = args.take::<#t>(#i, #label, #optional)?;)
+        quote!(let #f = #args.take::<#t>(#i, #label, #optional)?;)
     });
     quote! {
         #[doc = #doc]
@@ -93,9 +94,9 @@ fn render_dto(dto: &Dto, rt: &TokenStream) -> TokenStream {
         impl #rt::ActionArgs for #ident {
             const NAME: &'static str = #name;
 
-            fn from_args(mut args: #rt::Args) -> ::core::result::Result<Self, #rt::ActorError> {
+            fn from_args(mut #args: #rt::Args) -> ::core::result::Result<Self, #rt::ActorError> {
                 #(#takes)*
-                args.finish(#arity)?;
+                #args.finish(#arity)?;
                 ::core::result::Result::Ok(Self { #(#names),* })
             }
 

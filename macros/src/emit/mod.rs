@@ -30,3 +30,9 @@ pub fn emit(surface: &Surface) -> TokenStream {
 fn rt() -> TokenStream {
     quote!(::agentos_core::runtime)
 }
+
+/// A local of generated code, named `name` but hygienic (`mixed_site`): a parameter the user
+/// named the same (`args`, `ctx`, …) neither shadows it nor is shadowed by it.
+fn local(name: &str) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(name, proc_macro2::Span::mixed_site())
+}
