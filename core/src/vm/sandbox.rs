@@ -1,16 +1,28 @@
 //! Where VM processes run: under bubblewrap, seeing exactly the VM's tree (its root at `/`
 //! and its mounts at their paths), the host's system directories read-only, their own
-//! `/proc`, `/dev` and `/tmp`, no host home and no network unless the VM allows it. Without
+//! `/proc`, `/dev` and `/tmp`, no host home, no capabilities (so not even a process that is
+//! root inside can remount what it sees read-only) and no network unless the VM allows it. Without
 //! bubblewrap the VM refuses to run processes unless configured for `sandbox: "none"`.
+//!
+//! A terminal process gets a bubblewrap of its own. A piped one (`exec`) enters namespaces
+//! that bubblewrap built once for the VM's current view ([`resident`]): bubblewrap's setup
+//! would otherwise cost several times the process itself. It still gets its own pid
+//! namespace, `/proc`, `/tmp` and `/dev/shm`; `/dev` is read-only there.
+
+mod resident;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::fs::HostView;
 use crate::runtime::ActorError;
+use resident::Namespaces;
 
 /// Host directories a sandboxed process sees read-only, when the host has them.
 const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
@@ -59,8 +71,10 @@ pub struct Launch<'a> {
 }
 
 /// A process ready to start: the program and arguments the host runs (bubblewrap's own, for
-/// a sandboxed process), its exact environment and host working directory.
-#[derive(Debug, Clone, PartialEq)]
+/// a sandboxed terminal process), its exact environment and host working directory — or, for
+/// a piped sandboxed process, its own argv, environment and VM working directory, and the
+/// namespaces it enters.
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub program: String,
     pub args: Vec<String>,
@@ -70,15 +84,21 @@ pub struct Plan {
     /// sandbox, so the host must start it in a session without one.
     pub acquires_terminal: bool,
     /// How many processes stand between the one the host starts and the program: bubblewrap
-    /// and the init it runs in the sandbox's pid namespace (2), or none (0). Signals meant for
-    /// the program, and the process tree a VM shows, skip them.
+    /// (or, in resident namespaces, the process that entered them) and the init it runs in the
+    /// sandbox's pid namespace (2), or none (0). Signals meant for the program, and the
+    /// process tree a VM shows, skip them.
     pub wrappers: usize,
+    resident: Option<Arc<Namespaces>>,
 }
 
 impl Plan {
-    /// A tokio command for the plan, in a process group of its own so that a timeout or kill
-    /// reaches every descendant, killed if dropped.
+    /// A tokio command for the plan, in a process group of its own (for resident namespaces,
+    /// a session, whose group is the process's) so that a timeout or kill reaches every
+    /// descendant, killed if dropped.
     pub fn command(&self) -> tokio::process::Command {
+        if let Some(namespaces) = &self.resident {
+            return namespaces.command(self);
+        }
         let mut cmd = tokio::process::Command::new(&self.program);
         cmd.args(&self.args)
             .env_clear()
@@ -95,6 +115,9 @@ pub struct Sandbox {
     network: bool,
     /// The bubblewrap binary and its version, when found.
     bwrap: Option<(PathBuf, String)>,
+    /// The namespaces built for the last view a piped process ran in; `None` for a view when
+    /// bubblewrap made no user namespace to join.
+    resident: Mutex<Option<(HostView, Option<Arc<Namespaces>>)>>,
 }
 
 impl Sandbox {
@@ -116,6 +139,7 @@ impl Sandbox {
             mode,
             network,
             bwrap,
+            resident: Mutex::default(),
         }
     }
 
@@ -129,9 +153,11 @@ impl Sandbox {
     }
 
     /// How to start `launch` in this sandbox over `view`. A sandboxed process always gets a
-    /// session of its own inside the sandbox; a `terminal` one then takes its PTY as
-    /// controlling terminal there (`setsid --ctty`), so that its process groups, job control
-    /// and ^C live inside the sandbox's pid namespace and bubblewrap stays out of them.
+    /// session of its own; a `terminal` one then takes its PTY as controlling terminal inside
+    /// the sandbox (`setsid --ctty`), so that its process groups, job control and ^C live
+    /// inside the sandbox's pid namespace and bubblewrap stays out of them. A piped one
+    /// enters the view's resident namespaces, built (by running bubblewrap, a few
+    /// milliseconds) when the view is new.
     pub fn plan(
         &self,
         view: &HostView,
@@ -154,11 +180,27 @@ impl Sandbox {
                 cwd: view.root.join(launch.cwd.trim_start_matches('/')),
                 acquires_terminal: false,
                 wrappers: 0,
+                resident: None,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
                 "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
             )),
             (SandboxMode::Bubblewrap, Some((bwrap, _))) => {
+                if let Some(namespaces) = (!terminal)
+                    .then(|| self.resident(bwrap, view))
+                    .transpose()?
+                    .flatten()
+                {
+                    return Ok(Plan {
+                        program: program.clone(),
+                        args: args.to_vec(),
+                        env,
+                        cwd: PathBuf::from(launch.cwd),
+                        acquires_terminal: false,
+                        wrappers: BWRAP_WRAPPERS,
+                        resident: Some(namespaces),
+                    });
+                }
                 let mut bwrap_args = self.bwrap_args(view, launch.cwd, &env);
                 bwrap_args.push("--".into());
                 if terminal {
@@ -173,17 +215,47 @@ impl Sandbox {
                     cwd: view.root.clone(),
                     acquires_terminal: terminal,
                     wrappers: BWRAP_WRAPPERS,
+                    resident: None,
                 })
             }
         }
     }
 
+    /// The resident namespaces for `view`, built unless they are the last view's.
+    fn resident(
+        &self,
+        bwrap: &Path,
+        view: &HostView,
+    ) -> Result<Option<Arc<Namespaces>>, ActorError> {
+        let mut last = self.resident.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, namespaces)) = &*last
+            && seen == view
+        {
+            return Ok(namespaces.clone());
+        }
+        let namespaces = Namespaces::build(bwrap, &self.view_args(view))?.map(Arc::new);
+        *last = Some((view.clone(), namespaces.clone()));
+        Ok(namespaces)
+    }
+
+    /// bubblewrap's arguments for one process: the view's, then its environment and cwd.
     fn bwrap_args(
         &self,
         view: &HostView,
         cwd: &str,
         env: &BTreeMap<String, String>,
     ) -> Vec<String> {
+        let mut args = self.view_args(view);
+        args.push("--clearenv".into());
+        for (key, value) in env {
+            args.extend(["--setenv".into(), key.clone(), value.clone()]);
+        }
+        args.extend(["--chdir".into(), cwd.to_owned()]);
+        args
+    }
+
+    /// bubblewrap's arguments for a sandbox over `view`: its mounts and namespaces.
+    fn view_args(&self, view: &HostView) -> Vec<String> {
         let mut args: Vec<String> = vec!["--bind".into(), path(&view.root), "/".into()];
         for dir in SYSTEM_DIRS {
             args.extend(["--ro-bind-try".into(), (*dir).into(), (*dir).into()]);
@@ -206,7 +278,8 @@ impl Sandbox {
                 "--unshare-all",
                 "--die-with-parent",
                 "--new-session",
-                "--clearenv",
+                "--cap-drop",
+                "ALL",
             ]
             .into_iter()
             .map(String::from),
@@ -214,10 +287,6 @@ impl Sandbox {
         if self.network {
             args.push("--share-net".into());
         }
-        for (key, value) in env {
-            args.extend(["--setenv".into(), key.clone(), value.clone()]);
-        }
-        args.extend(["--chdir".into(), cwd.to_owned()]);
         args
     }
 }

@@ -1,0 +1,359 @@
+//! Piped processes in resident namespaces: what they see and what they cannot, checked
+//! against a bubblewrap of their own where both should agree.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::vm::exec::{self, ExecOptions, ExecResult};
+use crate::vm::fs::HostBind;
+
+struct Vm {
+    root: tempfile::TempDir,
+    sandbox: Sandbox,
+}
+
+impl Vm {
+    fn new() -> Self {
+        Self {
+            root: tempfile::tempdir().unwrap(),
+            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false),
+        }
+    }
+
+    fn view(&self, mounts: Vec<HostBind>) -> HostView {
+        HostView {
+            root: self.root.path().to_owned(),
+            mounts,
+        }
+    }
+
+    fn plan(&self, view: &HostView, script: &str, options: &ExecOptions) -> Plan {
+        let argv = ["/bin/sh", "-c", script].map(String::from);
+        let env = options.env.clone().unwrap_or_default();
+        let launch = Launch {
+            argv: &argv,
+            cwd: options.cwd.as_deref().unwrap_or("/"),
+            env: &env,
+        };
+        let plan = self.sandbox.plan(view, &launch, false).unwrap();
+        assert!(
+            plan.resident.is_some(),
+            "a piped plan enters resident namespaces"
+        );
+        plan
+    }
+
+    /// Runs `script` through `sh -c` in the resident namespaces of `view`.
+    async fn run(&self, view: &HostView, script: &str, options: ExecOptions) -> ExecResult {
+        let plan = self.plan(view, script, &options);
+        exec::run(plan.command(), &options, |_| {}, |_| {})
+            .await
+            .unwrap()
+    }
+
+    /// Runs `script` in a bubblewrap of its own over `view`, as terminal plans still do.
+    async fn run_in_bwrap(&self, view: &HostView, script: &str) -> ExecResult {
+        let env = BTreeMap::from([
+            ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
+            ("HOME".to_owned(), "/".to_owned()),
+        ]);
+        let mut cmd = tokio::process::Command::new("bwrap");
+        cmd.args(self.sandbox.bwrap_args(view, "/", &env))
+            .args(["--", "/bin/sh", "-c", script])
+            .env_clear()
+            .process_group(0)
+            .kill_on_drop(true);
+        exec::run(cmd, &ExecOptions::default(), |_| {}, |_| {})
+            .await
+            .unwrap()
+    }
+}
+
+fn timeout(ms: u32) -> ExecOptions {
+    ExecOptions {
+        timeout: Some(ms),
+        ..ExecOptions::default()
+    }
+}
+
+/// Host processes whose command line contains `marker`.
+fn processes(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
+        .count()
+}
+
+#[tokio::test]
+async fn a_process_sees_the_vm_root_and_nothing_of_the_host() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    std::fs::write(vm.root.path().join("hello.txt"), "in the vm").unwrap();
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::write(secret.path().join("secret.txt"), "host secret").unwrap();
+    let seen = vm
+        .run(&view, "cat /hello.txt", ExecOptions::default())
+        .await;
+    assert_eq!(
+        (seen.exit_code, seen.stdout.as_str()),
+        (Some(0), "in the vm")
+    );
+    let secret = secret.path().join("secret.txt");
+    for path in [secret.to_str().unwrap(), "/etc/hostname", "/root"] {
+        let r = vm
+            .run(&view, &format!("cat {path}"), ExecOptions::default())
+            .await;
+        assert_ne!(r.exit_code, Some(0), "{path} is visible: {r:?}");
+        assert!(!r.stdout.contains("host secret"));
+    }
+}
+
+#[tokio::test]
+async fn the_network_is_unreachable() {
+    let vm = Vm::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected");
+    let r = vm
+        .run(
+            &vm.view(vec![]),
+            &format!("bash -c '{script}'"),
+            ExecOptions::default(),
+        )
+        .await;
+    assert_ne!(r.exit_code, Some(0));
+    assert!(!r.stdout.contains("connected"));
+    assert!(listener.accept().is_err(), "no connection reached the host");
+    let r = vm
+        .run(
+            &vm.view(vec![]),
+            "cat /proc/net/dev",
+            ExecOptions::default(),
+        )
+        .await;
+    let interfaces: Vec<&str> = r.stdout.lines().skip(2).collect();
+    assert_eq!(interfaces.len(), 1, "only loopback: {interfaces:?}");
+    assert!(interfaces[0].trim_start().starts_with("lo:"));
+}
+
+#[tokio::test]
+async fn with_the_network_allowed_the_host_is_reachable() {
+    let vm = Vm {
+        sandbox: Sandbox::detect(SandboxMode::Bubblewrap, true),
+        ..Vm::new()
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected'");
+    let r = vm
+        .run(&vm.view(vec![]), &script, ExecOptions::default())
+        .await;
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(0), "connected\n"),
+        "{r:?}"
+    );
+    assert!(listener.accept().is_ok());
+}
+
+#[tokio::test]
+async fn a_mount_added_later_is_seen_and_running_processes_keep_theirs() {
+    let vm = Vm::new();
+    let before = vm.view(vec![]);
+    let old = vm
+        .run(&before, "test -e /mnt/data/in.txt", ExecOptions::default())
+        .await;
+    assert_eq!(old.exit_code, Some(1));
+    // A process started in the old view, still running when the view changes.
+    let running = vm.plan(
+        &before,
+        "sleep 0.5; echo still here > /late.txt",
+        &ExecOptions::default(),
+    );
+    let running = tokio::spawn(async move {
+        exec::run(running.command(), &ExecOptions::default(), |_| {}, |_| {}).await
+    });
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("in.txt"), "in the mount").unwrap();
+    let after = vm.view(vec![HostBind {
+        vm_path: "/mnt/data".into(),
+        host_dir: data.path().to_owned(),
+        read_only: true,
+    }]);
+    let r = vm
+        .run(&after, "cat /mnt/data/in.txt", ExecOptions::default())
+        .await;
+    assert_eq!((r.exit_code, r.stdout.as_str()), (Some(0), "in the mount"));
+    let r = vm
+        .run(&after, "touch /mnt/data/nope", ExecOptions::default())
+        .await;
+    assert_ne!(r.exit_code, Some(0), "the mount is read-only");
+    let done = running.await.unwrap().unwrap();
+    assert_eq!(done.exit_code, Some(0), "{done:?}");
+    let late = std::fs::read_to_string(vm.root.path().join("late.txt")).unwrap();
+    assert_eq!(late, "still here\n");
+}
+
+/// Root inside the sandbox has no capabilities: the host's system directories stay read-only
+/// whichever way the process was started.
+#[tokio::test]
+async fn the_system_directories_cannot_be_made_writable() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    let probe = std::path::Path::new("/usr/agentos-sandbox-probe");
+    let script = format!(
+        "mount -o remount,rw,bind /usr && touch {}; grep CapEff /proc/self/status",
+        probe.display()
+    );
+    let ours = vm.run(&view, &script, ExecOptions::default()).await;
+    let theirs = vm.run_in_bwrap(&view, &script).await;
+    let escaped = probe.exists();
+    let _ = std::fs::remove_file(probe);
+    assert!(!escaped, "a sandboxed process wrote to the host's /usr");
+    for r in [ours, theirs] {
+        assert_eq!(r.stdout, "CapEff:\t0000000000000000\n", "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn it_looks_like_a_bubblewrap_of_its_own() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    // Identity, capabilities, signals, environment, hostname, pid, and the mounts (point and
+    // options) but for /dev, which is read-only, and /dev/shm, a tmpfs of its own.
+    let script = r#"grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs|Seccomp|SigBlk|SigIgn):' /proc/self/status
+        env | sort; hostname; echo "pid $$"; umask
+        cut -d' ' -f5,6 /proc/self/mountinfo | grep -Ev '^/dev(/shm)? ' | sort"#;
+    let ours = vm.run(&view, script, ExecOptions::default()).await;
+    let theirs = vm.run_in_bwrap(&view, script).await;
+    assert_eq!(ours.stderr, "");
+    assert_eq!(ours.stdout, theirs.stdout);
+    let dev = "cut -d' ' -f5,6 /proc/self/mountinfo | grep -E '^/dev(/shm)? '";
+    let ours = vm.run(&view, dev, ExecOptions::default()).await;
+    assert_eq!(
+        ours.stdout,
+        "/dev ro,nosuid,nodev,relatime\n/dev/shm rw,nosuid,nodev,relatime\n"
+    );
+}
+
+#[tokio::test]
+async fn each_process_gets_its_own_tmp_shm_and_pids() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    let script = "ls /tmp /dev/shm; touch /tmp/a /dev/shm/b; echo /proc/[0-9]*";
+    let first = vm.run(&view, script, ExecOptions::default()).await;
+    let second = vm.run(&view, script, ExecOptions::default()).await;
+    // sh, pid 2, is alone in its pid namespace but for the init (pid 1, hidden).
+    assert_eq!(first.stdout, "/dev/shm:\n\n/tmp:\n/proc/2\n");
+    assert_eq!(second.stdout, first.stdout);
+    let r = vm.run(&view, "touch /dev/x", ExecOptions::default()).await;
+    assert_ne!(r.exit_code, Some(0), "/dev is read-only");
+}
+
+#[tokio::test]
+async fn what_a_process_leaves_running_dies_with_it() {
+    let vm = Vm::new();
+    let marker = "31.4159";
+    let r = vm
+        .run(
+            &vm.view(vec![]),
+            &format!("setsid sleep {marker} >/dev/null 2>&1 &"),
+            ExecOptions::default(),
+        )
+        .await;
+    assert_eq!(r.exit_code, Some(0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while processes(marker) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the background sleep outlived the process"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_tree_and_returns() {
+    let vm = Vm::new();
+    let started = Instant::now();
+    let r = vm
+        .run(
+            &vm.view(vec![]),
+            "sh -c 'sleep 30; echo late' & echo started; wait",
+            timeout(300),
+        )
+        .await;
+    assert!(r.timed_out);
+    assert_eq!(r.stdout, "started\n");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn exit_codes_signals_cwd_env_and_missing_programs() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    std::fs::create_dir(vm.root.path().join("work")).unwrap();
+    let options = ExecOptions {
+        cwd: Some("/work".into()),
+        env: Some(BTreeMap::from([("GREETING".into(), "hi".into())])),
+        ..ExecOptions::default()
+    };
+    let r = vm
+        .run(&view, "pwd; echo $GREETING $HOME; exit 7", options)
+        .await;
+    assert_eq!((r.exit_code, r.stdout.as_str()), (Some(7), "/work\nhi /\n"));
+    let nowhere = ExecOptions {
+        cwd: Some("/nowhere".into()),
+        ..ExecOptions::default()
+    };
+    let r = vm.run(&view, "pwd", nowhere).await;
+    assert_eq!(
+        (r.exit_code, r.stderr.as_str()),
+        (Some(1), "cannot change to the working directory /nowhere\n")
+    );
+    let r = vm.run(&view, "kill -TERM $$", ExecOptions::default()).await;
+    assert_eq!((r.exit_code, r.signal.as_deref()), (None, Some("SIGTERM")));
+    let r = vm
+        .run(&view, "exec no-such-program", ExecOptions::default())
+        .await;
+    assert_eq!(r.exit_code, Some(127));
+    let argv = ["no-such-program".to_owned()];
+    let env = BTreeMap::new();
+    let launch = Launch {
+        argv: &argv,
+        cwd: "/",
+        env: &env,
+    };
+    let plan = vm.sandbox.plan(&view, &launch, false).unwrap();
+    let r = exec::run(plan.command(), &ExecOptions::default(), |_| {}, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.exit_code, r.stderr.as_str()),
+        (Some(127), "no-such-program: not found\n")
+    );
+}
+
+#[tokio::test]
+async fn the_init_holding_a_copy_of_the_host_is_out_of_reach() {
+    let vm = Vm::new();
+    // The init is a clone of the host process: its command line, environment and memory
+    // are the host's.
+    let script =
+        "cat /proc/1/cmdline; cat /proc/1/environ; head -c 1 /proc/1/mem; echo /proc/[0-9]*";
+    let r = vm
+        .run(&vm.view(vec![]), script, ExecOptions::default())
+        .await;
+    assert_eq!(r.stdout, "/proc/2\n", "{r:?}");
+    let r = vm
+        .run(
+            &vm.view(vec![]),
+            "exec 3</proc/1/environ",
+            ExecOptions::default(),
+        )
+        .await;
+    assert_ne!(r.exit_code, Some(0));
+}
