@@ -1,7 +1,8 @@
 //! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
-//! interactive shells.
+//! interactive shells, and agent sessions.
 
 pub mod exec;
 pub mod fs;
 pub mod sandbox;
+pub mod session;
 pub mod shell;

@@ -50,7 +50,7 @@ pub struct HostConfig {
 pub fn agent_os_kinds(config: crate::VmConfig) -> HashMap<String, ActorKind> {
     HashMap::from([(
         "agentOS".to_owned(),
-        ActorKind::of(move |dir, events| crate::AgentOs::open(dir, config, events)),
+        ActorKind::of(move |dir, events| crate::AgentOs::open(dir, config.clone(), events)),
     )])
 }
 
