@@ -452,6 +452,13 @@ impl AgentOs {
         self.sessions.persisted()
     }
 
+    /// Lets Rust code that hosts the VM see every agent's stderr line too; the
+    /// `agentStderr` event goes on regardless. Replaces an earlier hook.
+    #[hook]
+    pub fn set_agent_stderr_hook(&self, hook: Arc<dyn Fn(&AgentStderr) + Send + Sync>) {
+        self.sessions.set_stderr_hook(hook);
+    }
+
     /// The live sessions.
     #[action]
     pub fn list_sessions(&self) -> Vec<SessionInfo> {

@@ -286,6 +286,7 @@ export const agentOsUnsupported = {
 
 /** Hooks: set by Rust code that hosts the actor, never over the wire. */
 export const agentOsHooks = {
+  setAgentStderrHook: "set by Rust code that hosts the actor",
 } as const;
 
 /** Connects to the `agentOS` actor; calls wait for the connection and its contract check. */

@@ -28,6 +28,10 @@ pub use types::{
 /// What every session's agent is told first, unless `skipOsInstructions`.
 const OS_INSTRUCTIONS: &str = "You are running in an agentOS VM: a sandboxed Linux filesystem whose root is `/`. Files you read and write through the client are the VM's files.";
 
+/// What Rust code hosting the VM sees of every agent's stderr, beside the `agentStderr`
+/// event.
+pub type StderrHook = Arc<dyn Fn(&AgentStderr) + Send + Sync>;
+
 /// Where a registry's events go.
 pub trait Listener: Send + Sync + 'static {
     fn session_event(&self, event: &SessionEvent);
@@ -42,6 +46,7 @@ pub struct Sessions {
     fs: Arc<Filesystem>,
     listener: Arc<dyn Listener>,
     log: Arc<EventLog>,
+    stderr_hook: Arc<Mutex<Option<StderrHook>>>,
     live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
 }
 
@@ -59,6 +64,7 @@ struct SessionClient {
     fs: Arc<Filesystem>,
     listener: Arc<dyn Listener>,
     log: Arc<EventLog>,
+    stderr_hook: Arc<Mutex<Option<StderrHook>>>,
     seq: AtomicU32,
     /// The text of the agent's message chunks in the current turn.
     text: Mutex<String>,
@@ -108,10 +114,15 @@ impl ClientSide for SessionClient {
     }
 
     fn stderr(&self, line: String) {
-        self.listener.agent_stderr(&AgentStderr {
+        let line = AgentStderr {
             session_id: self.session_id.clone(),
             line,
-        });
+        };
+        self.listener.agent_stderr(&line);
+        let hook = lock(&self.stderr_hook).clone();
+        if let Some(hook) = hook {
+            hook(&line);
+        }
     }
 }
 
@@ -128,6 +139,7 @@ impl Sessions {
             fs,
             listener,
             log: Arc::new(EventLog::open(log)?),
+            stderr_hook: Arc::default(),
             live: Arc::default(),
         })
     }
@@ -145,6 +157,11 @@ impl Sessions {
                 description: agent.description.clone(),
             })
             .collect()
+    }
+
+    /// Sets (replacing) the hook every session's stderr lines go to.
+    pub fn set_stderr_hook(&self, hook: StderrHook) {
+        *lock(&self.stderr_hook) = Some(hook);
     }
 
     /// The configuration of an agent that is installed.
@@ -194,6 +211,7 @@ impl Sessions {
             fs: self.fs.clone(),
             listener: self.listener.clone(),
             log: self.log.clone(),
+            stderr_hook: self.stderr_hook.clone(),
             seq: AtomicU32::new(0),
             text: Mutex::default(),
             instructions: Mutex::new((!instructions.is_empty()).then_some(instructions)),

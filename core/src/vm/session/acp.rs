@@ -26,6 +26,10 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use super::types::{AgentExit, PermissionReply};
 use crate::runtime::ActorError;
 
+/// How long a request whose connection closed waits for the agent process to be reaped, to
+/// tell an agent that died from one that only closed its stdout.
+const REAP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the session layer does with traffic the agent starts.
 pub trait ClientSide: Send + Sync + 'static {
     /// A `session/update`: the update as ACP serializes it, and the text of an agent
@@ -394,8 +398,14 @@ impl AgentConnection {
         tokio::select! {
             response = sent => match response {
                 Ok(response) => Ok(response),
-                Err(err) if self.exit.borrow().is_some() || agent_client_protocol::is_connection_terminated(&err) => {
-                    Err(exited_error(self.exited().await))
+                // The connection can notice the closed pipe before the process is reaped.
+                Err(err) if agent_client_protocol::is_connection_terminated(&err)
+                    || agent_client_protocol::is_incoming_transport_closed(&err) =>
+                {
+                    match tokio::time::timeout(REAP_GRACE, self.exited()).await {
+                        Ok(exit) => Err(exited_error(exit)),
+                        Err(_) => Err(agent_error(err)),
+                    }
                 }
                 Err(err) => Err(agent_error(err)),
             },
