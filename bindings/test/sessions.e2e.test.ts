@@ -5,7 +5,8 @@
  * dies mid-prompt beside one that completes, and 100 sessions that leave no processes or fds.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
@@ -292,6 +293,15 @@ describe("sessions", () => {
     assert.equal(record.agentType, "test");
     assert.ok(record.endedAt !== null && record.endedAt >= record.createdAt);
     assert.ok(!(await vm.listPersistedSessions()).some((s) => s.sessionId === gone.sessionId));
+    // They live in the host's SQLite file, not in files of the VMs.
+    for (const actor of readdirSync(join(host.dataDir, "actors"))) {
+      assert.ok(!existsSync(join(host.dataDir, "actors", actor, "sessions.sqlite")));
+    }
+    assert.ok(existsSync(join(host.dataDir, "host.sqlite")));
+    const other = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "another-vm" }));
+    assert.deepEqual(await other.listPersistedSessions(), []);
+    await assert.rejects(other.getSessionEvents(session.sessionId), isError("not_found"));
+    other.close();
   });
 
   test("100 sessions created and closed leave processes and file descriptors at their starting count", async () => {

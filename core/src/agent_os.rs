@@ -3,7 +3,7 @@
 //! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
@@ -31,6 +31,10 @@ pub struct VmConfig {
     pub allow_network: bool,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
+    /// The SQLite file that keeps session events: the host's, shared by its VMs (each
+    /// under the name of its data directory). Unset, each VM keeps a `sessions.sqlite` of
+    /// its own.
+    pub session_store: Option<PathBuf>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, interactive shells, and
@@ -60,7 +64,12 @@ impl AgentOs {
                 config.agents,
                 fs.clone(),
                 Arc::new(events.clone()),
-                &data_dir.join("sessions.sqlite"),
+                &config
+                    .session_store
+                    .unwrap_or_else(|| data_dir.join("sessions.sqlite")),
+                data_dir
+                    .file_name()
+                    .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
             )?,
             fs,
             events,

@@ -127,18 +127,20 @@ impl ClientSide for SessionClient {
 }
 
 impl Sessions {
-    /// A registry whose history is kept in the SQLite file `log` (created if needed).
+    /// A registry whose history is kept in the SQLite file `log` (created if needed), under
+    /// the name `vm`.
     pub fn open(
         agents: BTreeMap<String, AgentConfig>,
         fs: Arc<Filesystem>,
         listener: Arc<dyn Listener>,
         log: &Path,
+        vm: String,
     ) -> Result<Self, ActorError> {
         Ok(Self {
             agents,
             fs,
             listener,
-            log: Arc::new(EventLog::open(log)?),
+            log: Arc::new(EventLog::open(log, vm)?),
             stderr_hook: Arc::default(),
             live: Arc::default(),
         })

@@ -1,6 +1,6 @@
-//! Every session's history in a SQLite file next to the VM's root: the sessions that were
-//! started and each of their updates, so that `getSessionEvents` pages through them after the
-//! agent, the session or the host is gone.
+//! Every session's history in SQLite (the host's file, shared by its VMs, each VM's rows
+//! under its own name): the sessions that were started and each of their updates, so that
+//! `getSessionEvents` pages through them after the agent, the session or the host is gone.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -16,15 +16,22 @@ pub const MAX_PAGE: u32 = 1000;
 
 pub struct EventLog {
     conn: Mutex<Connection>,
+    /// The VM whose sessions these are.
+    vm: String,
 }
 
 impl EventLog {
-    pub fn open(path: &Path) -> Result<Self, ActorError> {
+    /// The log of VM `vm` in the SQLite file `path`, which other connections (the host's own
+    /// state, other VMs) may share.
+    pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
         let conn = Connection::open(path).map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              CREATE TABLE IF NOT EXISTS sessions (
                  id TEXT PRIMARY KEY,
+                 vm TEXT NOT NULL,
                  agent_type TEXT NOT NULL,
                  cwd TEXT NOT NULL,
                  created_at INTEGER NOT NULL,
@@ -42,14 +49,22 @@ impl EventLog {
         .map_err(db_error)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            vm,
         })
     }
 
     pub fn started(&self, info: &SessionInfo) -> Result<(), ActorError> {
         self.lock()
             .execute(
-                "INSERT INTO sessions (id, agent_type, cwd, created_at) VALUES (?1, ?2, ?3, ?4)",
-                (&info.session_id, &info.agent_type, &info.cwd, now_ms()),
+                "INSERT INTO sessions (id, vm, agent_type, cwd, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    &info.session_id,
+                    &self.vm,
+                    &info.agent_type,
+                    &info.cwd,
+                    now_ms(),
+                ),
             )
             .map(drop)
             .map_err(db_error)
@@ -88,9 +103,11 @@ impl EventLog {
     ) -> Result<Vec<SessionEvent>, ActorError> {
         let conn = self.lock();
         let known = conn
-            .query_row("SELECT 1 FROM sessions WHERE id = ?1", [session_id], |_| {
-                Ok(())
-            })
+            .query_row(
+                "SELECT 1 FROM sessions WHERE id = ?1 AND vm = ?2",
+                (session_id, &self.vm),
+                |_| Ok(()),
+            )
             .optional()
             .map_err(db_error)?;
         if known.is_none() {
@@ -127,11 +144,11 @@ impl EventLog {
             .prepare(
                 "SELECT s.id, s.agent_type, s.cwd, s.created_at, s.ended_at,
                         (SELECT COUNT(*) FROM session_events e WHERE e.session_id = s.id)
-                 FROM sessions s ORDER BY s.created_at, s.id",
+                 FROM sessions s WHERE s.vm = ?1 ORDER BY s.created_at, s.id",
             )
             .map_err(db_error)?;
         let rows = query
-            .query_map([], |row| {
+            .query_map([&self.vm], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
@@ -160,7 +177,10 @@ impl EventLog {
     /// Deletes a session's record and its events.
     pub fn forget(&self, session_id: &str) -> Result<(), ActorError> {
         self.lock()
-            .execute("DELETE FROM sessions WHERE id = ?1", [session_id])
+            .execute(
+                "DELETE FROM sessions WHERE id = ?1 AND vm = ?2",
+                (session_id, &self.vm),
+            )
             .map(drop)
             .map_err(db_error)
     }
