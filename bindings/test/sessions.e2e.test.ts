@@ -234,6 +234,16 @@ describe("sessions", () => {
     await vm.closeSession(session.sessionId);
   });
 
+  test("the agent's terminal/* requests run commands in the VM's sandbox", async () => {
+    await vm.writeFile("/work/hello.txt", "hi from the VM");
+    const session = await vm.createSession("test", { ...quiet, cwd: "/work" });
+    const ran = await vm.prompt(session.sessionId, "run cat hello.txt; exit 7");
+    assert.equal(ran.text, "echo: run cat hello.txt; exit 7ran: 7: hi from the VM");
+    const long = await vm.prompt(session.sessionId, "run seq 1 1000");
+    assert.match(long.text, /ran: 0 \(truncated\): [\d\n]*\n1000\n$/);
+    await vm.closeSession(session.sessionId);
+  });
+
   test("killing one agent mid-prompt fails that prompt with agent_exited while another session completes", async () => {
     const exits = record(vm, "agentExit");
     const events = record(vm, "sessionEvent");

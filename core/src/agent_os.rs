@@ -41,7 +41,7 @@ pub struct VmConfig {
 /// (as they land) sessions and cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     shells: Shells,
     sessions: Sessions,
     events: AgentOsEvents,
@@ -57,8 +57,16 @@ impl AgentOs {
     ) -> Result<Self, ActorError> {
         let fs = Arc::new(Filesystem::open(data_dir)?);
         let events = AgentOsEvents::new(events);
+        let sandbox = Arc::new(Sandbox::detect(config.sandbox, config.allow_network));
+        // Agents' terminals are processes of the VM like any other.
+        let launcher: session::Launcher = {
+            let (sandbox, fs) = (sandbox.clone(), fs.clone());
+            Arc::new(move |argv, cwd, env| {
+                Ok(plan(&sandbox, &fs, argv, cwd, env, &[], false)?.command())
+            })
+        };
         Ok(Self {
-            sandbox: Sandbox::detect(config.sandbox, config.allow_network),
+            sandbox,
             shells: Shells::default(),
             sessions: Sessions::open(
                 config.agents,
@@ -70,6 +78,7 @@ impl AgentOs {
                 data_dir
                     .file_name()
                     .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
+                launcher,
             )?,
             fs,
             events,
@@ -85,15 +94,27 @@ impl AgentOs {
         binds: &[String],
         terminal: bool,
     ) -> Result<Plan, ActorError> {
-        let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
-        let launch = Launch {
-            argv,
-            cwd: cwd.as_str(),
-            env,
-            binds,
-        };
-        self.sandbox.plan(&self.fs.host_view()?, &launch, terminal)
+        plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
     }
+}
+
+fn plan(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    argv: &[String],
+    cwd: Option<&str>,
+    env: &BTreeMap<String, String>,
+    binds: &[String],
+    terminal: bool,
+) -> Result<Plan, ActorError> {
+    let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
+    let launch = Launch {
+        argv,
+        cwd: cwd.as_str(),
+        env,
+        binds,
+    };
+    sandbox.plan(&fs.host_view()?, &launch, terminal)
 }
 
 /// A session's updates, permission requests and agent output become the actor's events.

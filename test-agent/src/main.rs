@@ -8,7 +8,9 @@
 //! - `stderr`: writes `test-agent stderr: <text>` to stderr;
 //! - `crash`: exits at once with status 3, mid-prompt;
 //! - `report`: sends what `session/new` received (`cwd`, `mcpServers`) as one JSON chunk;
-//! - `read <path>` / `write <path> <text>`: asks the client's filesystem, chunk = result.
+//! - `read <path>` / `write <path> <text>`: asks the client's filesystem, chunk = result;
+//! - `run <command>`: runs `/bin/sh -c <command>` in a client terminal (output capped at 64
+//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,14 +18,15 @@ use std::sync::{Arc, Mutex};
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
-    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Implementation,
-    InitializeRequest, InitializeResponse, McpCapabilities, NewSessionRequest, NewSessionResponse,
-    PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse, ReadTextFileRequest,
-    RequestPermissionOutcome, RequestPermissionRequest, SessionConfigOption,
-    SessionConfigOptionCategory, SessionConfigSelectOption, SessionMode, SessionModeState,
-    SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
-    SetSessionConfigOptionResponse, SetSessionModeRequest, SetSessionModeResponse, StopReason,
-    ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
+    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, CreateTerminalRequest,
+    Implementation, InitializeRequest, InitializeResponse, McpCapabilities, NewSessionRequest,
+    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
+    ReadTextFileRequest, ReleaseTerminalRequest, RequestPermissionOutcome,
+    RequestPermissionRequest, SessionConfigOption, SessionConfigOptionCategory,
+    SessionConfigSelectOption, SessionMode, SessionModeState, SessionNotification, SessionUpdate,
+    SetSessionConfigOptionRequest, SetSessionConfigOptionResponse, SetSessionModeRequest,
+    SetSessionModeResponse, StopReason, TerminalOutputRequest, ToolCallUpdate,
+    ToolCallUpdateFields, WaitForTerminalExitRequest, WriteTextFileRequest,
 };
 use agent_client_protocol::{Agent, Client, Stdio};
 use tokio::sync::Notify;
@@ -159,6 +162,42 @@ async fn turn(
         .block_task()
         .await?;
         chunk(&cx, &session_id, format!("wrote {path}"))?;
+    }
+    if let Some(command) = text.strip_prefix("run ") {
+        let terminal = cx
+            .send_request(
+                CreateTerminalRequest::new(session_id.clone(), "/bin/sh".to_owned())
+                    .args(vec!["-c".to_owned(), command.to_owned()])
+                    .output_byte_limit(64),
+            )
+            .block_task()
+            .await?
+            .terminal_id;
+        let exit = cx
+            .send_request(WaitForTerminalExitRequest::new(
+                session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?
+            .exit_status;
+        let output = cx
+            .send_request(TerminalOutputRequest::new(
+                session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?;
+        cx.send_request(ReleaseTerminalRequest::new(session_id.clone(), terminal))
+            .block_task()
+            .await?;
+        let code = exit.exit_code.map_or("none".to_owned(), |c| c.to_string());
+        let truncated = if output.truncated { " (truncated)" } else { "" };
+        chunk(
+            &cx,
+            &session_id,
+            format!("ran: {code}{truncated}: {}", output.output),
+        )?;
     }
     if text.contains("block") {
         cancelled.notified().await;

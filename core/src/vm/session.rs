@@ -6,6 +6,7 @@
 
 mod acp;
 mod log;
+mod terminal;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +20,8 @@ use super::fs::{FileContent, Filesystem};
 use crate::runtime::ActorError;
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
 use log::EventLog;
+pub use terminal::Launcher;
+use terminal::Terminals;
 pub use types::{
     AgentConfig, AgentExit, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply,
     PermissionRequest, PersistedSession, PromptInput, PromptResult, SessionEvent,
@@ -47,6 +50,7 @@ pub struct Sessions {
     listener: Arc<dyn Listener>,
     log: Arc<EventLog>,
     stderr_hook: Arc<Mutex<Option<StderrHook>>>,
+    launcher: Launcher,
     live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
 }
 
@@ -65,6 +69,7 @@ struct SessionClient {
     listener: Arc<dyn Listener>,
     log: Arc<EventLog>,
     stderr_hook: Arc<Mutex<Option<StderrHook>>>,
+    terminals: Terminals,
     seq: AtomicU32,
     /// The text of the agent's message chunks in the current turn.
     text: Mutex<String>,
@@ -113,6 +118,10 @@ impl ClientSide for SessionClient {
             .write_file(path, FileContent::Text(content.to_owned()))
     }
 
+    fn terminals(&self) -> &Terminals {
+        &self.terminals
+    }
+
     fn stderr(&self, line: String) {
         let line = AgentStderr {
             session_id: self.session_id.clone(),
@@ -128,15 +137,17 @@ impl ClientSide for SessionClient {
 
 impl Sessions {
     /// A registry whose history is kept in the SQLite file `log` (created if needed), under
-    /// the name `vm`.
+    /// the name `vm`; agents' terminals start through `launcher`.
     pub fn open(
         agents: BTreeMap<String, AgentConfig>,
         fs: Arc<Filesystem>,
         listener: Arc<dyn Listener>,
         log: &Path,
         vm: String,
+        launcher: Launcher,
     ) -> Result<Self, ActorError> {
         Ok(Self {
+            launcher,
             agents,
             fs,
             listener,
@@ -214,6 +225,7 @@ impl Sessions {
             listener: self.listener.clone(),
             log: self.log.clone(),
             stderr_hook: self.stderr_hook.clone(),
+            terminals: Terminals::new(self.launcher.clone(), cwd.clone()),
             seq: AtomicU32::new(0),
             text: Mutex::default(),
             instructions: Mutex::new((!instructions.is_empty()).then_some(instructions)),
@@ -254,6 +266,7 @@ impl Sessions {
             }
             // Pending permission requests are cancelled as their answers drop.
             lock(&live.client.permissions).clear();
+            live.client.terminals.release_all();
             listener.agent_exit(&AgentExitEvent { session_id, exit });
         });
         Ok(info)
@@ -425,6 +438,6 @@ fn unknown(session_id: &str) -> ActorError {
         .with_metadata(serde_json::json!({ "sessionId": session_id }))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

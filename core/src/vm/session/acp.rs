@@ -7,13 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
-    CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities,
-    InitializeRequest, InitializeResponse, McpServer, NewSessionRequest, PermissionOption,
+    CancelNotification, ClientCapabilities, ContentBlock, CreateTerminalRequest,
+    CreateTerminalResponse, FileSystemCapabilities, InitializeRequest, InitializeResponse,
+    KillTerminalRequest, KillTerminalResponse, McpServer, NewSessionRequest, PermissionOption,
     PermissionOptionKind, PromptRequest, ReadTextFileRequest, ReadTextFileResponse,
-    RequestPermissionOutcome, RequestPermissionRequest, RequestPermissionResponse,
-    SelectedPermissionOutcome, SessionConfigOption, SessionConfigOptionCategory,
-    SessionConfigOptionValue, SessionId, SessionModeState, SessionNotification, SessionUpdate,
-    SetSessionConfigOptionRequest, SetSessionModeRequest, WriteTextFileRequest,
+    ReleaseTerminalRequest, ReleaseTerminalResponse, RequestPermissionOutcome,
+    RequestPermissionRequest, RequestPermissionResponse, SelectedPermissionOutcome,
+    SessionConfigOption, SessionConfigOptionCategory, SessionConfigOptionValue, SessionId,
+    SessionModeState, SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
+    SetSessionModeRequest, TerminalExitStatus, TerminalOutputRequest, TerminalOutputResponse,
+    WaitForTerminalExitRequest, WaitForTerminalExitResponse, WriteTextFileRequest,
     WriteTextFileResponse,
 };
 use agent_client_protocol::{Agent, ByteStreams, Client, UntypedMessage};
@@ -23,6 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{oneshot, watch};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
+use super::terminal::Terminals;
 use super::types::{AgentExit, PermissionReply};
 use crate::runtime::ActorError;
 
@@ -39,6 +43,8 @@ pub trait ClientSide: Send + Sync + 'static {
     fn permission(&self, request: Json, answer: PermissionAnswer);
     fn read_text_file(&self, path: &str) -> Result<String, ActorError>;
     fn write_text_file(&self, path: &str, content: &str) -> Result<(), ActorError>;
+    /// The session's terminals, for `terminal/*`.
+    fn terminals(&self) -> &Terminals;
     /// One line the agent wrote to stderr.
     fn stderr(&self, line: String);
 }
@@ -156,8 +162,19 @@ impl AgentConnection {
         let state = Arc::new(Mutex::new(State::default()));
         let (cx_tx, cx_rx) = oneshot::channel();
         let (close, closed) = oneshot::channel::<()>();
-        let (updates, permissions, reads, writes) =
-            (client.clone(), client.clone(), client.clone(), client);
+        let (updates, permissions, reads, writes) = (
+            client.clone(),
+            client.clone(),
+            client.clone(),
+            client.clone(),
+        );
+        let (create, output, wait, kill, release) = (
+            client.clone(),
+            client.clone(),
+            client.clone(),
+            client.clone(),
+            client,
+        );
         let handler_state = state.clone();
         let builder = Client
             .v1()
@@ -225,6 +242,73 @@ impl AgentConnection {
                     Err(err) => responder.respond_with_error(fs_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: CreateTerminalRequest, responder, _cx| {
+                    let argv: Vec<String> = std::iter::once(request.command)
+                        .chain(request.args)
+                        .collect();
+                    let env = request.env.into_iter().map(|v| (v.name, v.value)).collect();
+                    let cwd = request.cwd.map(|cwd| cwd.to_string_lossy().into_owned());
+                    let limit = request.output_byte_limit.map(|l| l as usize);
+                    match create
+                        .terminals()
+                        .create(&argv, cwd.as_deref(), &env, limit)
+                    {
+                        Ok(id) => responder.respond(CreateTerminalResponse::new(id)),
+                        Err(err) => responder.respond_with_error(fs_error(err)),
+                    }
+                },
+                agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: TerminalOutputRequest, responder, _cx| match output
+                    .terminals()
+                    .output(&request.terminal_id.0)
+                {
+                    Ok(snapshot) => responder.respond(
+                        TerminalOutputResponse::new(snapshot.output, snapshot.truncated)
+                            .exit_status(snapshot.exit.map(exit_status)),
+                    ),
+                    Err(err) => responder.respond_with_error(fs_error(err)),
+                },
+                agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: WaitForTerminalExitRequest,
+                            responder,
+                            cx: ConnectionTo<Agent>| {
+                    match wait.terminals().exit(&request.terminal_id.0) {
+                        // The command may run long; the dispatch loop goes on meanwhile.
+                        Ok(exited) => cx.spawn(async move {
+                            responder.respond(WaitForTerminalExitResponse::new(exit_status(
+                                exited.await,
+                            )))
+                        }),
+                        Err(err) => responder.respond_with_error(fs_error(err)),
+                    }
+                },
+                agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: KillTerminalRequest, responder, _cx| match kill
+                    .terminals()
+                    .kill(&request.terminal_id.0)
+                {
+                    Ok(()) => responder.respond(KillTerminalResponse::new()),
+                    Err(err) => responder.respond_with_error(fs_error(err)),
+                },
+                agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: ReleaseTerminalRequest, responder, _cx| match release
+                    .terminals()
+                    .release(&request.terminal_id.0)
+                {
+                    Ok(()) => responder.respond(ReleaseTerminalResponse::new()),
+                    Err(err) => responder.respond_with_error(fs_error(err)),
+                },
+                agent_client_protocol::on_receive_request!(),
             );
         tokio::spawn(async move {
             let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
@@ -254,9 +338,11 @@ impl AgentConnection {
         let init: InitializeResponse = starting
             .request(
                 InitializeRequest::new(ProtocolVersion::V1).client_capabilities(
-                    ClientCapabilities::new().fs(FileSystemCapabilities::new()
-                        .read_text_file(true)
-                        .write_text_file(true)),
+                    ClientCapabilities::new()
+                        .fs(FileSystemCapabilities::new()
+                            .read_text_file(true)
+                            .write_text_file(true))
+                        .terminal(true),
                 ),
             )
             .await?;
@@ -423,6 +509,17 @@ fn json(value: &impl serde::Serialize) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
 }
 
+fn exit_status(exit: AgentExit) -> TerminalExitStatus {
+    TerminalExitStatus::new()
+        .exit_code(exit.exit_code.and_then(|code| u32::try_from(code).ok()))
+        .signal(exit.signal.and_then(|signal| {
+            nix::sys::signal::Signal::try_from(signal)
+                .ok()
+                .map(|signal| signal.as_str().to_owned())
+        }))
+}
+
+/// A failed client-side request (a file, a terminal), as the agent sees it.
 fn fs_error(err: ActorError) -> agent_client_protocol::Error {
     agent_client_protocol::Error::invalid_params().data(Json::String(err.to_string()))
 }
