@@ -282,15 +282,9 @@ impl Sessions {
         let _turn = live.turn.try_lock().map_err(|_| {
             ActorError::invalid_input(format!("session {session_id} is already running a prompt"))
         })?;
-        let mut blocks = match input {
-            PromptInput::Text(text) => vec![text_block(text)],
-            PromptInput::Blocks(blocks) => blocks,
-        };
-        if let Some(instructions) = lock(&live.client.instructions).take() {
-            blocks.insert(0, text_block(instructions));
-        }
+        let instructions = lock(&live.client.instructions).take();
         lock(&live.client.text).clear();
-        let stop_reason = live.conn.prompt(blocks).await?;
+        let stop_reason = live.conn.prompt(input, instructions).await?;
         Ok(PromptResult {
             stop_reason,
             text: std::mem::take(&mut *lock(&live.client.text)),
@@ -418,10 +412,6 @@ impl Drop for Sessions {
             live.conn.kill();
         }
     }
-}
-
-fn text_block(text: String) -> Json {
-    serde_json::json!({ "type": "text", "text": text })
 }
 
 /// Whether `command` names a program on the host: a path that exists, or a name on `PATH`.

@@ -27,7 +27,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use super::terminal::Terminals;
-use super::types::{AgentExit, PermissionReply};
+use super::types::{AgentExit, PermissionReply, PromptInput};
 use crate::runtime::ActorError;
 
 /// How long a request whose connection closed waits for the agent process to be reaped, to
@@ -230,7 +230,7 @@ impl AgentConnection {
                     .read_text_file(&request.path.to_string_lossy())
                 {
                     Ok(content) => responder.respond(ReadTextFileResponse::new(content)),
-                    Err(err) => responder.respond_with_error(fs_error(err)),
+                    Err(err) => responder.respond_with_error(client_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -239,7 +239,7 @@ impl AgentConnection {
                     .write_text_file(&request.path.to_string_lossy(), &request.content)
                 {
                     Ok(()) => responder.respond(WriteTextFileResponse::new()),
-                    Err(err) => responder.respond_with_error(fs_error(err)),
+                    Err(err) => responder.respond_with_error(client_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -256,7 +256,7 @@ impl AgentConnection {
                         .create(&argv, cwd.as_deref(), &env, limit)
                     {
                         Ok(id) => responder.respond(CreateTerminalResponse::new(id)),
-                        Err(err) => responder.respond_with_error(fs_error(err)),
+                        Err(err) => responder.respond_with_error(client_error(err)),
                     }
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -270,7 +270,7 @@ impl AgentConnection {
                         TerminalOutputResponse::new(snapshot.output, snapshot.truncated)
                             .exit_status(snapshot.exit.map(exit_status)),
                     ),
-                    Err(err) => responder.respond_with_error(fs_error(err)),
+                    Err(err) => responder.respond_with_error(client_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -285,7 +285,7 @@ impl AgentConnection {
                                 exited.await,
                             )))
                         }),
-                        Err(err) => responder.respond_with_error(fs_error(err)),
+                        Err(err) => responder.respond_with_error(client_error(err)),
                     }
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -296,7 +296,7 @@ impl AgentConnection {
                     .kill(&request.terminal_id.0)
                 {
                     Ok(()) => responder.respond(KillTerminalResponse::new()),
-                    Err(err) => responder.respond_with_error(fs_error(err)),
+                    Err(err) => responder.respond_with_error(client_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -306,7 +306,7 @@ impl AgentConnection {
                     .release(&request.terminal_id.0)
                 {
                     Ok(()) => responder.respond(ReleaseTerminalResponse::new()),
-                    Err(err) => responder.respond_with_error(fs_error(err)),
+                    Err(err) => responder.respond_with_error(client_error(err)),
                 },
                 agent_client_protocol::on_receive_request!(),
             );
@@ -361,12 +361,23 @@ impl AgentConnection {
         Ok(starting)
     }
 
-    /// Sends a prompt (text or ACP content blocks) and returns the stop reason.
-    pub async fn prompt(&self, blocks: Vec<Json>) -> Result<String, ActorError> {
-        let prompt: Vec<ContentBlock> = blocks
-            .into_iter()
-            .map(|block| typed(block, "content block"))
-            .collect::<Result<_, _>>()?;
+    /// Sends a prompt, after `instructions` as a text block of their own if given, and
+    /// returns the stop reason.
+    pub async fn prompt(
+        &self,
+        input: PromptInput,
+        instructions: Option<String>,
+    ) -> Result<String, ActorError> {
+        let mut prompt: Vec<ContentBlock> = match input {
+            PromptInput::Text(text) => vec![ContentBlock::from(text)],
+            PromptInput::Blocks(blocks) => blocks
+                .into_iter()
+                .map(|block| typed(block, "content block"))
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(instructions) = instructions {
+            prompt.insert(0, ContentBlock::from(instructions));
+        }
         let response = self
             .request(PromptRequest::new(self.session_id.clone(), prompt))
             .await?;
@@ -520,7 +531,7 @@ fn exit_status(exit: AgentExit) -> TerminalExitStatus {
 }
 
 /// A failed client-side request (a file, a terminal), as the agent sees it.
-fn fs_error(err: ActorError) -> agent_client_protocol::Error {
+fn client_error(err: ActorError) -> agent_client_protocol::Error {
     agent_client_protocol::Error::invalid_params().data(Json::String(err.to_string()))
 }
 
