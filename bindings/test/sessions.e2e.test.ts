@@ -48,7 +48,14 @@ describe("sessions", () => {
   let host: Host;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost(["--agent", `test=${TEST_AGENT}`, "--agent", "missing=/nonexistent/agent --flag"]);
+    host = await startHost([
+      "--agent",
+      `test=${TEST_AGENT}`,
+      "--agent",
+      "missing=/nonexistent/agent --flag",
+      "--agent",
+      "notacp=/bin/true",
+    ]);
     vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "sessions" }));
     await vm.mkdir("/work", { recursive: true });
   });
@@ -60,10 +67,13 @@ describe("sessions", () => {
   test("listAgents reports the registry and what is installed", async () => {
     assert.deepEqual(await vm.listAgents(), [
       { id: "missing", installed: false, entrypoint: ["/nonexistent/agent", "--flag"] },
+      { id: "notacp", installed: true, entrypoint: ["/bin/true"] },
       { id: "test", installed: true, entrypoint: [TEST_AGENT] },
     ]);
     await assert.rejects(vm.createSession("nope"), isError("not_found"));
     await assert.rejects(vm.createSession("missing", quiet), isError("unsupported"));
+    await assert.rejects(vm.createSession("notacp", quiet), isError("agent_exited"));
+    assert.deepEqual(await vm.listSessions(), []);
   });
 
   test("mcpServers (stdio and HTTP) and cwd reach the agent's session/new exactly as given", async () => {

@@ -302,14 +302,15 @@ impl Sessions {
         reply: PermissionReply,
     ) -> Result<(), ActorError> {
         let live = self.live(session_id)?;
-        let answer = lock(&live.client.permissions)
-            .remove(permission_id)
-            .ok_or_else(|| {
-                ActorError::not_found(format!(
-                    "no pending permission request {permission_id} in session {session_id}"
-                ))
-            })?;
-        answer.reply(reply)
+        let mut permissions = lock(&live.client.permissions);
+        let answer = permissions.get_mut(permission_id).ok_or_else(|| {
+            ActorError::not_found(format!(
+                "no pending permission request {permission_id} in session {session_id}"
+            ))
+        })?;
+        answer.reply(reply)?;
+        permissions.remove(permission_id);
+        Ok(())
     }
 
     /// Ends the session: its agent is killed and gone when this returns.

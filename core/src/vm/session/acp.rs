@@ -34,6 +34,9 @@ use crate::runtime::ActorError;
 /// tell an agent that died from one that only closed its stdout.
 const REAP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long an agent has to answer `initialize` and `session/new`.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What the session layer does with traffic the agent starts.
 pub trait ClientSide: Send + Sync + 'static {
     /// A `session/update`: the update as ACP serializes it, and the text of an agent
@@ -56,8 +59,9 @@ pub struct PermissionAnswer {
 }
 
 impl PermissionAnswer {
-    /// Picks the agent's option of the kind `reply` names (the narrower one first).
-    pub fn reply(mut self, reply: PermissionReply) -> Result<(), ActorError> {
+    /// Picks the agent's option of the kind `reply` names (the narrower one first). An answer
+    /// the agent offered no option for is refused and the request stays pending.
+    pub fn reply(&mut self, reply: PermissionReply) -> Result<(), ActorError> {
         let kinds: &[PermissionOptionKind] = match reply {
             PermissionReply::Once => &[PermissionOptionKind::AllowOnce],
             PermissionReply::Always => &[PermissionOptionKind::AllowAlways],
@@ -335,7 +339,23 @@ impl AgentConnection {
             exit,
             _close: close,
         };
-        let init: InitializeResponse = starting
+        match tokio::time::timeout(START_TIMEOUT, starting.open(new_session.cwd, mcp_servers)).await
+        {
+            Ok(Ok(())) => Ok(starting),
+            Ok(Err(err)) => Err(err),
+            Err(_) => {
+                starting.kill();
+                Err(ActorError::timeout(format!(
+                    "the agent did not start an ACP session within {}s",
+                    START_TIMEOUT.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// `initialize`, then `session/new`.
+    async fn open(&mut self, cwd: String, mcp_servers: Vec<McpServer>) -> Result<(), ActorError> {
+        let init: InitializeResponse = self
             .request(
                 InitializeRequest::new(ProtocolVersion::V1).client_capabilities(
                     ClientCapabilities::new()
@@ -346,19 +366,19 @@ impl AgentConnection {
                 ),
             )
             .await?;
-        let session = starting
-            .request(NewSessionRequest::new(new_session.cwd).mcp_servers(mcp_servers))
+        let session = self
+            .request(NewSessionRequest::new(cwd).mcp_servers(mcp_servers))
             .await?;
-        starting.session_id = session.session_id;
-        starting.started = Started {
+        self.session_id = session.session_id;
+        self.started = Started {
             agent_info: json(&init.agent_info),
             capabilities: json(&init.agent_capabilities),
         };
-        *lock(&starting.state) = State {
+        *lock(&self.state) = State {
             modes: session.modes,
             config_options: session.config_options.unwrap_or_default(),
         };
-        Ok(starting)
+        Ok(())
     }
 
     /// Sends a prompt, after `instructions` as a text block of their own if given, and
