@@ -239,3 +239,52 @@ impl Sandbox {
 fn path(p: &std::path::Path) -> String {
     p.to_string_lossy().into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Extra host paths land under `HOST_BINDS`, after the private `/tmp` they live in, and
+    /// argv entries naming them (or paths inside them) follow; other arguments stay as given.
+    #[test]
+    fn binds_are_mounted_in_tmp_and_argv_follows_them() {
+        let sandbox = Sandbox {
+            mode: SandboxMode::Bubblewrap,
+            network: false,
+            bwrap: Some((PathBuf::from("bwrap"), "test".into())),
+        };
+        let view = HostView {
+            root: PathBuf::from("/data/vm/root"),
+            mounts: Vec::new(),
+        };
+        let argv = [
+            "/opt/agent/bin/run",
+            "/opt/agent/lib/main.py",
+            "/opt/agentx",
+            "--x",
+        ]
+        .map(String::from);
+        let binds = ["/opt/agent".to_owned()];
+        let launch = Launch {
+            argv: &argv,
+            cwd: "/",
+            env: &BTreeMap::new(),
+            binds: &binds,
+        };
+        let args = sandbox.plan(&view, &launch, false).unwrap().args;
+        let at = |needle: &[&str]| args.windows(needle.len()).position(|w| w == needle);
+        let tmp = at(&["--tmpfs", "/tmp"]).unwrap();
+        let bind = at(&["--ro-bind", "/opt/agent", "/tmp/.agentos-host/opt/agent"]).unwrap();
+        assert!(tmp < bind);
+        let command = &args[args.iter().position(|a| a == "--").unwrap() + 1..];
+        assert_eq!(
+            command,
+            [
+                "/tmp/.agentos-host/opt/agent/bin/run",
+                "/tmp/.agentos-host/opt/agent/lib/main.py",
+                "/opt/agentx",
+                "--x"
+            ]
+        );
+    }
+}
