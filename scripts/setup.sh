@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine and builds it: bubblewrap and Chromium
-# (Debian), the npm packages of the TypeScript client (from the lockfile), the host binary,
-# and the client's compiled output.
+# (Debian), the Python ACP SDK in .venv, the npm packages of the TypeScript client (from the
+# lockfile), the host binary and the test agent, and the client's compiled output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # VM processes run under bubblewrap; the browser terminal test drives Debian's Chromium.
@@ -9,6 +9,11 @@ if ! command -v bwrap >/dev/null || ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends bubblewrap chromium
 fi
+# The Python SDK agent of the session tests (tests/agents/) runs in this virtual environment.
+if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import acp' 2>/dev/null; then
+  python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv && python3 -m venv .venv; }
+  .venv/bin/pip install -q agent-client-protocol==0.12.1
+fi
 npm ci --prefix bindings --no-audit --no-fund
-cargo build -j2 -p agentos-core --bin agentos
+cargo build -j2 -p agentos-core --bin agentos -p agentos-test-agent
 npm run --prefix bindings build

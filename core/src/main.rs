@@ -1,5 +1,6 @@
 //! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use agentos_core::VmConfig;
 use agentos_core::host::embedded::{self, HostConfig};
 use agentos_core::runtime::Limits;
 use agentos_core::vm::sandbox::SandboxMode;
+use agentos_core::vm::session::AgentConfig;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -52,6 +54,14 @@ enum Command {
         /// terminal page.
         #[arg(long, env = "AGENTOS_WEB_ROOT")]
         web_root: Option<PathBuf>,
+        /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
+        /// repeat for more. An absolute command is bound read-only into the sandbox.
+        #[arg(long = "agent", value_name = "ID=COMMAND")]
+        agents: Vec<String>,
+        /// A JSON file of agents by id: `{ "id": { "command", "args"?, "env"?,
+        /// "description"?, "binds"? } }`.
+        #[arg(long)]
+        agents_file: Option<PathBuf>,
     },
 }
 
@@ -59,6 +69,41 @@ enum Command {
 enum Sandbox {
     Bubblewrap,
     None,
+}
+
+/// The agents of `--agents-file`, then those of `--agent`.
+fn agent_registry(
+    flags: &[String],
+    file: Option<&std::path::Path>,
+) -> Result<BTreeMap<String, AgentConfig>, Box<dyn std::error::Error>> {
+    let mut agents: BTreeMap<String, AgentConfig> = match file {
+        Some(file) => serde_json::from_slice(&std::fs::read(file)?)
+            .map_err(|e| format!("{}: {e}", file.display()))?,
+        None => BTreeMap::new(),
+    };
+    for flag in flags {
+        let (id, command) = flag
+            .split_once('=')
+            .ok_or_else(|| format!("--agent {flag}: expected ID=COMMAND"))?;
+        let mut words = command.split_whitespace().map(str::to_owned);
+        let command = words
+            .next()
+            .ok_or_else(|| format!("--agent {flag}: the command is empty"))?;
+        agents.insert(
+            id.to_owned(),
+            AgentConfig {
+                command,
+                args: words.collect(),
+                ..AgentConfig::default()
+            },
+        );
+    }
+    for (id, agent) in &agents {
+        if let Some(bind) = agent.binds.iter().find(|bind| !bind.starts_with('/')) {
+            return Err(format!("agent {id}: bind {bind} is not an absolute path").into());
+        }
+    }
+    Ok(agents)
 }
 
 #[tokio::main]
@@ -77,6 +122,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sandbox,
         allow_network,
         web_root,
+        agents,
+        agents_file,
     } = Cli::parse().command;
     let vm = VmConfig {
         sandbox: match sandbox {
@@ -84,6 +131,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Sandbox::None => SandboxMode::None,
         },
         allow_network,
+        agents: agent_registry(&agents, agents_file.as_deref())?,
+        session_store: Some(data_dir.join(embedded::STATE_FILE)),
     };
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(

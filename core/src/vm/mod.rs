@@ -1,10 +1,11 @@
 //! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
-//! interactive shells.
+//! interactive shells, and agent sessions.
 
 pub mod exec;
 pub mod fs;
 pub mod process;
 pub mod sandbox;
+pub mod session;
 pub mod shell;
 
 /// Tests that count the test process's fds and children run alone among the tests that start

@@ -58,6 +58,7 @@ impl Vm {
             argv: &argv,
             cwd: options.cwd.as_deref().unwrap_or("/"),
             env: &env,
+            binds: &[],
         };
         let plan = self
             .sandbox

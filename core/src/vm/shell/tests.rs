@@ -56,6 +56,7 @@ impl Vm {
             argv: &argv,
             cwd: "/",
             env: &env,
+            binds: &[],
         };
         let plan = self.sandbox.plan(&self.view, &launch, true)?;
         let recorder = Recorder::default();
