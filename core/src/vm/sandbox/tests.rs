@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::HostBind;
+use crate::vm::test_support::processes_naming;
 
 struct Vm {
     root: tempfile::TempDir,
@@ -82,15 +83,6 @@ fn timeout(ms: u32) -> ExecOptions {
         timeout: Some(ms),
         ..ExecOptions::default()
     }
-}
-
-/// Host processes whose command line contains `marker`.
-fn processes(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
-        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
-        .count()
 }
 
 #[tokio::test]
@@ -273,7 +265,7 @@ async fn what_a_process_leaves_running_dies_with_it() {
         .await;
     assert_eq!(r.exit_code, Some(0));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while processes(marker) > 0 {
+    while processes_naming(marker) > 0 {
         assert!(
             Instant::now() < deadline,
             "the background sleep outlived the process"
