@@ -7,6 +7,9 @@ import {
   uploadSnapshot,
   webSocketTransport,
   type AgentInfo,
+  type CronEvent,
+  type CronJobInfo,
+  type ScheduledEvent,
   type AgentOsClient,
   type PermissionRequest,
   type PersistedSession,
@@ -116,6 +119,28 @@ export async function app(url: string, token: string): Promise<void> {
   await client.respondPermission(session.sessionId, "p1", "yes");
   // @ts-expect-error a prompt is text or content blocks, not a number
   await client.prompt(session.sessionId, 42);
+
+  const { id: nightly } = await client.scheduleCron({
+    schedule: "0 3 * * *",
+    timezone: "Europe/Paris",
+    overlap: "skip",
+    action: { type: "session", agentType: "claude", prompt: "tidy up", options: { cwd: "/work" } },
+  });
+  await client.scheduleCron({ schedule: new Date(Date.now() + 1000).toISOString(), action: { type: "event", name: "ping" } });
+  const stopTicks = client.on("scheduledEvent", (event: ScheduledEvent) => void event.payload);
+  const stopRuns = client.on("cronEvent", (event: CronEvent) => void [event.kind, event.run, event.result]);
+  const jobs: Array<CronJobInfo> = await client.listCronJobs();
+  const nextRun: string | null = jobs[0]!.nextRun;
+  await client.cancelCronJob(nightly);
+  stopTicks();
+  stopRuns();
+  void nextRun;
+  // @ts-expect-error a cron action is exec, session or event; a callback cannot be scheduled
+  await client.scheduleCron({ schedule: "* * * * *", action: { type: "callback", fn: () => {} } });
+  // @ts-expect-error the overlap policy is allow, skip or queue
+  await client.scheduleCron({ schedule: "* * * * *", overlap: "never", action: { type: "event", name: "x" } });
+  // @ts-expect-error an exec job's arguments are strings
+  await client.scheduleCron({ schedule: "* * * * *", action: { type: "exec", command: "ls", args: [1] } });
 
   // @ts-expect-error wrong argument type: a path is a string
   await client.readFile(42);

@@ -14,35 +14,13 @@ import {
   createAgentOsClient,
   webSocketTransport,
   type AgentOsClient,
-  type AgentOsEvents,
   type JsonValue,
   type SessionOptions,
 } from "../src/index.js";
+import { eventually, isError, record } from "./expect.js";
 import { startHost, TEST_AGENT, type Host } from "./host.js";
 
 const quiet: SessionOptions = { skipOsInstructions: true };
-
-function isError(code: string) {
-  return (e: unknown) => e instanceof ActorError && e.code === code;
-}
-
-/** Waits until `check` returns something other than undefined. */
-async function eventually<T>(check: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Every event of a kind, as it arrives. */
-function record<E extends keyof AgentOsEvents>(vm: AgentOsClient, event: E) {
-  const seen: AgentOsEvents[E][] = [];
-  const stop = vm.on(event, (payload) => seen.push(payload));
-  return { seen, stop };
-}
 
 describe("sessions", () => {
   let host: Host;

@@ -69,13 +69,13 @@ fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
 }
 
 fn main() {
-    let (_dir, os) = common::vm();
-    os.mkdir("/data".into(), None).expect("mkdir");
-    os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
-        .expect("write");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
+    let (_dir, os) = common::vm(&rt);
+    os.mkdir("/data".into(), None).expect("mkdir");
+    os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
+        .expect("write");
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c, &os, &rt);
     c.final_summary();

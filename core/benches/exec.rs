@@ -8,8 +8,8 @@ use criterion::Criterion;
 mod common;
 
 fn main() {
-    let (_dir, os) = common::vm();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (_dir, os) = common::vm(&rt);
     let ctx = common::ctx();
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("true");

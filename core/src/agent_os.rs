@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
+use crate::vm::cron::{
+    self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
+    ScheduledJob,
+};
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
@@ -34,27 +38,28 @@ pub struct VmConfig {
     pub allow_network: bool,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
-    /// The SQLite file that keeps session events: the host's, shared by its VMs (each
-    /// under the name of its data directory). Unset, each VM keeps a `sessions.sqlite` of
-    /// its own.
-    pub session_store: Option<PathBuf>,
+    /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
+    /// VMs (each under the name of its data directory). Unset, each VM keeps a
+    /// `state.sqlite` of its own.
+    pub state_store: Option<PathBuf>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
-/// interactive shells, agent sessions, and (as it lands) cron.
+/// interactive shells, agent sessions and cron jobs.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
     processes: Processes,
     shells: Shells,
-    sessions: Sessions,
+    sessions: Arc<Sessions>,
+    cron: Cron,
     events: AgentOsEvents,
 }
 
 impl AgentOs {
     /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
     /// VM's own events go (a shell's or spawned process's output, long after the call that
-    /// started it returned).
+    /// started it returned). Call it within a tokio runtime: cron's scheduler is a task of it.
     pub fn open(
         data_dir: &Path,
         config: VmConfig,
@@ -70,22 +75,45 @@ impl AgentOs {
                 Ok(plan(&sandbox, &fs, argv, cwd, env, &[], false)?.command())
             })
         };
+        let store = config
+            .state_store
+            .unwrap_or_else(|| data_dir.join("state.sqlite"));
+        let vm = data_dir
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        let sessions = Arc::new(Sessions::open(
+            config.agents,
+            fs.clone(),
+            Arc::new(events.clone()),
+            &store,
+            vm.clone(),
+            launcher,
+        )?);
+        let runner: cron::Runner = {
+            let (sandbox, fs, sessions, events) = (
+                sandbox.clone(),
+                fs.clone(),
+                sessions.clone(),
+                events.clone(),
+            );
+            Arc::new(move |job_id, action| {
+                let (sandbox, fs, sessions, events) = (
+                    sandbox.clone(),
+                    fs.clone(),
+                    sessions.clone(),
+                    events.clone(),
+                );
+                Box::pin(async move {
+                    run_cron_action(&sandbox, &fs, &sessions, &events, job_id, action).await
+                })
+            })
+        };
         Ok(Self {
+            cron: Cron::open(&store, vm, runner, Arc::new(events.clone()))?,
             sandbox,
             processes: Processes::default(),
             shells: Shells::default(),
-            sessions: Sessions::open(
-                config.agents,
-                fs.clone(),
-                Arc::new(events.clone()),
-                &config
-                    .session_store
-                    .unwrap_or_else(|| data_dir.join("sessions.sqlite")),
-                data_dir
-                    .file_name()
-                    .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
-                launcher,
-            )?,
+            sessions,
             fs,
             events,
         })
@@ -121,6 +149,121 @@ fn plan(
         binds,
     };
     sandbox.plan(&fs.host_view()?, &launch, terminal)
+}
+
+/// Starts `agent_type`'s program in the sandbox and opens an ACP session with it.
+async fn start_session(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    sessions: &Sessions,
+    agent_type: String,
+    options: SessionOptions,
+) -> Result<SessionInfo, ActorError> {
+    let agent = sessions.agent(&agent_type)?;
+    let mut binds = agent.binds.clone();
+    let covered = binds
+        .iter()
+        .any(|bind| agent.command.starts_with(bind.as_str()));
+    if agent.command.starts_with('/') && !covered {
+        binds.push(agent.command.clone());
+    }
+    let argv: Vec<String> = std::iter::once(agent.command.clone())
+        .chain(agent.args.iter().cloned())
+        .collect();
+    let mut env = agent.env.clone();
+    env.extend(options.env.clone().unwrap_or_default());
+    let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+    let plan = plan(sandbox, fs, &argv, Some(cwd.as_str()), &env, &binds, false)?;
+    sessions
+        .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
+        .await
+}
+
+/// Runs `argv` to completion in the sandbox.
+async fn run_argv(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    argv: &[String],
+    options: ExecOptions,
+    on_stdout: impl Fn(&[u8]) + Send + Sync,
+    on_stderr: impl Fn(&[u8]) + Send + Sync,
+) -> Result<ExecResult, ActorError> {
+    let env = options.env.clone().unwrap_or_default();
+    let plan = plan(sandbox, fs, argv, options.cwd.as_deref(), &env, &[], false)?;
+    exec::run(plan.command(), &options, on_stdout, on_stderr).await
+}
+
+/// What a cron job does when it fires; its result is the run's.
+async fn run_cron_action(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    sessions: &Sessions,
+    events: &AgentOsEvents,
+    job_id: String,
+    action: CronAction,
+) -> Result<Json, ActorError> {
+    match action {
+        CronAction::Exec {
+            command,
+            args,
+            options,
+        } => {
+            let argv: Vec<String> = match args {
+                Some(args) => std::iter::once(command).chain(args).collect(),
+                None => vec!["/bin/sh".into(), "-c".into(), command],
+            };
+            let result = run_argv(
+                sandbox,
+                fs,
+                &argv,
+                options.unwrap_or_default(),
+                |_| {},
+                |_| {},
+            )
+            .await?;
+            json(&result)
+        }
+        CronAction::Session {
+            agent_type,
+            prompt,
+            options,
+        } => {
+            let session = start_session(
+                sandbox,
+                fs,
+                sessions,
+                agent_type,
+                options.unwrap_or_default(),
+            )
+            .await?;
+            let result = sessions
+                .prompt(&session.session_id, PromptInput::Text(prompt))
+                .await;
+            if let Err(err) = sessions.close(&session.session_id).await {
+                tracing::warn!(job = job_id, %err, "a cron session did not close");
+            }
+            json(&result?)
+        }
+        CronAction::Event { name, payload } => {
+            events.scheduled_event(&ScheduledEvent {
+                job_id,
+                name,
+                payload,
+            });
+            Ok(Json::Null)
+        }
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> Result<Json, ActorError> {
+    serde_json::to_value(value).map_err(|e| ActorError::internal(format!("a run's result: {e}")))
+}
+
+/// A job's firings and runs become `cronEvent`s.
+impl cron::Listener for AgentOsEvents {
+    fn cron_event(&self, event: &CronEvent) {
+        AgentOsEvents::cron_event(self, event);
+    }
 }
 
 /// A session's updates, permission requests and agent output become the actor's events.
@@ -159,6 +302,8 @@ async fn blocking<T: Send + 'static>(
         permissionRequest = PermissionRequest,
         agentStderr = AgentStderr,
         agentExit = AgentExitEvent,
+        cronEvent = CronEvent,
+        scheduledEvent = ScheduledEvent,
     )
 )]
 impl AgentOs {
@@ -505,25 +650,14 @@ impl AgentOs {
         agent_type: String,
         options: Option<SessionOptions>,
     ) -> Result<SessionInfo, ActorError> {
-        let options = options.unwrap_or_default();
-        let agent = self.sessions.agent(&agent_type)?;
-        let mut binds = agent.binds.clone();
-        let covered = binds
-            .iter()
-            .any(|bind| agent.command.starts_with(bind.as_str()));
-        if agent.command.starts_with('/') && !covered {
-            binds.push(agent.command.clone());
-        }
-        let argv: Vec<String> = std::iter::once(agent.command.clone())
-            .chain(agent.args.iter().cloned())
-            .collect();
-        let mut env = agent.env.clone();
-        env.extend(options.env.clone().unwrap_or_default());
-        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
-        let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
-        self.sessions
-            .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
-            .await
+        start_session(
+            &self.sandbox,
+            &self.fs,
+            &self.sessions,
+            agent_type,
+            options.unwrap_or_default(),
+        )
+        .await
     }
 
     /// Sends a prompt (text, or ACP content blocks) and waits for the turn to end. Fails with
@@ -698,6 +832,34 @@ impl AgentOs {
         self.sessions.raw(&session_id, &method, params, false).await
     }
 
+    /// Schedules a job: `exec`, a `session` prompt, or an `event`, on a cron expression (5 or 6
+    /// fields, in `timezone`) or once at an ISO 8601 instant. Each firing, run end and skip
+    /// is a `cronEvent`; an `event` action raises `scheduledEvent`. Jobs survive a restart.
+    #[action]
+    pub fn schedule_cron(&self, job: CronJobOptions) -> Result<ScheduledJob, ActorError> {
+        self.cron.schedule(job)
+    }
+
+    /// The scheduled jobs, by id: schedule, action, overlap policy, last and next run, run
+    /// count, runs in progress and queued.
+    #[action]
+    pub fn list_cron_jobs(&self) -> Vec<CronJobInfo> {
+        self.cron.list()
+    }
+
+    /// Stops a job from firing again; a run in progress finishes.
+    #[action]
+    pub fn cancel_cron_job(&self, id: String) -> Result<(), ActorError> {
+        self.cron.cancel(&id)
+    }
+
+    /// Puts cron on another clock: tokio timers by default, a manual clock in tests, a
+    /// host's durable schedule so that jobs fire while an actor sleeps.
+    #[hook]
+    pub fn set_schedule_driver(&self, driver: Arc<dyn ScheduleDriver>) {
+        self.cron.set_driver(driver);
+    }
+
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
@@ -713,11 +875,11 @@ impl AgentOs {
         on_stdout: Emitter<Bytes>,
         on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        let env = options.env.clone().unwrap_or_default();
-        let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
-        exec::run(
-            plan.command(),
-            &options,
+        run_argv(
+            &self.sandbox,
+            &self.fs,
+            argv,
+            options,
             |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
             |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
         )

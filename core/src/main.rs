@@ -132,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         allow_network,
         agents: agent_registry(&agents, agents_file.as_deref())?,
-        session_store: Some(data_dir.join(embedded::STATE_FILE)),
+        state_store: Some(data_dir.join(embedded::STATE_FILE)),
     };
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(

@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -280,6 +280,21 @@ export interface AgentOsActions {
    */
   rawSend(sessionId: string, method: string, params?: JsonValue): Promise<JsonValue>;
   /**
+   * Schedules a job: `exec`, a `session` prompt, or an `event`, on a cron expression (5 or 6
+   * fields, in `timezone`) or once at an ISO 8601 instant. Each firing, run end and skip
+   * is a `cronEvent`; an `event` action raises `scheduledEvent`. Jobs survive a restart.
+   */
+  scheduleCron(job: CronJobOptions): Promise<ScheduledJob>;
+  /**
+   * The scheduled jobs, by id: schedule, action, overlap policy, last and next run, run
+   * count, runs in progress and queued.
+   */
+  listCronJobs(): Promise<Array<CronJobInfo>>;
+  /**
+   * Stops a job from firing again; a run in progress finishes.
+   */
+  cancelCronJob(id: string): Promise<void>;
+  /**
    * Replaces the root filesystem's contents with a snapshot archive, given inline or as a
    * finished upload.
    */
@@ -332,6 +347,14 @@ export interface AgentOsEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   agentExit: AgentExitEvent;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  cronEvent: CronEvent;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  scheduledEvent: ScheduledEvent;
 }
 
 /** Bridges of the `agentOS` actor: requests a client answers with `handle`. */
@@ -348,6 +371,7 @@ export const agentOsUnsupported = {
 /** Hooks: set by Rust code that hosts the actor, never over the wire. */
 export const agentOsHooks = {
   setAgentStderrHook: "set by Rust code that hosts the actor",
+  setScheduleDriver: "set by Rust code that hosts the actor",
 } as const;
 
 /** Connects to the `agentOS` actor; calls wait for the connection and its contract check. */

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "8e5b69d37a71f8bba1294f9dcb08e201d5eb28eba194a1583d299c4dffcc68f0",
+  hash: "7c5076c65686f551787676070988f077a297340bf39c7ee94bcc1ab8d7d3bf83",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -63,6 +63,9 @@ export const contract: RuntimeContract = {
     getSessionAgentInfo: { arity: 1, callbacks: [] },
     rawSessionSend: { arity: 3, callbacks: [] },
     rawSend: { arity: 3, callbacks: [] },
+    scheduleCron: { arity: 1, callbacks: [] },
+    listCronJobs: { arity: 0, callbacks: [] },
+    cancelCronJob: { arity: 1, callbacks: [] },
     restoreRootFilesystem: { arity: 1, callbacks: [] },
   },
   bridges: {

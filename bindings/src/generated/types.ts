@@ -34,6 +34,94 @@ entrypoint: Array<string>, description?: string, };
 export type AgentStderr = { sessionId: string, line: string, };
 
 /**
+ * What a job does: nothing here is a closure, so a job survives a restart. A client that
+ * wants a callback schedules an `event` and subscribes to `scheduledEvent`.
+ */
+export type CronAction = { "type": "exec", command: string, args?: Array<string>, options?: ExecOptions, } | { "type": "session", agentType: string, prompt: string, options?: SessionOptions, } | { "type": "event", name: string, payload?: JsonValue, };
+
+/**
+ * The payload of `cronEvent`.
+ */
+export type CronEvent = { jobId: string, kind: CronEventKind, 
+/**
+ * The run, numbered from 1 across restarts; absent for `skip`.
+ */
+run: number | null, 
+/**
+ * The instant the job was due.
+ */
+scheduledAt: string, 
+/**
+ * The action's result, on `complete`.
+ */
+result: JsonValue | null, 
+/**
+ * Why the run failed, on `error`.
+ */
+error: string | null, };
+
+/**
+ * What happened to a job: it fired (a run started), a run completed or failed, or a
+ * firing was skipped because of the overlap policy.
+ */
+export type CronEventKind = "fire" | "complete" | "error" | "skip";
+
+/**
+ * A job as `listCronJobs` reports it.
+ */
+export type CronJobInfo = { id: string, schedule: string, action: CronAction, overlap: Overlap, 
+/**
+ * The time zone the expression is read in.
+ */
+timezone: string, 
+/**
+ * When the last run started, if any.
+ */
+lastRun: string | null, 
+/**
+ * When the job fires next; absent for a one-shot job that has fired.
+ */
+nextRun: string | null, 
+/**
+ * Runs started so far, across restarts.
+ */
+runCount: number, 
+/**
+ * Runs in progress.
+ */
+running: number, 
+/**
+ * Firings waiting for a run in progress (overlap `queue`).
+ */
+queued: number, };
+
+/**
+ * A job for `scheduleCron`.
+ */
+export type CronJobOptions = { 
+/**
+ * The job's id; a random one when absent. Scheduling an id that exists replaces that job.
+ */
+id?: string, 
+/**
+ * A cron expression of 5 fields (minute precision) or 6 (seconds first), or an ISO 8601
+ * timestamp with an offset for a job that runs once.
+ */
+schedule: string, 
+/**
+ * What the job does when it fires.
+ */
+action: CronAction, 
+/**
+ * What to do when the job is due while an earlier run is still going (default `allow`).
+ */
+overlap?: Overlap, 
+/**
+ * The IANA time zone the expression is read in, e.g. `Europe/Paris` (default UTC).
+ */
+timezone?: string, };
+
+/**
  * Options for `delete`.
  */
 export type DeleteOptions = { 
@@ -235,6 +323,11 @@ state: OsProcessState, };
  * What a host process is doing, from `/proc/<pid>/stat`.
  */
 export type OsProcessState = "running" | "sleeping" | "diskSleep" | "stopped" | "zombie" | "idle" | "other";
+
+/**
+ * The overlap policy of a job whose run outlasts its interval.
+ */
+export type Overlap = "allow" | "skip" | "queue";
 
 /**
  * An answer to a permission request.
@@ -443,6 +536,16 @@ network: boolean, };
  * How a VM isolates its processes.
  */
 export type SandboxMode = "bubblewrap" | "none";
+
+/**
+ * The payload of `scheduledEvent`, raised by a job's `event` action.
+ */
+export type ScheduledEvent = { jobId: string, name: string, payload: JsonValue | null, };
+
+/**
+ * `scheduleCron`'s answer.
+ */
+export type ScheduledJob = { id: string, };
 
 /**
  * One ACP session update, as the `sessionEvent` event and in `getSessionEvents`.

@@ -7,8 +7,10 @@ use std::time::Duration;
 use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits};
 use agentos_core::{AgentOs, VmConfig};
 
-/// A VM in a fresh directory (kept alive by the returned guard) whose events go nowhere.
-pub fn vm() -> (tempfile::TempDir, AgentOs) {
+/// A VM in a fresh directory (kept alive by the returned guard) whose events go nowhere;
+/// its background tasks (cron's scheduler) run on `rt`.
+pub fn vm(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, AgentOs) {
+    let _enter = rt.enter();
     let dir = tempfile::tempdir().expect("temp dir");
     let os = AgentOs::open(
         dir.path(),

@@ -30,8 +30,8 @@ use crate::runtime::{ActorError, Encoding, Limits};
 /// The subprotocol a browser offers (with `agentos.bearer.<token>`) and the host selects.
 pub const SUBPROTOCOL: &str = "agentos.v1";
 
-/// The host's SQLite file in its data directory; VMs may keep their session events there too
-/// ([`crate::VmConfig::session_store`]).
+/// The host's SQLite file in its data directory; VMs keep their session events and cron jobs there too
+/// ([`crate::VmConfig::state_store`]).
 pub const STATE_FILE: &str = "host.sqlite";
 
 /// Where the host serves its `web_root`.

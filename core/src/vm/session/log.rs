@@ -3,19 +3,19 @@
 //! `getSessionEvents` pages through them after the agent, the session or the host is gone.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 use super::types::{PersistedSession, SessionEvent, SessionEventsOptions, SessionInfo};
 use crate::runtime::{ActorError, SafeU64};
+use crate::vm::store::Store;
 
 /// The most events one `getSessionEvents` call returns.
 pub const MAX_PAGE: u32 = 1000;
 
 pub struct EventLog {
-    conn: Mutex<Connection>,
+    store: Store,
     /// The VM whose sessions these are.
     vm: String,
 }
@@ -24,12 +24,10 @@ impl EventLog {
     /// The log of VM `vm` in the SQLite file `path`, which other connections (the host's own
     /// state, other VMs) may share.
     pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
-        let conn = Connection::open(path).map_err(db_error)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db_error)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS sessions (
+        let store = Store::open(
+            path,
+            "session log",
+            "CREATE TABLE IF NOT EXISTS sessions (
                  id TEXT PRIMARY KEY,
                  vm TEXT NOT NULL,
                  agent_type TEXT NOT NULL,
@@ -45,12 +43,8 @@ impl EventLog {
                  PRIMARY KEY (session_id, seq)
              );
              PRAGMA foreign_keys = ON;",
-        )
-        .map_err(db_error)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            vm,
-        })
+        )?;
+        Ok(Self { store, vm })
     }
 
     pub fn started(&self, info: &SessionInfo) -> Result<(), ActorError> {
@@ -185,10 +179,8 @@ impl EventLog {
             .map_err(db_error)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.store.lock()
     }
 }
 

@@ -1,0 +1,105 @@
+//! Cron jobs on disk, so a host that restarts schedules them again: each job's definition
+//! as JSON, its run count and when it last ran.
+
+use std::path::Path;
+
+use super::types::CronJobOptions;
+use crate::runtime::ActorError;
+use crate::vm::store::Store;
+
+pub struct JobStore {
+    store: Store,
+    /// The VM whose jobs these are.
+    vm: String,
+}
+
+/// A job as it was saved.
+pub struct SavedJob {
+    pub options: CronJobOptions,
+    pub run_count: u32,
+    pub last_run: Option<String>,
+}
+
+impl JobStore {
+    pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
+        let store = Store::open(
+            path,
+            "cron jobs",
+            "CREATE TABLE IF NOT EXISTS cron_jobs (
+                 vm TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 job_json TEXT NOT NULL,
+                 run_count INTEGER NOT NULL,
+                 last_run TEXT,
+                 PRIMARY KEY (vm, id)
+             );",
+        )?;
+        Ok(Self { store, vm })
+    }
+
+    /// Saves a new job, or replaces the one with its id (its count starts again).
+    pub fn save(&self, id: &str, options: &CronJobOptions) -> Result<(), ActorError> {
+        let json = serde_json::to_string(options)
+            .map_err(|e| ActorError::internal(format!("a cron job did not encode: {e}")))?;
+        self.store
+            .lock()
+            .execute(
+                "INSERT OR REPLACE INTO cron_jobs (vm, id, job_json, run_count, last_run)
+                 VALUES (?1, ?2, ?3, 0, NULL)",
+                (&self.vm, id, json),
+            )
+            .map(drop)
+            .map_err(|e| self.store.error(e))
+    }
+
+    pub fn record_run(&self, id: &str, run_count: u32, at: &str) -> Result<(), ActorError> {
+        self.store
+            .lock()
+            .execute(
+                "UPDATE cron_jobs SET run_count = ?3, last_run = ?4 WHERE vm = ?1 AND id = ?2",
+                (&self.vm, id, run_count, at),
+            )
+            .map(drop)
+            .map_err(|e| self.store.error(e))
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), ActorError> {
+        self.store
+            .lock()
+            .execute(
+                "DELETE FROM cron_jobs WHERE vm = ?1 AND id = ?2",
+                (&self.vm, id),
+            )
+            .map(drop)
+            .map_err(|e| self.store.error(e))
+    }
+
+    /// Every saved job of this VM, by id.
+    pub fn load(&self) -> Result<Vec<SavedJob>, ActorError> {
+        let conn = self.store.lock();
+        let mut query = conn
+            .prepare(
+                "SELECT job_json, run_count, last_run FROM cron_jobs WHERE vm = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.store.error(e))?;
+        let rows = query
+            .query_map([&self.vm], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, u32>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(|e| self.store.error(e))?;
+        rows.map(|row| {
+            let (json, run_count, last_run) = row.map_err(|e| self.store.error(e))?;
+            Ok(SavedJob {
+                options: serde_json::from_str(&json)
+                    .map_err(|e| ActorError::internal(format!("a stored cron job: {e}")))?,
+                run_count,
+                last_run,
+            })
+        })
+        .collect()
+    }
+}
