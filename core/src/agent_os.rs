@@ -31,7 +31,7 @@ use serde_json::Value as Json;
 
 /// How a VM runs its processes and which agents it can start. Set by the code that hosts
 /// it, never over the wire.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct VmConfig {
     pub sandbox: SandboxMode,
     /// Whether sandboxed processes may use the network.
@@ -42,6 +42,10 @@ pub struct VmConfig {
     /// VMs (each under the name of its data directory). Unset, each VM keeps a
     /// `state.sqlite` of its own.
     pub state_store: Option<PathBuf>,
+    /// The clock cron runs on from the start (tokio timers when unset). Jobs restored from
+    /// the store that fell due meanwhile fire once on it as soon as the VM opens, so a
+    /// durable driver that wakes a sleeping actor at a job's instant gets that job run.
+    pub schedule_driver: Option<Arc<dyn ScheduleDriver>>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
@@ -109,7 +113,15 @@ impl AgentOs {
             })
         };
         Ok(Self {
-            cron: Cron::open(&store, vm, runner, Arc::new(events.clone()))?,
+            cron: Cron::open(
+                &store,
+                vm,
+                config
+                    .schedule_driver
+                    .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
+                runner,
+                Arc::new(events.clone()),
+            )?,
             sandbox,
             processes: Processes::default(),
             shells: Shells::default(),

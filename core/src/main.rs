@@ -133,6 +133,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         allow_network,
         agents: agent_registry(&agents, agents_file.as_deref())?,
         state_store: Some(data_dir.join(embedded::STATE_FILE)),
+        ..VmConfig::default()
     };
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(

@@ -44,17 +44,20 @@ fn start() -> DateTime<Utc> {
     "2026-01-01T00:00:00Z".parse().unwrap()
 }
 
-fn open(dir: &Path) -> Vm {
+/// The VM in `dir` with cron on a manual clock that reads `at`.
+fn open_at(dir: &Path, at: DateTime<Utc>) -> Vm {
     let (tx, raised) = mpsc::unbounded_channel();
-    let os = AgentOs::open(
-        dir,
-        VmConfig::default(),
-        ActorEvents::new(Arc::new(Sink(tx))),
-    )
-    .unwrap();
-    let clock = Arc::new(ManualClock::new(start()));
-    os.set_schedule_driver(clock.clone());
+    let clock = Arc::new(ManualClock::new(at));
+    let config = VmConfig {
+        schedule_driver: Some(clock.clone()),
+        ..VmConfig::default()
+    };
+    let os = AgentOs::open(dir, config, ActorEvents::new(Arc::new(Sink(tx)))).unwrap();
     Vm { os, clock, raised }
+}
+
+fn open(dir: &Path) -> Vm {
+    open_at(dir, start())
 }
 
 fn job(schedule: &str, action: CronAction, overlap: Option<Overlap>) -> CronJobOptions {
@@ -112,6 +115,9 @@ fn kinds(events: &[CronEvent]) -> Vec<(CronEventKind, Option<u32>)> {
 async fn every_five_minutes_fires_at_each_fifth_minute_and_nowhere_else() {
     let dir = tempfile::tempdir().unwrap();
     let mut vm = open(dir.path());
+    // The hook that Rust hosting code calls swaps the clock of a running VM.
+    vm.clock = Arc::new(ManualClock::new(start()));
+    vm.os.set_schedule_driver(vm.clock.clone());
     vm.os
         .schedule_cron(job("*/5 * * * *", event("tick"), None))
         .unwrap();
@@ -294,14 +300,37 @@ async fn jobs_are_scheduled_again_when_the_vm_reopens() {
     vm.clock.advance(minutes(5)).await;
     assert_eq!(vm.next_cron().await.kind, CronEventKind::Fire);
     drop(vm);
-    let vm = open(dir.path());
+    let vm = open_at(dir.path(), start() + minutes(6));
     let info = vm.only_job();
     assert_eq!(info.overlap, Overlap::Skip);
     assert_eq!(info.run_count, 1);
     assert_eq!(info.last_run.as_deref(), Some("2026-01-01T00:05:00.000Z"));
-    // Reopened on the same manual clock's start, the next run is computed again from it.
-    assert_eq!(info.next_run.as_deref(), Some("2026-01-01T00:05:00.000Z"));
+    assert_eq!(info.next_run.as_deref(), Some("2026-01-01T00:10:00.000Z"));
     vm.os.cancel_cron_job("job".into()).unwrap();
     drop(vm);
     assert!(open(dir.path()).os.list_cron_jobs().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_fell_due_while_the_vm_was_closed_fires_once_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let vm = open(dir.path());
+    vm.os
+        .schedule_cron(job("*/5 * * * *", event("tick"), None))
+        .unwrap();
+    drop(vm);
+    // Closed from 00:00 to 00:17: three instants passed, one run catches up.
+    let mut vm = open_at(dir.path(), start() + minutes(17));
+    vm.clock.advance(chrono::Duration::zero()).await;
+    let fire = vm.next_cron().await;
+    assert_eq!(
+        (fire.kind, fire.run, fire.scheduled_at.as_str()),
+        (CronEventKind::Fire, Some(1), "2026-01-01T00:05:00.000Z")
+    );
+    assert_eq!(vm.next_cron().await.kind, CronEventKind::Complete);
+    assert!(vm.drain().iter().all(|r| !matches!(r, Raised::Cron(_))));
+    assert_eq!(
+        vm.only_job().next_run.as_deref(),
+        Some("2026-01-01T00:20:00.000Z")
+    );
 }

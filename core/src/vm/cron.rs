@@ -73,16 +73,16 @@ struct Job {
 }
 
 impl Cron {
-    /// Opens the VM's cron with the jobs saved under `vm` in the store at `path`, on tokio
-    /// timers until [`Cron::set_driver`] says otherwise.
+    /// Opens the VM's cron with the jobs saved under `vm` in the store at `path`, on
+    /// `driver`'s clock. A job that fell due while nothing ran fires once, at once.
     pub fn open(
         path: &Path,
         vm: String,
+        driver: Arc<dyn ScheduleDriver>,
         runner: Runner,
         listener: Arc<dyn Listener>,
     ) -> Result<Self, ActorError> {
         let store = JobStore::open(path, vm)?;
-        let driver: Arc<dyn ScheduleDriver> = Arc::new(TokioDriver);
         let now = driver.now();
         let mut jobs = BTreeMap::new();
         for saved in store.load()? {
@@ -100,7 +100,15 @@ impl Cron {
             let mut job = Job::new(saved.options, schedule, 0);
             job.run_count = saved.run_count;
             job.last_run = saved.last_run;
-            job.reschedule(now);
+            job.next_run = saved.next_run;
+            if job.next_run.is_none() {
+                job.reschedule(now);
+            }
+            if job.finished() {
+                // A one-shot job whose run the host did not see end.
+                store.delete(&id)?;
+                continue;
+            }
             jobs.insert(id, job);
         }
         let inner = Arc::new(Inner {
@@ -144,13 +152,13 @@ impl Cron {
                 "a VM keeps at most {MAX_JOBS} cron jobs"
             )));
         }
-        self.inner.store.save(&id, &options)?;
         let generation = self
             .inner
             .generations
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut job = Job::new(options, schedule, generation);
         job.reschedule(now);
+        self.inner.store.save(&id, &job.options, job.next_run)?;
         jobs.insert(id.clone(), job);
         drop(jobs);
         self.inner.changed.notify_one();
@@ -304,6 +312,9 @@ impl Inner {
                 Schedule::Once(_) => None,
                 _ => job.schedule.next_after(now),
             };
+            if let Err(err) = self.store.record_next(id, job.next_run) {
+                tracing::warn!(job = id, %err, "a cron job's next run was not recorded");
+            }
             match (job.overlap(), job.running > 0) {
                 (Overlap::Skip, true) => self.listener.cron_event(&CronEvent {
                     job_id: id.clone(),

@@ -1,7 +1,10 @@
 //! Cron jobs on disk, so a host that restarts schedules them again: each job's definition
-//! as JSON, its run count and when it last ran.
+//! as JSON, its run count, when it last ran and when it is due next (a job that fell due
+//! while the host was down is then still due).
 
 use std::path::Path;
+
+use chrono::{DateTime, Utc};
 
 use super::types::CronJobOptions;
 use crate::runtime::ActorError;
@@ -18,6 +21,7 @@ pub struct SavedJob {
     pub options: CronJobOptions,
     pub run_count: u32,
     pub last_run: Option<String>,
+    pub next_run: Option<DateTime<Utc>>,
 }
 
 impl JobStore {
@@ -31,6 +35,7 @@ impl JobStore {
                  job_json TEXT NOT NULL,
                  run_count INTEGER NOT NULL,
                  last_run TEXT,
+                 next_run TEXT,
                  PRIMARY KEY (vm, id)
              );",
         )?;
@@ -38,15 +43,20 @@ impl JobStore {
     }
 
     /// Saves a new job, or replaces the one with its id (its count starts again).
-    pub fn save(&self, id: &str, options: &CronJobOptions) -> Result<(), ActorError> {
+    pub fn save(
+        &self,
+        id: &str,
+        options: &CronJobOptions,
+        next_run: Option<DateTime<Utc>>,
+    ) -> Result<(), ActorError> {
         let json = serde_json::to_string(options)
             .map_err(|e| ActorError::internal(format!("a cron job did not encode: {e}")))?;
         self.store
             .lock()
             .execute(
-                "INSERT OR REPLACE INTO cron_jobs (vm, id, job_json, run_count, last_run)
-                 VALUES (?1, ?2, ?3, 0, NULL)",
-                (&self.vm, id, json),
+                "INSERT OR REPLACE INTO cron_jobs (vm, id, job_json, run_count, last_run, next_run)
+                 VALUES (?1, ?2, ?3, 0, NULL, ?4)",
+                (&self.vm, id, json, next_run.map(|at| at.to_rfc3339())),
             )
             .map(drop)
             .map_err(|e| self.store.error(e))
@@ -58,6 +68,17 @@ impl JobStore {
             .execute(
                 "UPDATE cron_jobs SET run_count = ?3, last_run = ?4 WHERE vm = ?1 AND id = ?2",
                 (&self.vm, id, run_count, at),
+            )
+            .map(drop)
+            .map_err(|e| self.store.error(e))
+    }
+
+    pub fn record_next(&self, id: &str, next_run: Option<DateTime<Utc>>) -> Result<(), ActorError> {
+        self.store
+            .lock()
+            .execute(
+                "UPDATE cron_jobs SET next_run = ?3 WHERE vm = ?1 AND id = ?2",
+                (&self.vm, id, next_run.map(|at| at.to_rfc3339())),
             )
             .map(drop)
             .map_err(|e| self.store.error(e))
@@ -79,7 +100,8 @@ impl JobStore {
         let conn = self.store.lock();
         let mut query = conn
             .prepare(
-                "SELECT job_json, run_count, last_run FROM cron_jobs WHERE vm = ?1 ORDER BY id",
+                "SELECT job_json, run_count, last_run, next_run FROM cron_jobs WHERE vm = ?1
+                 ORDER BY id",
             )
             .map_err(|e| self.store.error(e))?;
         let rows = query
@@ -88,12 +110,18 @@ impl JobStore {
                     row.get::<_, String>(0)?,
                     row.get::<_, u32>(1)?,
                     row.get::<_, Option<String>>(2)?,
+                    row.get::<_, Option<String>>(3)?,
                 ))
             })
             .map_err(|e| self.store.error(e))?;
         rows.map(|row| {
-            let (json, run_count, last_run) = row.map_err(|e| self.store.error(e))?;
+            let (json, run_count, last_run, next_run) = row.map_err(|e| self.store.error(e))?;
+            let next_run = next_run
+                .map(|at| DateTime::parse_from_rfc3339(&at).map(|at| at.with_timezone(&Utc)))
+                .transpose()
+                .map_err(|e| ActorError::internal(format!("a stored cron instant: {e}")))?;
             Ok(SavedJob {
+                next_run,
                 options: serde_json::from_str(&json)
                     .map_err(|e| ActorError::internal(format!("a stored cron job: {e}")))?,
                 run_count,
