@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use crate::vm::exec::{self, ExecOptions, ExecResult};
@@ -23,6 +24,9 @@ use crate::vm::session::{
     SessionOptions, Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
+use crate::vm::toolkit::{
+    ClientTools, McpEndpoint, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits,
+};
 use serde_json::Value as Json;
 
 /// How a VM runs its processes and which agents it can start. Set by the code that hosts
@@ -38,16 +42,26 @@ pub struct VmConfig {
     /// under the name of its data directory). Unset, each VM keeps a `sessions.sqlite` of
     /// its own.
     pub session_store: Option<PathBuf>,
+    /// Toolkits the VM starts with, as if registered by `registerToolkit`.
+    pub toolkits: Vec<ToolkitSpec>,
+    /// The `agentos` binary, whose `toolkit-mcp` subcommand connects an agent to the VM's
+    /// toolkits (the MCP server added to every session while the VM has toolkits). `agentos
+    /// serve` sets itself; without it, sessions get no toolkit server.
+    pub toolkit_proxy: Option<PathBuf>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
-/// interactive shells, agent sessions, and (as it lands) cron.
+/// interactive shells, agent sessions, host toolkits, and (as it lands) cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
     processes: Processes,
     shells: Shells,
     sessions: Sessions,
+    toolkits: Arc<Toolkits>,
+    toolkit_proxy: Option<PathBuf>,
+    /// The toolkits' MCP socket, opened for the first session that needs it.
+    mcp: Mutex<Option<McpEndpoint>>,
     events: AgentOsEvents,
 }
 
@@ -63,6 +77,10 @@ impl AgentOs {
         let fs = Arc::new(Filesystem::open(data_dir)?);
         let events = AgentOsEvents::new(events);
         let sandbox = Arc::new(Sandbox::detect(config.sandbox, config.allow_network));
+        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
+        for spec in config.toolkits {
+            toolkits.register(spec)?;
+        }
         // Agents' terminals are processes of the VM like any other.
         let launcher: session::Launcher = {
             let (sandbox, fs) = (sandbox.clone(), fs.clone());
@@ -86,6 +104,9 @@ impl AgentOs {
                     .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
                 launcher,
             )?,
+            toolkits,
+            toolkit_proxy: config.toolkit_proxy,
+            mcp: Mutex::default(),
             fs,
             events,
         })
@@ -101,6 +122,49 @@ impl AgentOs {
         terminal: bool,
     ) -> Result<Plan, ActorError> {
         plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
+    }
+
+    /// The stdio MCP server entry through which a session's agent reaches the toolkits, and
+    /// the host paths its sandbox must bind for it; `None` while there are no toolkits.
+    fn toolkit_server(&self) -> Result<Option<(Json, [String; 2])>, ActorError> {
+        let Some(proxy) = self
+            .toolkit_proxy
+            .as_ref()
+            .filter(|_| !self.toolkits.is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut mcp = self.mcp.lock().unwrap_or_else(PoisonError::into_inner);
+        let endpoint = match &mut *mcp {
+            Some(endpoint) => endpoint,
+            slot => slot.insert(McpEndpoint::start(self.toolkits.clone()).map_err(|e| {
+                ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
+            })?),
+        };
+        let proxy = proxy.to_string_lossy().into_owned();
+        let socket = endpoint.socket().to_string_lossy().into_owned();
+        let entry = serde_json::json!({
+            "name": "agentos-toolkits",
+            "command": self.sandbox.bound_path(&proxy),
+            "args": ["toolkit-mcp", self.sandbox.bound_path(&socket)],
+            "env": [],
+        });
+        Ok(Some((
+            entry,
+            [proxy, endpoint.dir().to_string_lossy().into_owned()],
+        )))
+    }
+}
+
+/// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
+#[async_trait::async_trait]
+impl ClientTools for AgentOsEvents {
+    async fn tool_call(
+        &self,
+        request: &ToolCallRequest,
+        timeout: Duration,
+    ) -> Result<ToolCallResult, ActorError> {
+        AgentOsEvents::tool_call(self, request, timeout).await
     }
 }
 
@@ -159,7 +223,8 @@ async fn blocking<T: Send + 'static>(
         permissionRequest = PermissionRequest,
         agentStderr = AgentStderr,
         agentExit = AgentExitEvent,
-    )
+    ),
+    bridges(toolCall = ToolCallRequest => ToolCallResult)
 )]
 impl AgentOs {
     /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
@@ -496,7 +561,8 @@ impl AgentOs {
     }
 
     /// Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
-    /// session with it; `mcpServers` reach the agent's `session/new` as given. The session's
+    /// session with it; `mcpServers` reach the agent's `session/new` as given, followed, while
+    /// the VM has toolkits, by `agentos-toolkits`, the stdio MCP server of its tools. The session's
     /// updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
     /// `agentExit`.
     #[action]
@@ -505,12 +571,17 @@ impl AgentOs {
         agent_type: String,
         options: Option<SessionOptions>,
     ) -> Result<SessionInfo, ActorError> {
-        let options = options.unwrap_or_default();
+        let mut options = options.unwrap_or_default();
         let agent = self.sessions.agent(&agent_type)?;
         let mut binds = agent.binds.clone();
+        if let Some((server, paths)) = self.toolkit_server()? {
+            options.mcp_servers.get_or_insert_default().push(server);
+            binds.extend(paths);
+        }
+        // Whole path components: `/bin/agentos` does not cover `/bin/agentos-test-agent`.
         let covered = binds
             .iter()
-            .any(|bind| agent.command.starts_with(bind.as_str()));
+            .any(|bind| Path::new(&agent.command).starts_with(bind));
         if agent.command.starts_with('/') && !covered {
             binds.push(agent.command.clone());
         }
@@ -696,6 +767,34 @@ impl AgentOs {
         params: Option<Json>,
     ) -> Result<Json, ActorError> {
         self.sessions.raw(&session_id, &method, params, false).await
+    }
+
+    /// Adds a toolkit (or replaces the one of the same name) whose tools every session
+    /// created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
+    /// `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
+    /// are validated against it before they run.
+    #[action]
+    pub fn register_toolkit(&self, toolkit: ToolkitSpec) -> Result<(), ActorError> {
+        self.toolkits.register(toolkit)
+    }
+
+    /// The registered toolkits, by name.
+    #[action]
+    pub fn list_toolkits(&self) -> Vec<ToolkitSpec> {
+        self.toolkits.list()
+    }
+
+    /// Removes a toolkit; sessions see its tools fail with `not_found` from then on.
+    #[action]
+    pub fn unregister_toolkit(&self, name: String) -> Result<(), ActorError> {
+        self.toolkits.unregister(&name)
+    }
+
+    /// Runs the tools of `toolkit` in Rust code that hosts the VM, instead of asking a
+    /// connected client through the `toolCall` bridge. Replaces an earlier handler.
+    #[hook]
+    pub fn set_tool_handler(&self, toolkit: String, handler: Arc<dyn ToolHandler>) {
+        self.toolkits.set_handler(toolkit, handler);
     }
 
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a

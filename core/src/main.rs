@@ -1,4 +1,6 @@
-//! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor.
+//! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor. Also the
+//! hidden `agentos toolkit-mcp <socket>`, which sandboxed agents launch as the stdio MCP
+//! server of their VM's toolkits.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -63,6 +65,9 @@ enum Command {
         #[arg(long)]
         agents_file: Option<PathBuf>,
     },
+    /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
+    #[command(hide = true)]
+    ToolkitMcp { socket: PathBuf },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -112,6 +117,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    let command = match Cli::parse().command {
+        Command::ToolkitMcp { socket } => {
+            return agentos_core::vm::toolkit::pump(&socket)
+                .await
+                .map_err(|e| format!("{}: {e}", socket.display()).into());
+        }
+        serve => serve,
+    };
     let Command::Serve {
         host,
         port,
@@ -124,7 +137,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         web_root,
         agents,
         agents_file,
-    } = Cli::parse().command;
+    } = command
+    else {
+        unreachable!("toolkit-mcp returned above")
+    };
     let vm = VmConfig {
         sandbox: match sandbox {
             Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
@@ -133,6 +149,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         allow_network,
         agents: agent_registry(&agents, agents_file.as_deref())?,
         session_store: Some(data_dir.join(embedded::STATE_FILE)),
+        toolkits: Vec::new(),
+        toolkit_proxy: Some(std::env::current_exe()?),
     };
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(

@@ -386,7 +386,15 @@ impl Surface {
         }
         let respond = format!("respond{}", names::pascal(name));
         let owner = format!("bridge `{name}`");
-        claim(claims, &respond, span, "response action", &owner, None, diag);
+        claim(
+            claims,
+            &respond,
+            span,
+            "response action",
+            &owner,
+            None,
+            diag,
+        );
         self.bridges.push(BridgeDef {
             name: name.to_owned(),
             request,

@@ -132,7 +132,8 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
         } else if meta.path.is_ident("events") {
             meta.parse_nested_meta(|event| {
                 let name = event.path.require_ident()?.clone();
-                args.events.push((name, event.value()?.parse::<syn::Type>()?));
+                args.events
+                    .push((name, event.value()?.parse::<syn::Type>()?));
                 Ok(())
             })
         } else if meta.path.is_ident("bridges") {
@@ -141,10 +142,7 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
                 let input = bridge.value()?;
                 let request = input.parse::<syn::Type>()?;
                 input.parse::<syn::Token![=>]>().map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        format!("expected `{name} = Request => Response`"),
-                    )
+                    syn::Error::new(e.span(), format!("expected `{name} = Request => Response`"))
                 })?;
                 let response = input.parse::<syn::Type>()?;
                 args.bridges.push(ActorBridgeDecl {

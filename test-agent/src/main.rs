@@ -10,7 +10,10 @@
 //! - `report`: sends what `session/new` received (`cwd`, `mcpServers`) as one JSON chunk;
 //! - `read <path>` / `write <path> <text>`: asks the client's filesystem, chunk = result;
 //! - `run <command>`: runs `/bin/sh -c <command>` in a client terminal (output capped at 64
-//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`.
+//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`;
+//! - `tool <name> <json input>`: launches the first stdio MCP server `session/new` received,
+//!   calls tool `<name>` with an MCP client (rmcp), chunk = `tool result: <text>` or
+//!   `tool error: <text>`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -199,11 +202,58 @@ async fn turn(
             format!("ran: {code}{truncated}: {}", output.output),
         )?;
     }
+    if let Some(call) = text.strip_prefix("tool ") {
+        let (name, input) = call.split_once(' ').unwrap_or((call, "{}"));
+        let line = match call_tool(&received["mcpServers"], name, input).await {
+            Ok(text) => format!("tool result: {text}"),
+            Err(text) => format!("tool error: {text}"),
+        };
+        chunk(&cx, &session_id, line)?;
+    }
     if text.contains("block") {
         cancelled.notified().await;
         return Ok(StopReason::Cancelled);
     }
     Ok(StopReason::EndTurn)
+}
+
+/// Calls tool `name` on the first stdio server of `servers` (ACP's `McpServer`s as JSON).
+async fn call_tool(servers: &serde_json::Value, name: &str, input: &str) -> Result<String, String> {
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+
+    let server = servers
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s.get("command").is_some()))
+        .ok_or("no stdio MCP server in session/new")?;
+    let mut command = tokio::process::Command::new(server["command"].as_str().unwrap_or_default());
+    for arg in server["args"].as_array().into_iter().flatten() {
+        command.arg(arg.as_str().unwrap_or_default());
+    }
+    let arguments = match serde_json::from_str(input) {
+        Ok(serde_json::Value::Object(arguments)) => arguments,
+        _ => return Err(format!("tool input is not a JSON object: {input}")),
+    };
+    let transport =
+        rmcp::transport::TokioChildProcess::new(command).map_err(|e| format!("launch: {e}"))?;
+    let client = ().serve(transport).await.map_err(|e| format!("connect: {e}"))?;
+    let result = client
+        .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
+        .await
+        .map_err(|e| format!("call: {e}"));
+    let _ = client.cancel().await;
+    let result = result?;
+    let text: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|block| Some(block.as_text()?.text.as_str()))
+        .collect();
+    let text = text.join("\n");
+    if result.is_error == Some(true) {
+        Err(text)
+    } else {
+        Ok(text)
+    }
 }
 
 fn prompt_text(prompt: &[ContentBlock]) -> String {

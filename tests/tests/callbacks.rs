@@ -230,7 +230,11 @@ async fn unsupported_methods_answer_with_their_reason() {
         contract.unsupported[0].reason.as_deref(),
         Some("live handles cannot cross the wire")
     );
-    let doubler = contract.bridges.iter().find(|b| b.name == "doubler").unwrap();
+    let doubler = contract
+        .bridges
+        .iter()
+        .find(|b| b.name == "doubler")
+        .unwrap();
     assert_eq!(
         (doubler.respond_action.as_str(), doubler.scope),
         ("respondDoubler", EventScope::Call)
@@ -304,7 +308,11 @@ async fn an_actor_bridge_is_answered_outside_any_call_and_times_out_per_request(
         .await
         .unwrap_err();
     assert_eq!(err.code, "timeout");
-    assert!(err.message.contains("client.handle(\"approve\""), "{}", err.message);
+    assert!(
+        err.message.contains("client.handle(\"approve\""),
+        "{}",
+        err.message
+    );
 
     let spec = <Core as Surface>::contract()
         .bridges

@@ -1,5 +1,5 @@
 //! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
-//! interactive shells, and agent sessions.
+//! interactive shells, agent sessions, and the host toolkits agents call.
 
 pub mod exec;
 pub mod fs;
@@ -7,6 +7,7 @@ pub mod process;
 pub mod sandbox;
 pub mod session;
 pub mod shell;
+pub mod toolkit;
 
 #[cfg(test)]
 mod test_support;
