@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "8e5b69d37a71f8bba1294f9dcb08e201d5eb28eba194a1583d299c4dffcc68f0",
+  hash: "fe0d251d48ec4513ef162c921793c2674688149e02c8dea881fa24078b65fae4",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -63,8 +63,13 @@ export const contract: RuntimeContract = {
     getSessionAgentInfo: { arity: 1, callbacks: [] },
     rawSessionSend: { arity: 3, callbacks: [] },
     rawSend: { arity: 3, callbacks: [] },
+    registerToolkit: { arity: 1, callbacks: [] },
+    listToolkits: { arity: 0, callbacks: [] },
+    unregisterToolkit: { arity: 1, callbacks: [] },
     restoreRootFilesystem: { arity: 1, callbacks: [] },
+    respondToolCall: { arity: 2, callbacks: [] },
   },
   bridges: {
+    toolCall: { event: "toolCall", respondAction: "respondToolCall" },
   },
 };
