@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "fe0d251d48ec4513ef162c921793c2674688149e02c8dea881fa24078b65fae4",
+  hash: "6af2a2ca6e7b9dd5ca0fae9f7dd2e233049952e290eb950ad8d6875c123bc3fb",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

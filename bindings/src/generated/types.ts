@@ -712,7 +712,7 @@ examples?: Array<JsonValue>, };
  */
 export type ToolkitSpec = { 
 /**
- * `[a-zA-Z0-9-]` and single `_`: agents see each tool as `<toolkit>__<tool>`.
+ * `[a-zA-Z0-9-]` and single `_` (not last): agents see each tool as `<toolkit>__<tool>`.
  */
 name: string, description: string, 
 /**

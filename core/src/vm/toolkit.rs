@@ -205,9 +205,11 @@ fn is_mcp_name(name: &str) -> bool {
 }
 
 fn check_toolkit_name(name: &str) -> Result<(), ActorError> {
-    if !is_mcp_name(name) || name.contains(SEPARATOR) {
+    // `<toolkit>__<tool>` splits at its first `__`: the toolkit's name must not hold one or
+    // end in `_`.
+    if !is_mcp_name(name) || name.contains(SEPARATOR) || name.ends_with('_') {
         return Err(ActorError::invalid_input(format!(
-            "toolkit name `{name}` must be ASCII letters, digits, `-` and single `_` (agents see `<toolkit>{SEPARATOR}<tool>`)"
+            "toolkit name `{name}` must be ASCII letters, digits, `-` and single `_`, not last (agents see `<toolkit>{SEPARATOR}<tool>`)"
         )));
     }
     Ok(())
@@ -271,6 +273,7 @@ mod tests {
         let kits = Toolkits::new(Arc::new(NoClient));
         for bad in [
             kit("a__b", "t", json!({})),
+            kit("a_", "t", json!({})),
             kit("a b", "t", json!({})),
             kit("a", &"t".repeat(62), json!({})),
             kit("a", "t", json!({ "type": "no-such-type" })),
@@ -282,6 +285,8 @@ mod tests {
         assert!(kits.is_empty());
         kits.register(kit("a", &"t".repeat(61), json!({}))).unwrap();
         assert_eq!(kits.tools()[0].0.len(), MAX_MCP_NAME);
+        kits.register(kit("b-c_d", "_e", json!({}))).unwrap();
+        assert_eq!(kits.tools()[1].0, "b-c_d___e");
     }
 
     #[tokio::test]
@@ -295,5 +300,9 @@ mod tests {
         assert!(err.starts_with("invalid_input:"), "{err}");
         let err = kits.call("k__nope", json!({})).await.unwrap_err();
         assert!(err.starts_with("not_found:"), "{err}");
+        // A tool name may start with `_`: the name splits at its first `__`.
+        kits.register(kit("k_x", "_t", json!({}))).unwrap();
+        let err = kits.call("k_x___t", json!({})).await.unwrap_err();
+        assert!(err.starts_with("timeout:"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ use ts_rs::TS;
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolkitSpec {
-    /// `[a-zA-Z0-9-]` and single `_`: agents see each tool as `<toolkit>__<tool>`.
+    /// `[a-zA-Z0-9-]` and single `_` (not last): agents see each tool as `<toolkit>__<tool>`.
     pub name: String,
     pub description: String,
     /// Tools by name (`[a-zA-Z0-9_-]`).
