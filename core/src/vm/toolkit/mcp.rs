@@ -83,7 +83,9 @@ impl McpEndpoint {
                 let stream = match listener.accept().await {
                     Ok((stream, _)) => stream,
                     Err(err) => {
+                        // Out of descriptors, say: wait rather than spin.
                         tracing::warn!(%err, "toolkit MCP socket accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                         continue;
                     }
                 };
