@@ -1,6 +1,7 @@
 //! Host toolkits from Rust, without a host: the Rust test agent (in the VM's bubblewrap
 //! sandbox) launches `agentos toolkit-mcp`, calls a tool over MCP, and the tool runs through
-//! the Rust handler that hosting code set; input that fails the schema never reaches it.
+//! the Rust handler that hosting code set; input that fails the schema never reaches it. The
+//! agent lists the tools with their descriptions and schemas first.
 //! The agent is the workspace's `agentos-test-agent`, built next to this package's binary.
 
 use std::collections::BTreeMap;
@@ -86,6 +87,18 @@ async fn an_agent_calls_a_tool_that_runs_through_the_rust_handler() {
     };
     let session = os.create_session("test".into(), Some(quiet)).await.unwrap();
     let prompt = |text: &str| os.prompt(session.session_id.clone(), PromptInput::Text(text.into()));
+
+    let listed = prompt("tools").await.unwrap();
+    let listed: Json = serde_json::from_str(listed.text.split_once("tools: ").unwrap().1).unwrap();
+    let spec = &math().tools["add"];
+    assert_eq!(
+        listed,
+        json!([{
+            "name": "math__add",
+            "description": "Adds two integers\n\nExample inputs:\n- {\"a\":1,\"b\":2}",
+            "inputSchema": spec.input_schema,
+        }])
+    );
 
     let reply = prompt(r#"tool math__add {"a": 2, "b": 40}"#).await.unwrap();
     assert!(
