@@ -16,6 +16,9 @@ import {
   type PromptResult,
   type SessionEvent,
   type SessionInfo,
+  type ToolCallRequest,
+  type ToolCallResult,
+  type ToolkitSpec,
   type ExecResult,
   type FileStat,
   type MountInfo,
@@ -115,6 +118,35 @@ export async function app(url: string, token: string): Promise<void> {
   await client.closeSession(session.sessionId);
   stopAsks();
   void [agents, turn.stopReason, history, records];
+  await client.registerToolkit({
+    name: "weather",
+    description: "Forecasts",
+    tools: {
+      forecast: {
+        description: "The forecast for a city",
+        inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        timeoutMs: 5_000,
+        examples: [{ city: "Oslo" }],
+      },
+    },
+  });
+  const toolkits: Array<ToolkitSpec> = await client.listToolkits();
+  await client.unregisterToolkit("weather");
+  const stopTools = client.handle("toolCall", async (call: ToolCallRequest): Promise<ToolCallResult> => ({
+    text: `sunny in ${String((call.input as { city?: string }).city)} (${call.toolkit}/${call.tool})`,
+    data: { celsius: 21 },
+  }));
+  stopTools();
+  void toolkits;
+  // @ts-expect-error a tool handler returns { text, data? }, not a bare string
+  client.handle("toolCall", async () => "sunny");
+  // @ts-expect-error every tool needs an inputSchema
+  await client.registerToolkit({ name: "w", description: "d", tools: { f: { description: "f" } } });
+  // @ts-expect-error tools are a record by name, not an array
+  await client.registerToolkit({ name: "w", description: "d", tools: [] });
+  // @ts-expect-error unknown bridge
+  client.handle("toolCalls", async () => ({ text: "" }));
+
   // @ts-expect-error a permission reply is once, always or reject
   await client.respondPermission(session.sessionId, "p1", "yes");
   // @ts-expect-error a prompt is text or content blocks, not a number

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use crate::vm::cron::{
@@ -27,6 +28,9 @@ use crate::vm::session::{
     SessionOptions, Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
+use crate::vm::toolkit::{
+    ClientTools, McpEndpoint, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits,
+};
 use serde_json::Value as Json;
 
 /// How a VM runs its processes and which agents it can start. Set by the code that hosts
@@ -46,18 +50,35 @@ pub struct VmConfig {
     /// the store that fell due meanwhile fire once on it as soon as the VM opens, so a
     /// durable driver that wakes a sleeping actor at a job's instant gets that job run.
     pub schedule_driver: Option<Arc<dyn ScheduleDriver>>,
+    /// Toolkits the VM starts with, as if registered by `registerToolkit`.
+    pub toolkits: Vec<ToolkitSpec>,
+    /// The `agentos` binary, whose `toolkit-mcp` subcommand connects an agent to the VM's
+    /// toolkits (the MCP server added to every session while the VM has toolkits). `agentos
+    /// serve` sets itself; without it, sessions get no toolkit server.
+    pub toolkit_proxy: Option<PathBuf>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
-/// interactive shells, agent sessions and cron jobs.
+/// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
-    fs: Arc<Filesystem>,
-    sandbox: Arc<Sandbox>,
+    parts: Parts,
     processes: Processes,
     shells: Shells,
-    sessions: Arc<Sessions>,
     cron: Cron,
     events: AgentOsEvents,
+}
+
+/// What both the actions and cron's jobs (which run outside any call) start work with:
+/// cheap to clone into a job's task.
+#[derive(Clone)]
+struct Parts {
+    fs: Arc<Filesystem>,
+    sandbox: Arc<Sandbox>,
+    sessions: Arc<Sessions>,
+    toolkits: Arc<Toolkits>,
+    toolkit_proxy: Option<PathBuf>,
+    /// The toolkits' MCP socket, opened for the first session that needs it.
+    mcp: Arc<Mutex<Option<McpEndpoint>>>,
 }
 
 impl AgentOs {
@@ -72,6 +93,10 @@ impl AgentOs {
         let fs = Arc::new(Filesystem::open(data_dir)?);
         let events = AgentOsEvents::new(events);
         let sandbox = Arc::new(Sandbox::detect(config.sandbox, config.allow_network));
+        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
+        for spec in config.toolkits {
+            toolkits.register(spec)?;
+        }
         // Agents' terminals are processes of the VM like any other.
         let launcher: session::Launcher = {
             let (sandbox, fs) = (sandbox.clone(), fs.clone());
@@ -93,23 +118,19 @@ impl AgentOs {
             vm.clone(),
             launcher,
         )?);
+        let parts = Parts {
+            fs,
+            sandbox,
+            sessions,
+            toolkits,
+            toolkit_proxy: config.toolkit_proxy,
+            mcp: Arc::default(),
+        };
         let runner: cron::Runner = {
-            let (sandbox, fs, sessions, events) = (
-                sandbox.clone(),
-                fs.clone(),
-                sessions.clone(),
-                events.clone(),
-            );
+            let (parts, events) = (parts.clone(), events.clone());
             Arc::new(move |job_id, action| {
-                let (sandbox, fs, sessions, events) = (
-                    sandbox.clone(),
-                    fs.clone(),
-                    sessions.clone(),
-                    events.clone(),
-                );
-                Box::pin(async move {
-                    run_cron_action(&sandbox, &fs, &sessions, &events, job_id, action).await
-                })
+                let (parts, events) = (parts.clone(), events.clone());
+                Box::pin(async move { run_cron_action(&parts, &events, job_id, action).await })
             })
         };
         Ok(Self {
@@ -122,15 +143,15 @@ impl AgentOs {
                 runner,
                 Arc::new(events.clone()),
             )?,
-            sandbox,
+            parts,
             processes: Processes::default(),
             shells: Shells::default(),
-            sessions,
-            fs,
             events,
         })
     }
+}
 
+impl Parts {
     /// How to start `argv` in the sandbox, over the VM's filesystem as it is now.
     fn plan(
         &self,
@@ -141,6 +162,94 @@ impl AgentOs {
         terminal: bool,
     ) -> Result<Plan, ActorError> {
         plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
+    }
+
+    /// The stdio MCP server entry through which a session's agent reaches the toolkits, and
+    /// the host paths its sandbox must bind for it; `None` while there are no toolkits.
+    fn toolkit_server(&self) -> Result<Option<(Json, [String; 2])>, ActorError> {
+        let Some(proxy) = self
+            .toolkit_proxy
+            .as_ref()
+            .filter(|_| !self.toolkits.is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut mcp = self.mcp.lock().unwrap_or_else(PoisonError::into_inner);
+        let endpoint = match &mut *mcp {
+            Some(endpoint) => endpoint,
+            slot => slot.insert(McpEndpoint::start(self.toolkits.clone()).map_err(|e| {
+                ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
+            })?),
+        };
+        let proxy = proxy.to_string_lossy().into_owned();
+        let socket = endpoint.socket().to_string_lossy().into_owned();
+        let entry = serde_json::json!({
+            "name": "agentos-toolkits",
+            "command": self.sandbox.bound_path(&proxy),
+            "args": ["toolkit-mcp", self.sandbox.bound_path(&socket)],
+            "env": [],
+        });
+        Ok(Some((
+            entry,
+            [proxy, endpoint.dir().to_string_lossy().into_owned()],
+        )))
+    }
+
+    /// Starts `agent_type`'s program in the sandbox (with the toolkits' MCP server among its
+    /// `mcpServers` while there are toolkits) and opens an ACP session with it.
+    async fn start_session(
+        &self,
+        agent_type: String,
+        mut options: SessionOptions,
+    ) -> Result<SessionInfo, ActorError> {
+        let agent = self.sessions.agent(&agent_type)?;
+        let mut binds = agent.binds.clone();
+        if let Some((server, paths)) = self.toolkit_server()? {
+            options.mcp_servers.get_or_insert_default().push(server);
+            binds.extend(paths);
+        }
+        // Whole path components: `/bin/agentos` does not cover `/bin/agentos-test-agent`.
+        let covered = binds
+            .iter()
+            .any(|bind| Path::new(&agent.command).starts_with(bind));
+        if agent.command.starts_with('/') && !covered {
+            binds.push(agent.command.clone());
+        }
+        let argv: Vec<String> = std::iter::once(agent.command.clone())
+            .chain(agent.args.iter().cloned())
+            .collect();
+        let mut env = agent.env.clone();
+        env.extend(options.env.clone().unwrap_or_default());
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
+        self.sessions
+            .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
+            .await
+    }
+
+    /// Runs `argv` to completion in the sandbox.
+    async fn run_argv(
+        &self,
+        argv: &[String],
+        options: ExecOptions,
+        on_stdout: impl Fn(&[u8]) + Send + Sync,
+        on_stderr: impl Fn(&[u8]) + Send + Sync,
+    ) -> Result<ExecResult, ActorError> {
+        let env = options.env.clone().unwrap_or_default();
+        let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
+        exec::run(plan.command(), &options, on_stdout, on_stderr).await
+    }
+}
+
+/// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
+#[async_trait::async_trait]
+impl ClientTools for AgentOsEvents {
+    async fn tool_call(
+        &self,
+        request: &ToolCallRequest,
+        timeout: Duration,
+    ) -> Result<ToolCallResult, ActorError> {
+        AgentOsEvents::tool_call(self, request, timeout).await
     }
 }
 
@@ -163,53 +272,9 @@ fn plan(
     sandbox.plan(&fs.host_view()?, &launch, terminal)
 }
 
-/// Starts `agent_type`'s program in the sandbox and opens an ACP session with it.
-async fn start_session(
-    sandbox: &Sandbox,
-    fs: &Filesystem,
-    sessions: &Sessions,
-    agent_type: String,
-    options: SessionOptions,
-) -> Result<SessionInfo, ActorError> {
-    let agent = sessions.agent(&agent_type)?;
-    let mut binds = agent.binds.clone();
-    let covered = binds
-        .iter()
-        .any(|bind| agent.command.starts_with(bind.as_str()));
-    if agent.command.starts_with('/') && !covered {
-        binds.push(agent.command.clone());
-    }
-    let argv: Vec<String> = std::iter::once(agent.command.clone())
-        .chain(agent.args.iter().cloned())
-        .collect();
-    let mut env = agent.env.clone();
-    env.extend(options.env.clone().unwrap_or_default());
-    let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
-    let plan = plan(sandbox, fs, &argv, Some(cwd.as_str()), &env, &binds, false)?;
-    sessions
-        .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
-        .await
-}
-
-/// Runs `argv` to completion in the sandbox.
-async fn run_argv(
-    sandbox: &Sandbox,
-    fs: &Filesystem,
-    argv: &[String],
-    options: ExecOptions,
-    on_stdout: impl Fn(&[u8]) + Send + Sync,
-    on_stderr: impl Fn(&[u8]) + Send + Sync,
-) -> Result<ExecResult, ActorError> {
-    let env = options.env.clone().unwrap_or_default();
-    let plan = plan(sandbox, fs, argv, options.cwd.as_deref(), &env, &[], false)?;
-    exec::run(plan.command(), &options, on_stdout, on_stderr).await
-}
-
 /// What a cron job does when it fires; its result is the run's.
 async fn run_cron_action(
-    sandbox: &Sandbox,
-    fs: &Filesystem,
-    sessions: &Sessions,
+    parts: &Parts,
     events: &AgentOsEvents,
     job_id: String,
     action: CronAction,
@@ -224,15 +289,9 @@ async fn run_cron_action(
                 Some(args) => std::iter::once(command).chain(args).collect(),
                 None => vec!["/bin/sh".into(), "-c".into(), command],
             };
-            let result = run_argv(
-                sandbox,
-                fs,
-                &argv,
-                options.unwrap_or_default(),
-                |_| {},
-                |_| {},
-            )
-            .await?;
+            let result = parts
+                .run_argv(&argv, options.unwrap_or_default(), |_| {}, |_| {})
+                .await?;
             json(&result)
         }
         CronAction::Session {
@@ -240,18 +299,14 @@ async fn run_cron_action(
             prompt,
             options,
         } => {
-            let session = start_session(
-                sandbox,
-                fs,
-                sessions,
-                agent_type,
-                options.unwrap_or_default(),
-            )
-            .await?;
-            let result = sessions
+            let session = parts
+                .start_session(agent_type, options.unwrap_or_default())
+                .await?;
+            let result = parts
+                .sessions
                 .prompt(&session.session_id, PromptInput::Text(prompt))
                 .await;
-            if let Err(err) = sessions.close(&session.session_id).await {
+            if let Err(err) = parts.sessions.close(&session.session_id).await {
                 tracing::warn!(job = job_id, %err, "a cron session did not close");
             }
             json(&result?)
@@ -316,7 +371,8 @@ async fn blocking<T: Send + 'static>(
         agentExit = AgentExitEvent,
         cronEvent = CronEvent,
         scheduledEvent = ScheduledEvent,
-    )
+    ),
+    bridges(toolCall = ToolCallRequest => ToolCallResult)
 )]
 impl AgentOs {
     /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
@@ -328,62 +384,64 @@ impl AgentOs {
         driver: MountDriver,
         options: Option<MountOptions>,
     ) -> Result<MountInfo, ActorError> {
-        self.fs.mount(&path, driver, options.unwrap_or_default())
+        self.parts
+            .fs
+            .mount(&path, driver, options.unwrap_or_default())
     }
 
     /// Unmounts the filesystem mounted at `path`.
     #[action]
     pub fn unmount_fs(&self, path: String) -> Result<(), ActorError> {
-        self.fs.unmount(&path)
+        self.parts.fs.unmount(&path)
     }
 
     /// Lists the mounts, sorted by path.
     #[action]
     pub fn list_mounts(&self) -> Vec<MountInfo> {
-        self.fs.list_mounts()
+        self.parts.fs.list_mounts()
     }
 
     /// Reads a whole file as bytes.
     #[action]
     pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
-        self.fs.read_file(&path)
+        self.parts.fs.read_file(&path)
     }
 
     /// Reads a whole file as UTF-8 text.
     #[action]
     pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
-        String::from_utf8(self.fs.read_file(&path)?.0)
+        String::from_utf8(self.parts.fs.read_file(&path)?.0)
             .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
     }
 
     /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
     #[action]
     pub fn write_file(&self, path: String, content: FileContent) -> Result<(), ActorError> {
-        self.fs.write_file(&path, content)
+        self.parts.fs.write_file(&path, content)
     }
 
     /// Reads several files; each entry carries its content or its own error.
     #[action]
     pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
-        self.fs.read_files(paths)
+        self.parts.fs.read_files(paths)
     }
 
     /// Writes several files; one failure does not fail the others.
     #[action]
     pub fn write_files(&self, entries: Vec<WriteFileEntry>) -> Vec<WriteFileResult> {
-        self.fs.write_files(entries)
+        self.parts.fs.write_files(entries)
     }
 
     /// Creates a directory; with `recursive`, its missing parents too.
     #[action]
     pub fn mkdir(&self, path: String, options: Option<MkdirOptions>) -> Result<(), ActorError> {
-        self.fs.mkdir(&path, options.unwrap_or_default())
+        self.parts.fs.mkdir(&path, options.unwrap_or_default())
     }
 
     /// Lists the names in a directory, sorted.
     #[action]
     pub fn readdir(&self, path: String) -> Result<Vec<String>, ActorError> {
-        self.fs.readdir(&path)
+        self.parts.fs.readdir(&path)
     }
 
     /// Lists a tree depth-first in sorted order, descending into mounts.
@@ -393,32 +451,33 @@ impl AgentOs {
         path: String,
         options: Option<ReaddirRecursiveOptions>,
     ) -> Result<Vec<DirEntry>, ActorError> {
-        self.fs
+        self.parts
+            .fs
             .readdir_recursive(&path, options.unwrap_or_default())
     }
 
     /// Describes a file, directory or symlink.
     #[action]
     pub fn stat(&self, path: String) -> Result<FileStat, ActorError> {
-        self.fs.stat(&path)
+        self.parts.fs.stat(&path)
     }
 
     /// Whether `path` exists. Paths that try to escape a mount are still errors.
     #[action]
     pub fn exists(&self, path: String) -> Result<bool, ActorError> {
-        self.fs.exists(&path)
+        self.parts.fs.exists(&path)
     }
 
     /// Moves a file or directory, across mounts too.
     #[action(name = "move")]
     pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
-        self.fs.rename(&from, &to)
+        self.parts.fs.rename(&from, &to)
     }
 
     /// Deletes a file, or a directory (non-empty ones only with `recursive`).
     #[action]
     pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
-        self.fs.delete(&path, options.unwrap_or_default())
+        self.parts.fs.delete(&path, options.unwrap_or_default())
     }
 
     /// Exports the root filesystem as a tar archive in deterministic order. The archive
@@ -430,7 +489,7 @@ impl AgentOs {
         options: Option<SnapshotOptions>,
         #[event("snapshotChunk")] on_snapshot_chunk: Emitter<SnapshotChunk>,
     ) -> Result<SnapshotInfo, ActorError> {
-        let fs = self.fs.clone();
+        let fs = self.parts.fs.clone();
         blocking(move || {
             let archive = fs.snapshot(options.unwrap_or_default())?;
             // Half the message limit leaves room for base64 in JSON and the frame around it.
@@ -454,7 +513,7 @@ impl AgentOs {
         chunk: Bytes,
         upload_id: Option<String>,
     ) -> Result<UploadInfo, ActorError> {
-        self.fs.upload_chunk(upload_id, chunk)
+        self.parts.fs.upload_chunk(upload_id, chunk)
     }
 
     /// Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as
@@ -501,7 +560,7 @@ impl AgentOs {
         let options = options.unwrap_or_default();
         let argv: Vec<String> = std::iter::once(command).chain(args).collect();
         let terminal = options.pty.is_some();
-        let plan = self.plan(
+        let plan = self.parts.plan(
             &argv,
             options.cwd.as_deref(),
             &options.launch_env(),
@@ -587,7 +646,7 @@ impl AgentOs {
     /// What the VM's processes run in: bubblewrap or none, its version, network access.
     #[action]
     pub fn sandbox_info(&self) -> SandboxInfo {
-        self.sandbox.info()
+        self.parts.sandbox.info()
     }
 
     /// Opens an interactive shell on a real PTY in the VM's sandbox (`/bin/sh` on an 80x24
@@ -597,7 +656,7 @@ impl AgentOs {
     pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
         let options = options.unwrap_or_default();
         let argv = options.argv();
-        let plan = self.plan(
+        let plan = self.parts.plan(
             &argv,
             options.cwd.as_deref(),
             &options.launch_env(),
@@ -649,11 +708,12 @@ impl AgentOs {
     /// program is installed.
     #[action]
     pub fn list_agents(&self) -> Vec<AgentInfo> {
-        self.sessions.agents()
+        self.parts.sessions.agents()
     }
 
     /// Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
-    /// session with it; `mcpServers` reach the agent's `session/new` as given. The session's
+    /// session with it; `mcpServers` reach the agent's `session/new` as given, followed, while
+    /// the VM has toolkits, by `agentos-toolkits`, the stdio MCP server of its tools. The session's
     /// updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
     /// `agentExit`.
     #[action]
@@ -662,14 +722,9 @@ impl AgentOs {
         agent_type: String,
         options: Option<SessionOptions>,
     ) -> Result<SessionInfo, ActorError> {
-        start_session(
-            &self.sandbox,
-            &self.fs,
-            &self.sessions,
-            agent_type,
-            options.unwrap_or_default(),
-        )
-        .await
+        self.parts
+            .start_session(agent_type, options.unwrap_or_default())
+            .await
     }
 
     /// Sends a prompt (text, or ACP content blocks) and waits for the turn to end. Fails with
@@ -680,14 +735,14 @@ impl AgentOs {
         session_id: String,
         prompt: PromptInput,
     ) -> Result<PromptResult, ActorError> {
-        self.sessions.prompt(&session_id, prompt).await
+        self.parts.sessions.prompt(&session_id, prompt).await
     }
 
     /// Asks the agent to stop the current turn (ACP `session/cancel`); the prompt then ends
     /// with stop reason `cancelled`.
     #[action]
     pub fn cancel_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.sessions.cancel(&session_id)
+        self.parts.sessions.cancel(&session_id)
     }
 
     /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
@@ -699,20 +754,21 @@ impl AgentOs {
         permission_id: String,
         reply: PermissionReply,
     ) -> Result<(), ActorError> {
-        self.sessions
+        self.parts
+            .sessions
             .respond_permission(&session_id, &permission_id, reply)
     }
 
     /// Ends a session: its agent process is gone when this returns.
     #[action]
     pub async fn close_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.sessions.close(&session_id).await
+        self.parts.sessions.close(&session_id).await
     }
 
     /// Closes the session if it is live and deletes its persisted events.
     #[action]
     pub async fn destroy_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.sessions.destroy(&session_id).await
+        self.parts.sessions.destroy(&session_id).await
     }
 
     /// A page of a session's persisted events (its `sessionEvent`s, in order), live or
@@ -723,27 +779,28 @@ impl AgentOs {
         session_id: String,
         options: Option<SessionEventsOptions>,
     ) -> Result<Vec<SessionEvent>, ActorError> {
-        self.sessions
+        self.parts
+            .sessions
             .events(&session_id, options.unwrap_or_default())
     }
 
     /// Every session on record, live or ended, oldest first.
     #[action]
     pub fn list_persisted_sessions(&self) -> Result<Vec<PersistedSession>, ActorError> {
-        self.sessions.persisted()
+        self.parts.sessions.persisted()
     }
 
     /// Lets Rust code that hosts the VM see every agent's stderr line too; the
     /// `agentStderr` event goes on regardless. Replaces an earlier hook.
     #[hook]
     pub fn set_agent_stderr_hook(&self, hook: Arc<dyn Fn(&AgentStderr) + Send + Sync>) {
-        self.sessions.set_stderr_hook(hook);
+        self.parts.sessions.set_stderr_hook(hook);
     }
 
     /// The live sessions.
     #[action]
     pub fn list_sessions(&self) -> Vec<SessionInfo> {
-        self.sessions.list()
+        self.parts.sessions.list()
     }
 
     /// Switches the session's mode (ACP `session/set_mode`).
@@ -753,20 +810,20 @@ impl AgentOs {
         session_id: String,
         mode_id: String,
     ) -> Result<(), ActorError> {
-        self.sessions.set_mode(&session_id, mode_id).await
+        self.parts.sessions.set_mode(&session_id, mode_id).await
     }
 
     /// The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
     /// null if the agent has none.
     #[action]
     pub fn get_session_modes(&self, session_id: String) -> Result<Json, ActorError> {
-        self.sessions.modes(&session_id)
+        self.parts.sessions.modes(&session_id)
     }
 
     /// The session's config options, as the agent last reported them.
     #[action]
     pub fn get_session_config_options(&self, session_id: String) -> Result<Json, ActorError> {
-        self.sessions.config_options(&session_id)
+        self.parts.sessions.config_options(&session_id)
     }
 
     /// Sets a config option (ACP `session/set_config_option`); returns all of them.
@@ -777,7 +834,8 @@ impl AgentOs {
         config_id: String,
         value: String,
     ) -> Result<Json, ActorError> {
-        self.sessions
+        self.parts
+            .sessions
             .set_config_option(&session_id, Some(config_id), None, value)
             .await
     }
@@ -789,7 +847,8 @@ impl AgentOs {
         session_id: String,
         model: String,
     ) -> Result<Json, ActorError> {
-        self.sessions
+        self.parts
+            .sessions
             .set_config_option(&session_id, None, Some("model"), model)
             .await
     }
@@ -802,7 +861,8 @@ impl AgentOs {
         session_id: String,
         level: String,
     ) -> Result<Json, ActorError> {
-        self.sessions
+        self.parts
+            .sessions
             .set_config_option(&session_id, None, Some("thought_level"), level)
             .await
     }
@@ -810,13 +870,13 @@ impl AgentOs {
     /// The agent's capabilities (`initialize`'s `agentCapabilities`).
     #[action]
     pub fn get_session_capabilities(&self, session_id: String) -> Result<Json, ActorError> {
-        self.sessions.capabilities(&session_id)
+        self.parts.sessions.capabilities(&session_id)
     }
 
     /// The agent's name and version (`initialize`'s `agentInfo`), or null.
     #[action]
     pub fn get_session_agent_info(&self, session_id: String) -> Result<Json, ActorError> {
-        self.sessions.agent_info(&session_id)
+        self.parts.sessions.agent_info(&session_id)
     }
 
     /// Sends a JSON-RPC request to the session's agent with the session's id set in
@@ -829,7 +889,10 @@ impl AgentOs {
         method: String,
         params: Option<Json>,
     ) -> Result<Json, ActorError> {
-        self.sessions.raw(&session_id, &method, params, true).await
+        self.parts
+            .sessions
+            .raw(&session_id, &method, params, true)
+            .await
     }
 
     /// Sends a JSON-RPC request to the session's agent exactly as given. Each session has
@@ -841,7 +904,10 @@ impl AgentOs {
         method: String,
         params: Option<Json>,
     ) -> Result<Json, ActorError> {
-        self.sessions.raw(&session_id, &method, params, false).await
+        self.parts
+            .sessions
+            .raw(&session_id, &method, params, false)
+            .await
     }
 
     /// Schedules a job: `exec`, a `session` prompt, or an `event`, on a cron expression (5 or 6
@@ -872,11 +938,39 @@ impl AgentOs {
         self.cron.set_driver(driver);
     }
 
+    /// Adds a toolkit (or replaces the one of the same name) whose tools every session
+    /// created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
+    /// `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
+    /// are validated against it before they run.
+    #[action]
+    pub fn register_toolkit(&self, toolkit: ToolkitSpec) -> Result<(), ActorError> {
+        self.parts.toolkits.register(toolkit)
+    }
+
+    /// The registered toolkits, by name.
+    #[action]
+    pub fn list_toolkits(&self) -> Vec<ToolkitSpec> {
+        self.parts.toolkits.list()
+    }
+
+    /// Removes a toolkit; sessions see its tools fail with `not_found` from then on.
+    #[action]
+    pub fn unregister_toolkit(&self, name: String) -> Result<(), ActorError> {
+        self.parts.toolkits.unregister(&name)
+    }
+
+    /// Runs the tools of `toolkit` in Rust code that hosts the VM, instead of asking a
+    /// connected client through the `toolCall` bridge. Replaces an earlier handler.
+    #[hook]
+    pub fn set_tool_handler(&self, toolkit: String, handler: Arc<dyn ToolHandler>) {
+        self.parts.toolkits.set_handler(toolkit, handler);
+    }
+
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
     pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
-        let fs = self.fs.clone();
+        let fs = self.parts.fs.clone();
         blocking(move || fs.restore(source)).await
     }
 
@@ -887,14 +981,13 @@ impl AgentOs {
         on_stdout: Emitter<Bytes>,
         on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        run_argv(
-            &self.sandbox,
-            &self.fs,
-            argv,
-            options,
-            |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
-            |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
-        )
-        .await
+        self.parts
+            .run_argv(
+                argv,
+                options,
+                |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
+                |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
+            )
+            .await
     }
 }

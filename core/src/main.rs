@@ -1,4 +1,6 @@
-//! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor.
+//! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor. Also the
+//! hidden `agentos toolkit-mcp <socket>`, which sandboxed agents launch as the stdio MCP
+//! server of their VM's toolkits.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -25,44 +27,50 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve actors over WebSocket (loopback by default).
-    Serve {
-        /// Address to listen on; anything but loopback exposes the VMs to the network.
-        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-        host: IpAddr,
-        /// Port (0 picks a free one).
-        #[arg(long, default_value_t = 6420)]
-        port: u16,
-        /// Bearer token clients must present; generated and printed when absent.
-        #[arg(long, env = "AGENTOS_TOKEN")]
-        token: Option<String>,
-        /// Where VMs and the host's SQLite state live.
-        #[arg(long, default_value = ".agentos")]
-        data_dir: PathBuf,
-        /// Largest message in either direction, in bytes.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_message_bytes: u32,
-        /// How long a bridge request waits for a client's answer, in milliseconds.
-        #[arg(long, default_value_t = 30_000)]
-        bridge_timeout_ms: u64,
-        /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
-        #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
-        sandbox: Sandbox,
-        /// Let sandboxed processes use the network.
-        #[arg(long)]
-        allow_network: bool,
-        /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
-        /// terminal page.
-        #[arg(long, env = "AGENTOS_WEB_ROOT")]
-        web_root: Option<PathBuf>,
-        /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
-        /// repeat for more. An absolute command is bound read-only into the sandbox.
-        #[arg(long = "agent", value_name = "ID=COMMAND")]
-        agents: Vec<String>,
-        /// A JSON file of agents by id: `{ "id": { "command", "args"?, "env"?,
-        /// "description"?, "binds"? } }`.
-        #[arg(long)]
-        agents_file: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
+    /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
+    #[command(hide = true)]
+    ToolkitMcp { socket: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; anything but loopback exposes the VMs to the network.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 6420)]
+    port: u16,
+    /// Bearer token clients must present; generated and printed when absent.
+    #[arg(long, env = "AGENTOS_TOKEN")]
+    token: Option<String>,
+    /// Where VMs and the host's SQLite state live.
+    #[arg(long, default_value = ".agentos")]
+    data_dir: PathBuf,
+    /// Largest message in either direction, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_message_bytes: u32,
+    /// How long a bridge request waits for a client's answer, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    bridge_timeout_ms: u64,
+    /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
+    #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
+    sandbox: Sandbox,
+    /// Let sandboxed processes use the network.
+    #[arg(long)]
+    allow_network: bool,
+    /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
+    /// terminal page.
+    #[arg(long, env = "AGENTOS_WEB_ROOT")]
+    web_root: Option<PathBuf>,
+    /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
+    /// repeat for more. An absolute command is bound read-only into the sandbox.
+    #[arg(long = "agent", value_name = "ID=COMMAND")]
+    agents: Vec<String>,
+    /// A JSON file of agents by id: `{ "id": { "command", "args"?, "env"?,
+    /// "description"?, "binds"? } }`.
+    #[arg(long)]
+    agents_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -112,7 +120,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::ToolkitMcp { socket } => agentos_core::vm::toolkit::pump(&socket)
+            .await
+            .map_err(|e| format!("{}: {e}", socket.display()).into()),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let ServeArgs {
         host,
         port,
         token,
@@ -124,7 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         web_root,
         agents,
         agents_file,
-    } = Cli::parse().command;
+    } = args;
     let vm = VmConfig {
         sandbox: match sandbox {
             Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
@@ -133,6 +150,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         allow_network,
         agents: agent_registry(&agents, agents_file.as_deref())?,
         state_store: Some(data_dir.join(embedded::STATE_FILE)),
+        toolkit_proxy: Some(std::env::current_exe()?),
         ..VmConfig::default()
     };
     let token = token.unwrap_or_else(embedded::generate_token);

@@ -10,7 +10,7 @@ use syn::{GenericArgument, ItemImpl, PathArguments, ReturnType, Type};
 
 use crate::diag::Diagnostics;
 use crate::names;
-use crate::parse::{MAPPINGS, Mapping, Parsed, ParsedMethod, ParsedParam};
+use crate::parse::{ActorBridgeDecl, MAPPINGS, Mapping, Parsed, ParsedMethod, ParsedParam};
 
 /// Names the TypeScript client object already uses, or that break JavaScript objects.
 const RESERVED: &[&str] = &[
@@ -108,7 +108,16 @@ pub struct BridgeDef {
     pub request: Type,
     pub response: Type,
     pub respond_action: String,
-    pub action: String,
+    pub asker: Asker,
+}
+
+/// Who asks a bridge's question.
+pub enum Asker {
+    /// A `Bridge` parameter of this action, during the call.
+    Action(String),
+    /// The actor itself (declared in `#[surface(bridges(…))]`), through this method of the
+    /// generated events type.
+    Actor(Ident),
 }
 
 pub struct Note {
@@ -132,6 +141,7 @@ impl Surface {
         let Parsed {
             actor,
             actor_events,
+            actor_bridges,
             attr_span,
             item,
             methods,
@@ -187,6 +197,23 @@ impl Surface {
             hooks: Vec::new(),
             unsupported: Vec::new(),
         };
+        for ActorBridgeDecl {
+            name,
+            request,
+            response,
+        } in actor_bridges
+        {
+            let wire = name.to_string();
+            let method = format_ident!("{}", names::snake(&wire));
+            surface.bridge(
+                &wire,
+                name.span(),
+                [request, response],
+                Asker::Actor(method),
+                &mut claims,
+                &mut diag,
+            );
+        }
         for method in &methods {
             surface.classify(method, &mut claims, &mut diag);
         }
@@ -334,6 +361,49 @@ impl Surface {
         })
     }
 
+    /// Records a bridge and claims its name and its response action's. Several actions may
+    /// ask the same bridge when its types are the same.
+    fn bridge(
+        &mut self,
+        name: &str,
+        span: Span,
+        [request, response]: [Type; 2],
+        asker: Asker,
+        claims: &mut HashMap<String, Claim>,
+        diag: &mut Diagnostics,
+    ) {
+        if !check_name(name, "bridge", span, diag) {
+            return;
+        }
+        let pair: Type = syn::parse_quote!((#request, #response));
+        let (kind, owner) = match &asker {
+            Asker::Action(action) => ("bridge", format!("action `{action}`")),
+            Asker::Actor(_) => ("actor bridge", "the surface".to_owned()),
+        };
+        claim(claims, name, span, kind, &owner, Some(&pair), diag);
+        if self.bridges.iter().any(|b| b.name == name) {
+            return;
+        }
+        let respond = format!("respond{}", names::pascal(name));
+        let owner = format!("bridge `{name}`");
+        claim(
+            claims,
+            &respond,
+            span,
+            "response action",
+            &owner,
+            None,
+            diag,
+        );
+        self.bridges.push(BridgeDef {
+            name: name.to_owned(),
+            request,
+            response,
+            respond_action: respond,
+            asker,
+        });
+    }
+
     fn param(
         &mut self,
         p: &ParsedParam,
@@ -403,39 +473,16 @@ impl Surface {
             }
             (Some(("Bridge", args)), None, Some(bridge)) if args.len() == 2 => {
                 let name = bridge.value();
-                if check_name(&name, "bridge", bridge.span(), diag) {
-                    let pair: Type = syn::parse_quote!((#(#args),*));
-                    let owner = format!("action `{action}`");
-                    claim(
-                        claims,
-                        &name,
-                        bridge.span(),
-                        "bridge",
-                        &owner,
-                        Some(&pair),
-                        diag,
-                    );
-                    let respond = format!("respond{}", names::pascal(&name));
-                    if !self.bridges.iter().any(|b| b.name == name) {
-                        let owner = format!("bridge `{name}`");
-                        claim(
-                            claims,
-                            &respond,
-                            bridge.span(),
-                            "response action",
-                            &owner,
-                            None,
-                            diag,
-                        );
-                        self.bridges.push(BridgeDef {
-                            name: name.clone(),
-                            request: args[0].clone(),
-                            response: args[1].clone(),
-                            respond_action: respond,
-                            action: action.to_owned(),
-                        });
-                    }
-                }
+                let [request, response] = [args[0].clone(), args[1].clone()];
+                let asker = Asker::Action(action.to_owned());
+                self.bridge(
+                    &name,
+                    bridge.span(),
+                    [request, response],
+                    asker,
+                    claims,
+                    diag,
+                );
                 ParamKind::Bridge { bridge: name }
             }
             (Some(("Emitter", _)), None, _) => {

@@ -14,11 +14,28 @@ pub struct Parsed {
     pub actor: Option<LitStr>,
     /// `events(name = Type, …)`: events the actor raises itself, not through a call.
     pub actor_events: Vec<(syn::Ident, syn::Type)>,
+    /// `bridges(name = Req => Resp, …)`: questions the actor asks clients itself, not for a
+    /// call (an agent's tool call arrives while no client call runs).
+    pub actor_bridges: Vec<ActorBridgeDecl>,
     pub attr_span: Span,
     /// The impl with every helper attribute removed: what the compiler sees.
     pub item: ItemImpl,
     pub methods: Vec<ParsedMethod>,
     pub diag: Diagnostics,
+}
+
+pub struct ActorBridgeDecl {
+    pub name: syn::Ident,
+    pub request: syn::Type,
+    pub response: syn::Type,
+}
+
+/// The options of `#[surface(…)]`.
+#[derive(Default)]
+struct SurfaceArgs {
+    actor: Option<LitStr>,
+    events: Vec<(syn::Ident, syn::Type)>,
+    bridges: Vec<ActorBridgeDecl>,
 }
 
 pub struct ParsedMethod {
@@ -68,7 +85,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     } else {
         attr.span()
     };
-    let (actor, actor_events) = parse_surface_args(attr, &mut diag);
+    let args = parse_surface_args(attr, &mut diag);
     let mut item: ItemImpl = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -96,8 +113,9 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
         })
         .collect();
     Ok(Parsed {
-        actor,
-        actor_events,
+        actor: args.actor,
+        actor_events: args.events,
+        actor_bridges: args.bridges,
         attr_span,
         item,
         methods,
@@ -105,31 +123,45 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     })
 }
 
-fn parse_surface_args(
-    attr: TokenStream,
-    diag: &mut Diagnostics,
-) -> (Option<LitStr>, Vec<(syn::Ident, syn::Type)>) {
-    let (mut actor, mut events) = (None, Vec::new());
+fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs {
+    let mut args = SurfaceArgs::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("actor") {
-            actor = Some(meta.value()?.parse::<LitStr>()?);
+            args.actor = Some(meta.value()?.parse::<LitStr>()?);
             Ok(())
         } else if meta.path.is_ident("events") {
             meta.parse_nested_meta(|event| {
                 let name = event.path.require_ident()?.clone();
-                events.push((name, event.value()?.parse::<syn::Type>()?));
+                args.events
+                    .push((name, event.value()?.parse::<syn::Type>()?));
+                Ok(())
+            })
+        } else if meta.path.is_ident("bridges") {
+            meta.parse_nested_meta(|bridge| {
+                let name = bridge.path.require_ident()?.clone();
+                let input = bridge.value()?;
+                let request = input.parse::<syn::Type>()?;
+                input.parse::<syn::Token![=>]>().map_err(|e| {
+                    syn::Error::new(e.span(), format!("expected `{name} = Request => Response`"))
+                })?;
+                let response = input.parse::<syn::Type>()?;
+                args.bridges.push(ActorBridgeDecl {
+                    name,
+                    request,
+                    response,
+                });
                 Ok(())
             })
         } else {
             Err(meta.error(
-                "unknown #[surface] option; valid options: `actor = \"…\"`, `events(name = Type, …)`",
+                "unknown #[surface] option; valid options: `actor = \"…\"`, `events(name = Type, …)`, `bridges(name = Request => Response, …)`",
             ))
         }
     });
     if let Err(err) = syn::parse::Parser::parse2(parser, attr) {
         diag.push(err);
     }
-    (actor, events)
+    args
 }
 
 fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod {

@@ -10,7 +10,10 @@
 //! - `report`: sends what `session/new` received (`cwd`, `mcpServers`) as one JSON chunk;
 //! - `read <path>` / `write <path> <text>`: asks the client's filesystem, chunk = result;
 //! - `run <command>`: runs `/bin/sh -c <command>` in a client terminal (output capped at 64
-//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`.
+//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`;
+//! - `tool <name> <json input>`: launches the first stdio MCP server `session/new` received,
+//!   calls tool `<name>` with an MCP client (rmcp), chunk = `tool result: <text>` or
+//!   `tool error: <text>`; `tools`: lists that server's tools, chunk = `tools: <JSON>`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -199,11 +202,90 @@ async fn turn(
             format!("ran: {code}{truncated}: {}", output.output),
         )?;
     }
+    if text == "tools" {
+        let line = match list_tools(&received["mcpServers"]).await {
+            Ok(tools) => format!("tools: {tools}"),
+            Err(text) => format!("tools error: {text}"),
+        };
+        chunk(&cx, &session_id, line)?;
+    }
+    if let Some(call) = text.strip_prefix("tool ") {
+        let (name, input) = call.split_once(' ').unwrap_or((call, "{}"));
+        let line = match call_tool(&received["mcpServers"], name, input).await {
+            Ok(text) => format!("tool result: {text}"),
+            Err(text) => format!("tool error: {text}"),
+        };
+        chunk(&cx, &session_id, line)?;
+    }
     if text.contains("block") {
         cancelled.notified().await;
         return Ok(StopReason::Cancelled);
     }
     Ok(StopReason::EndTurn)
+}
+
+type McpClient = rmcp::service::RunningService<rmcp::RoleClient, ()>;
+
+/// An MCP client of the first stdio server of `servers` (ACP's `McpServer`s as JSON).
+async fn mcp_client(servers: &serde_json::Value) -> Result<McpClient, String> {
+    use rmcp::ServiceExt;
+
+    let server = servers
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s.get("command").is_some()))
+        .ok_or("no stdio MCP server in session/new")?;
+    let mut command = tokio::process::Command::new(server["command"].as_str().unwrap_or_default());
+    for arg in server["args"].as_array().into_iter().flatten() {
+        command.arg(arg.as_str().unwrap_or_default());
+    }
+    let transport =
+        rmcp::transport::TokioChildProcess::new(command).map_err(|e| format!("launch: {e}"))?;
+    ().serve(transport)
+        .await
+        .map_err(|e| format!("connect: {e}"))
+}
+
+/// The server's tools as `[{ name, description, inputSchema }]`.
+async fn list_tools(servers: &serde_json::Value) -> Result<String, String> {
+    let client = mcp_client(servers).await?;
+    let tools = client
+        .list_all_tools()
+        .await
+        .map_err(|e| format!("list: {e}"));
+    let _ = client.cancel().await;
+    let tools: Vec<serde_json::Value> = tools?
+        .into_iter()
+        .map(|t| serde_json::json!({ "name": t.name, "description": t.description, "inputSchema": *t.input_schema }))
+        .collect();
+    Ok(serde_json::Value::from(tools).to_string())
+}
+
+/// Calls tool `name` with `input` (a JSON object); the error is the tool's error text.
+async fn call_tool(servers: &serde_json::Value, name: &str, input: &str) -> Result<String, String> {
+    use rmcp::model::CallToolRequestParams;
+
+    let arguments = match serde_json::from_str(input) {
+        Ok(serde_json::Value::Object(arguments)) => arguments,
+        _ => return Err(format!("tool input is not a JSON object: {input}")),
+    };
+    let client = mcp_client(servers).await?;
+    let result = client
+        .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
+        .await
+        .map_err(|e| format!("call: {e}"));
+    let _ = client.cancel().await;
+    let result = result?;
+    let text: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|block| Some(block.as_text()?.text.as_str()))
+        .collect();
+    let text = text.join("\n");
+    if result.is_error == Some(true) {
+        Err(text)
+    } else {
+        Ok(text)
+    }
 }
 
 fn prompt_text(prompt: &[ContentBlock]) -> String {

@@ -1,7 +1,8 @@
 //! Emitters and bridges through the host-neutral `Surface` trait: events carry the call id,
 //! a bridge request is answered through its generated response action, the first valid
 //! answer wins, invalid answers are refused without consuming the request, and a bridge
-//! nobody answers times out with a typed error.
+//! nobody answers times out with a typed error. The actor's own bridges (asked outside any
+//! call) take the same path through the same hub.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +17,7 @@ pub struct Core {
     events: CoreEvents,
 }
 
-#[agentos_core::surface(actor = "demo", events(alarm = String))]
+#[agentos_core::surface(actor = "demo", events(alarm = String), bridges(approve = String => bool))]
 impl Core {
     /// Rings the alarm: an event of the actor itself, after the call has returned.
     #[action]
@@ -85,6 +86,13 @@ impl Recorder {
 fn core(sink: &Arc<Recorder>) -> Core {
     Core {
         events: CoreEvents::new(ActorEvents::new(sink.clone())),
+    }
+}
+
+/// A `Core` whose own questions are answered through `hub`, as a host wires it.
+fn hosted_core(sink: &Arc<Recorder>, hub: &Arc<BridgeHub>) -> Core {
+    Core {
+        events: CoreEvents::new(ActorEvents::with_bridges(sink.clone(), hub.clone())),
     }
 }
 
@@ -222,7 +230,15 @@ async fn unsupported_methods_answer_with_their_reason() {
         contract.unsupported[0].reason.as_deref(),
         Some("live handles cannot cross the wire")
     );
-    assert_eq!(contract.bridges[0].respond_action, "respondDoubler");
+    let doubler = contract
+        .bridges
+        .iter()
+        .find(|b| b.name == "doubler")
+        .unwrap();
+    assert_eq!(
+        (doubler.respond_action.as_str(), doubler.scope),
+        ("respondDoubler", EventScope::Call)
+    );
     assert_eq!(contract.events[0].name, "tick");
 }
 
@@ -251,5 +267,65 @@ async fn actor_events_carry_their_data_after_the_call() {
     assert_eq!(
         (alarm.scope, alarm.data.as_str()),
         (EventScope::Actor, "string")
+    );
+}
+
+#[tokio::test]
+async fn an_actor_bridge_is_answered_outside_any_call_and_times_out_per_request() {
+    let (events, hub) = (
+        Arc::new(Recorder::default()),
+        // The hub's own timeout is for call bridges; the actor passes one per request.
+        Arc::new(BridgeHub::new(Duration::ZERO)),
+    );
+    let core = Arc::new(hosted_core(&events, &hub));
+    let asker = tokio::spawn({
+        let core = core.clone();
+        async move {
+            core.events
+                .approve(&"rm -rf /tmp/x".to_owned(), Duration::from_secs(5))
+                .await
+        }
+    });
+    let (name, request) = events.first(|_| true).await;
+    assert_eq!(name, "approve");
+    // No call asked, so the request carries no call id.
+    assert_eq!(request.get("callId"), None);
+    assert_eq!(request["data"], "rm -rf /tmp/x");
+    let id = Value::Text(request["requestId"].as_str().unwrap().into());
+    let answer = |v: Value| Value::Map(vec![(Value::Text("ok".into()), v)]);
+    core.dispatch(
+        "respondApprove",
+        vec![id, answer(Value::Bool(true))],
+        &ctx("c2:1", &events, &hub),
+    )
+    .await
+    .unwrap();
+    assert!(asker.await.unwrap().unwrap());
+
+    let err = core
+        .events
+        .approve(&"again".to_owned(), Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "timeout");
+    assert!(
+        err.message.contains("client.handle(\"approve\""),
+        "{}",
+        err.message
+    );
+
+    let spec = <Core as Surface>::contract()
+        .bridges
+        .iter()
+        .find(|b| b.name == "approve")
+        .unwrap();
+    assert_eq!(
+        (
+            spec.scope,
+            spec.request.as_str(),
+            spec.response.as_str(),
+            spec.respond_action.as_str()
+        ),
+        (EventScope::Actor, "string", "boolean", "respondApprove")
     );
 }

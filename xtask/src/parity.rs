@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use agentos_core::runtime::Contract;
+use agentos_core::runtime::{Contract, EventScope};
 
 pub fn report(contract: &Contract) -> String {
     let mut rows: Vec<(String, &str, String)> = Vec::new();
@@ -42,6 +42,22 @@ pub fn report(contract: &Contract) -> String {
             hook.method.clone(),
             "hook",
             "set by Rust code that hosts the actor".into(),
+        ));
+    }
+    // The actor's own questions belong to no method; they are listed for the callbacks they
+    // replace (a toolkit tool's `execute`).
+    for bridge in contract
+        .bridges
+        .iter()
+        .filter(|b| b.scope == EventScope::Actor)
+    {
+        rows.push((
+            "(the actor)".into(),
+            "bridge",
+            format!(
+                "{}: {} -> {} (answered by {})",
+                bridge.name, bridge.request, bridge.response, bridge.respond_action
+            ),
         ));
     }
     for note in &contract.unsupported {

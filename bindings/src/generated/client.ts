@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -193,7 +193,8 @@ export interface AgentOsActions {
   listAgents(): Promise<Array<AgentInfo>>;
   /**
    * Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
-   * session with it; `mcpServers` reach the agent's `session/new` as given. The session's
+   * session with it; `mcpServers` reach the agent's `session/new` as given, followed, while
+   * the VM has toolkits, by `agentos-toolkits`, the stdio MCP server of its tools. The session's
    * updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
    * `agentExit`.
    */
@@ -295,10 +296,29 @@ export interface AgentOsActions {
    */
   cancelCronJob(id: string): Promise<void>;
   /**
+   * Adds a toolkit (or replaces the one of the same name) whose tools every session
+   * created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
+   * `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
+   * are validated against it before they run.
+   */
+  registerToolkit(toolkit: ToolkitSpec): Promise<void>;
+  /**
+   * The registered toolkits, by name.
+   */
+  listToolkits(): Promise<Array<ToolkitSpec>>;
+  /**
+   * Removes a toolkit; sessions see its tools fail with `not_found` from then on.
+   */
+  unregisterToolkit(name: string): Promise<void>;
+  /**
    * Replaces the root filesystem's contents with a snapshot archive, given inline or as a
    * finished upload.
    */
   restoreRootFilesystem(source: SnapshotSource): Promise<void>;
+  /**
+   * Answers a pending `toolCall` bridge request; the first valid answer wins.
+   */
+  respondToolCall(requestId: string, outcome: BridgeOutcome<ToolCallResult>): Promise<void>;
 }
 
 /** Events of the `agentOS` actor, by name, with their payloads. */
@@ -359,6 +379,10 @@ export interface AgentOsEvents {
 
 /** Bridges of the `agentOS` actor: requests a client answers with `handle`. */
 export interface AgentOsBridges {
+  /**
+   * Asked by the `agentOS` actor itself: a client registers a handler with `handle("toolCall", …)`; the host answers through `respondToolCall`.
+   */
+  toolCall: { request: ToolCallRequest; response: ToolCallResult };
 }
 
 /** A typed client of the `agentOS` actor. */
@@ -372,6 +396,7 @@ export const agentOsUnsupported = {
 export const agentOsHooks = {
   setAgentStderrHook: "set by Rust code that hosts the actor",
   setScheduleDriver: "set by Rust code that hosts the actor",
+  setToolHandler: "set by Rust code that hosts the actor",
 } as const;
 
 /** Connects to the `agentOS` actor; calls wait for the connection and its contract check. */

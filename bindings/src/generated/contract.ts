@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "7c5076c65686f551787676070988f077a297340bf39c7ee94bcc1ab8d7d3bf83",
+  hash: "debe42eee1917fbc7055fc80b0194c0224d0fb9622e6eb23b9c9225d908fa477",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -66,8 +66,13 @@ export const contract: RuntimeContract = {
     scheduleCron: { arity: 1, callbacks: [] },
     listCronJobs: { arity: 0, callbacks: [] },
     cancelCronJob: { arity: 1, callbacks: [] },
+    registerToolkit: { arity: 1, callbacks: [] },
+    listToolkits: { arity: 0, callbacks: [] },
+    unregisterToolkit: { arity: 1, callbacks: [] },
     restoreRootFilesystem: { arity: 1, callbacks: [] },
+    respondToolCall: { arity: 2, callbacks: [] },
   },
   bridges: {
+    toolCall: { event: "toolCall", respondAction: "respondToolCall" },
   },
 };

@@ -34,6 +34,11 @@ entrypoint: Array<string>, description?: string, };
 export type AgentStderr = { sessionId: string, line: string, };
 
 /**
+ * A client's answer to a bridge request: `{ ok: value }` or `{ err: message }`.
+ */
+export type BridgeOutcome<T> = { "ok": T } | { "err": string };
+
+/**
  * What a job does: nothing here is a closure, so a job survives a restart. A client that
  * wants a callback schedules an `event` and subscribes to `scheduledEvent`.
  */
@@ -768,6 +773,55 @@ timeout?: number,
  * output (stderr included) arrives as `stdout`, and stdin writes are typed into it.
  */
 pty?: PtyOptions, };
+
+/**
+ * A tool call an agent made, with input already valid against the tool's schema.
+ */
+export type ToolCallRequest = { toolkit: string, tool: string, input: JsonValue, };
+
+/**
+ * What a tool returns to the agent.
+ */
+export type ToolCallResult = { 
+/**
+ * The text the agent reads.
+ */
+text: string, 
+/**
+ * Structured data for agents that read it (MCP `structuredContent`).
+ */
+data?: JsonValue, };
+
+/**
+ * One tool of a toolkit.
+ */
+export type ToolSpec = { description: string, 
+/**
+ * A JSON Schema for the tool's input; every call is validated against it before the
+ * tool runs.
+ */
+inputSchema: JsonValue, 
+/**
+ * How long a call may run before the agent gets a `timeout` error (default 30 000).
+ */
+timeoutMs?: number, 
+/**
+ * Example inputs, shown to agents with the description.
+ */
+examples?: Array<JsonValue>, };
+
+/**
+ * A named set of tools the VM's agents can call (`registerToolkit`, `listToolkits`).
+ */
+export type ToolkitSpec = { 
+/**
+ * `[a-zA-Z0-9-]` and single `_` (not last): agents see each tool as `<toolkit>__<tool>`.
+ */
+name: string, description: string, 
+/**
+ * Tools by name (`[a-zA-Z0-9_-]`).
+ */
+tools: { [key in string]: ToolSpec }, };
 
 /**
  * State of an upload after a chunk was appended.

@@ -15,9 +15,12 @@ export interface CallEvent<T> {
   data: T;
 }
 
-/** The payload of a bridge event: the host asks the client for an answer to `requestId`. */
+/**
+ * The payload of a bridge event: the host asks the client for an answer to `requestId`.
+ * `callId` names the call that asks; the actor's own bridges (such as `toolCall`) have none.
+ */
 export interface BridgeRequest<T> {
-  callId: string;
+  callId?: string;
   requestId: string;
   data: T;
 }

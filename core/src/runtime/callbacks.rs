@@ -1,6 +1,8 @@
 //! What callback parameters become on the wire. An [`Emitter`] is fire-and-forget: each value
 //! is an event whose payload carries the call id. A [`Bridge`] asks connected clients for an
-//! answer: a request event plus a generated response action, bounded by a timeout.
+//! answer: a request event plus a generated response action, bounded by a timeout. The actor
+//! asks questions of its own (declared in `#[surface(bridges(…))]`) through [`ActorEvents`],
+//! on the same [`BridgeHub`].
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -56,16 +58,26 @@ impl<T: Serialize> Emitter<T> {
 }
 
 /// Where an actor's own events go — those not raised by a call, such as a shell's output
-/// long after `openShell` returned. The host hands one to the core when it creates the
-/// actor; the surface's generated `…Events` type wraps it with one typed method per event.
+/// long after `openShell` returned — and where its own bridge questions are asked. The host
+/// hands one to the core when it creates the actor; the surface's generated `…Events` type
+/// wraps it with one typed method per event and per actor bridge.
 #[derive(Clone)]
 pub struct ActorEvents {
     sink: Arc<dyn EventSink>,
+    bridges: Arc<BridgeHub>,
 }
 
 impl ActorEvents {
+    /// Events to `sink`, with a bridge hub of their own: no client can answer the actor's
+    /// questions, which time out. For a core used without a host.
     pub fn new(sink: Arc<dyn EventSink>) -> Self {
-        Self { sink }
+        Self::with_bridges(sink, Arc::new(BridgeHub::new(Duration::ZERO)))
+    }
+
+    /// Events to `sink`, questions answered through the response actions that `bridges`
+    /// serves: a host passes the hub its calls' contexts carry.
+    pub fn with_bridges(sink: Arc<dyn EventSink>, bridges: Arc<BridgeHub>) -> Self {
+        Self { sink, bridges }
     }
 
     /// Raises `event` with `data` as its payload. A payload that cannot be encoded is a bug
@@ -75,6 +87,18 @@ impl ActorEvents {
             Ok(value) => self.sink.emit(event, value),
             Err(err) => tracing::error!(event, %err, "event payload did not encode"),
         }
+    }
+
+    /// Asks connected clients through bridge `name` and waits up to `timeout`.
+    pub async fn ask<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        name: &'static str,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, ActorError> {
+        self.bridges
+            .ask(&*self.sink, name, None, request, timeout)
+            .await
     }
 }
 
@@ -93,10 +117,12 @@ pub struct Bridge<Req, Resp> {
     _types: PhantomData<fn(Req) -> Resp>,
 }
 
+/// The payload of a bridge request event; `callId` only when a call asks.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BridgeRequest<'a, T> {
-    call_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_id: Option<&'a str>,
     request_id: &'a str,
     data: &'a T,
 }
@@ -113,33 +139,14 @@ impl<Req: Serialize, Resp: DeserializeOwned> Bridge<Req, Resp> {
     /// Emits the request and waits for the first valid answer, or the hub's timeout.
     pub async fn call(&self, request: &Req) -> Result<Resp, ActorError> {
         let hub = self.ctx.bridges();
-        let request_id = format!("{:032x}", rand::random::<u128>());
-        let answer = hub.register(self.name, &request_id);
-        let payload = to_value(&BridgeRequest {
-            call_id: self.ctx.call_id(),
-            request_id: &request_id,
-            data: request,
-        })?;
-        self.ctx.events().emit(self.name, payload);
-        let outcome = match tokio::time::timeout(hub.timeout, answer).await {
-            Ok(Ok(value)) => value,
-            _ => {
-                hub.forget(&request_id);
-                return Err(ActorError::timeout(format!(
-                    "no client answered bridge `{}` within {:?}; register a handler with client.handle(\"{}\", …)",
-                    self.name, hub.timeout, self.name
-                )));
-            }
-        };
-        match from_value::<BridgeOutcome<Resp>>(&outcome) {
-            Ok(BridgeOutcome::Ok(resp)) => Ok(resp),
-            Ok(BridgeOutcome::Err(message)) => Err(ActorError::new(
-                super::GROUP_AGENTOS,
-                code::BRIDGE_FAILED,
-                format!("bridge `{}` handler failed: {message}", self.name),
-            )),
-            Err(msg) => Err(ActorError::internal(msg)),
-        }
+        hub.ask(
+            &**self.ctx.events(),
+            self.name,
+            Some(self.ctx.call_id()),
+            request,
+            hub.timeout,
+        )
+        .await
     }
 }
 
@@ -154,6 +161,44 @@ impl BridgeHub {
         Self {
             pending: Mutex::new(HashMap::new()),
             timeout,
+        }
+    }
+
+    /// Raises the request event for bridge `name` on `events` and waits up to `timeout` for
+    /// the first valid answer: the one path both call and actor bridges take.
+    async fn ask<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        events: &dyn EventSink,
+        name: &'static str,
+        call_id: Option<&str>,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, ActorError> {
+        let request_id = format!("{:032x}", rand::random::<u128>());
+        let payload = to_value(&BridgeRequest {
+            call_id,
+            request_id: &request_id,
+            data: request,
+        })?;
+        let answer = self.register(name, &request_id);
+        events.emit(name, payload);
+        let outcome = match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(value)) => value,
+            _ => {
+                self.forget(&request_id);
+                return Err(ActorError::timeout(format!(
+                    "no client answered bridge `{name}` within {timeout:?}; register a handler with client.handle(\"{name}\", …)"
+                )));
+            }
+        };
+        match from_value::<BridgeOutcome<Resp>>(&outcome) {
+            Ok(BridgeOutcome::Ok(resp)) => Ok(resp),
+            Ok(BridgeOutcome::Err(message)) => Err(ActorError::new(
+                super::GROUP_AGENTOS,
+                code::BRIDGE_FAILED,
+                format!("bridge `{name}` handler failed: {message}"),
+            )),
+            Err(msg) => Err(ActorError::internal(msg)),
         }
     }
 

@@ -82,6 +82,8 @@ pub struct BridgeSpec {
     pub request: String,
     pub response: String,
     pub respond_action: String,
+    /// Asked during a call (the request payload carries its `callId`) or by the actor itself.
+    pub scope: EventScope,
     pub docs: String,
 }
 
@@ -115,7 +117,7 @@ impl Contract {
                 "bridges": a.bridges,
             })).collect::<Vec<_>>(),
             "events": self.events.iter().map(|e| (&e.name, &e.data, e.scope)).collect::<Vec<_>>(),
-            "bridges": self.bridges.iter().map(|b| (&b.name, &b.request, &b.response, &b.respond_action)).collect::<Vec<_>>(),
+            "bridges": self.bridges.iter().map(|b| (&b.name, &b.request, &b.response, &b.respond_action, b.scope)).collect::<Vec<_>>(),
             "types": self.types.iter().map(|(k, v)| (k, &v.decl)).collect::<Vec<_>>(),
         })
     }

@@ -1,5 +1,6 @@
 //! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
-//! interactive shells, agent sessions, cron, and the store their durable state lives in.
+//! interactive shells, agent sessions, cron, the host toolkits agents call, and the store
+//! their durable state lives in.
 
 pub mod cron;
 pub mod exec;
@@ -9,6 +10,7 @@ pub mod sandbox;
 pub mod session;
 pub mod shell;
 mod store;
+pub mod toolkit;
 
 #[cfg(test)]
 mod test_support;

@@ -151,6 +151,14 @@ impl Sandbox {
         }
     }
 
+    /// Where a process sees `host_path` when it is among its [`Launch::binds`].
+    pub fn bound_path(&self, host_path: &str) -> String {
+        match self.mode {
+            SandboxMode::Bubblewrap => format!("{HOST_BINDS}{host_path}"),
+            SandboxMode::None => host_path.to_owned(),
+        }
+    }
+
     pub fn info(&self) -> SandboxInfo {
         SandboxInfo {
             mode: self.mode,

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::rt;
-use crate::model::{Action, ParamKind, Surface};
+use crate::model::{Action, Asker, ParamKind, Surface};
 use crate::names;
 
 pub fn render(surface: &Surface) -> TokenStream {
@@ -33,16 +33,19 @@ pub fn render(surface: &Surface) -> TokenStream {
     });
     let bridges = surface.bridges.iter().map(|br| {
         let (name, respond, req, resp) = (&br.name, &br.respond_action, &br.request, &br.response);
+        let (asker, scope) = match &br.asker {
+            Asker::Action(action) => (format!("Asked by `{action}`"), quote!(Call)),
+            Asker::Actor(_) => (format!("Asked by the `{}` actor itself", surface.actor), quote!(Actor)),
+        };
         let docs = format!(
-            "Asked by `{}`: a client registers a handler with `handle(\"{name}\", …)`; the host answers through `{respond}`.",
-            br.action
+            "{asker}: a client registers a handler with `handle(\"{name}\", …)`; the host answers through `{respond}`."
         );
         let respond_docs = format!("Answers a pending `{name}` bridge request; the first valid answer wins.");
         quote! {
             let request = b.ts::<#req>();
             let response = b.ts::<#resp>();
             let outcome = b.ts::<#rt::BridgeOutcome<#resp>>();
-            b.bridge(#rt::BridgeSpec { name: #name.into(), request, response, respond_action: #respond.into(), docs: #docs.into() });
+            b.bridge(#rt::BridgeSpec { name: #name.into(), request, response, respond_action: #respond.into(), scope: #rt::EventScope::#scope, docs: #docs.into() });
             b.action(#rt::ActionSpec {
                 name: #respond.into(),
                 method: ::core::option::Option::None,

@@ -1,14 +1,23 @@
-//! Renders the typed emitter of the actor's own events: one method per event declared in
-//! `#[surface(events(…))]`, so the core cannot raise an undeclared event or a wrong payload.
+//! Renders the typed emitter of the actor's own events and questions: one method per event
+//! declared in `#[surface(events(…))]` and per bridge in `#[surface(bridges(…))]`, so the core
+//! cannot raise an undeclared event, ask an undeclared bridge, or use a wrong type.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::rt;
-use crate::model::Surface;
+use crate::model::{Asker, Surface};
 
 pub fn render(surface: &Surface) -> TokenStream {
-    if surface.actor_events.is_empty() {
+    let actor_bridges: Vec<_> = surface
+        .bridges
+        .iter()
+        .filter_map(|b| match &b.asker {
+            Asker::Actor(method) => Some((b, method)),
+            Asker::Action(_) => None,
+        })
+        .collect();
+    if surface.actor_events.is_empty() && actor_bridges.is_empty() {
         return TokenStream::new();
     }
     let rt = rt();
@@ -27,6 +36,22 @@ pub fn render(surface: &Surface) -> TokenStream {
             }
         }
     });
+    let asks = actor_bridges.iter().map(|(b, method)| {
+        let (name, request, response) = (&b.name, &b.request, &b.response);
+        let doc = format!(
+            "Asks connected clients through the `{name}` bridge and waits up to `timeout` for the first valid answer (`timeout` error if none comes)."
+        );
+        quote! {
+            #[doc = #doc]
+            pub async fn #method(
+                &self,
+                request: &#request,
+                timeout: ::std::time::Duration,
+            ) -> ::core::result::Result<#response, #rt::ActorError> {
+                self.0.ask(#name, request, timeout).await
+            }
+        }
+    });
     quote! {
         #[doc = #doc]
         #[derive(Clone)]
@@ -37,6 +62,7 @@ pub fn render(surface: &Surface) -> TokenStream {
                 Self(events)
             }
             #(#methods)*
+            #(#asks)*
         }
     }
 }

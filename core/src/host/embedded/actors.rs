@@ -197,7 +197,8 @@ impl Actors {
         let dir = self.data_dir.join("actors").join(&id);
         let factory = kind.factory.clone();
         let subscribers = Arc::<Subscribers>::default();
-        let events = ActorEvents::new(subscribers.clone());
+        let bridges = Arc::new(BridgeHub::new(self.bridge_timeout));
+        let events = ActorEvents::with_bridges(subscribers.clone(), bridges.clone());
         let surface = tokio::task::spawn_blocking(move || factory(&dir, events))
             .await
             .map_err(|e| ActorError::internal(format!("actor start failed: {e}")))??;
@@ -205,7 +206,7 @@ impl Actors {
             id,
             contract: kind.contract,
             surface,
-            bridges: Arc::new(BridgeHub::new(self.bridge_timeout)),
+            bridges,
             subscribers,
         });
         live.insert((name.to_owned(), key.to_owned()), actor.clone());
