@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine and builds it: bubblewrap and Chromium
-# (Debian), the npm packages of the TypeScript client (from the lockfile), the host binary,
-# and the client's compiled output.
+# (Debian), the npm packages of the TypeScript client and the Rivet Engine binary (from the
+# lockfile, without install scripts: esbuild runs from its platform package, and rivetkit's
+# transitive better-sqlite3 would otherwise try a download and a native build), the two host
+# binaries (embedded and on a Rivet Engine), and the client's compiled output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # VM processes run under bubblewrap; the browser terminal test drives Debian's Chromium.
@@ -9,6 +11,6 @@ if ! command -v bwrap >/dev/null || ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends bubblewrap chromium
 fi
-npm ci --prefix bindings --no-audit --no-fund
-cargo build -j2 -p agentos-core --bin agentos
+npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
+cargo build -j2 -p agentos-core --bin agentos -p agentos-rivet --bin agentos-rivet
 npm run --prefix bindings build

@@ -12,7 +12,7 @@ mod wire_types;
 
 pub use args::{ActionArgs, Args};
 pub use callbacks::{ActorEvents, Bridge, BridgeHub, BridgeOutcome, Emitter};
-pub use codec::{Encoding, from_value, to_value};
+pub use codec::{Encoding, from_value, to_json_value, to_value, unwrap_envelopes};
 pub use contract::{
     ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventScope, EventSpec,
     MethodNote, ParamSpec, TypeDecl,
