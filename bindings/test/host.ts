@@ -1,6 +1,6 @@
 /**
  * Starts the real `agentos serve` binary on a free loopback port with a fresh data
- * directory, for end-to-end tests. Build it first (`cargo build -p agentos-core --bin agentos`;
+ * directory, for end-to-end tests; {@link startTestHost} starts either host kind. Build it first (`cargo build -p agentos-core --bin agentos`;
  * `scripts/setup.sh` does) or point AGENTOS_BIN at it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+
+import { type Encoding, type Transport, webSocketTransport } from "../src/index.js";
+import { startEngine, startRivetHost } from "./engine.js";
 
 export interface Host {
   url: string;
@@ -42,4 +45,48 @@ async function stop(child: ChildProcess, dataDir: string): Promise<void> {
   child.kill("SIGTERM");
   await exited;
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The hosts the end-to-end suites run over: both unless `AGENTOS_E2E_HOSTS` names some. */
+export type HostKind = "embedded" | "rivet";
+export const HOST_KINDS = (process.env.AGENTOS_E2E_HOSTS ?? "embedded,rivet").split(",") as HostKind[];
+
+/** A host of either kind, as a suite sees it: a transport per actor key. */
+export interface TestHost {
+  kind: HostKind;
+  dataDir: string;
+  transport(key: string, encoding?: Encoding): Transport;
+  stop(): Promise<void>;
+}
+
+/**
+ * `agentos serve`, or a fresh Rivet Engine with `agentos-rivet serve` on it; `extraArgs` go
+ * to either binary (they share their flags).
+ */
+export async function startTestHost(kind: HostKind, extraArgs: string[] = []): Promise<TestHost> {
+  if (kind === "embedded") {
+    const host = await startHost(extraArgs);
+    return {
+      kind,
+      dataDir: host.dataDir,
+      transport: (key, encoding) => webSocketTransport({ url: host.url, token: host.token, key, encoding }),
+      stop: host.stop,
+    };
+  }
+  const engine = await startEngine();
+  try {
+    const host = await startRivetHost(engine, extraArgs);
+    return {
+      kind,
+      dataDir: host.dataDir,
+      transport: host.transport,
+      async stop() {
+        await host.stop();
+        await engine.stop();
+      },
+    };
+  } catch (error) {
+    await engine.stop();
+    throw error;
+  }
 }
