@@ -13,7 +13,7 @@ env RIVET__GUARD__HOST=127.0.0.1 RIVET__GUARD__PORT="$PORT" \
     RIVET__API_PEER__HOST=127.0.0.1 RIVET__API_PEER__PORT=$((PORT + 1)) \
     RIVET__METRICS__HOST=127.0.0.1 RIVET__METRICS__PORT=$((PORT + 10)) \
     RIVET__FILE_SYSTEM__PATH="$storage" RIVET__TELEMETRY__ENABLED=false \
-    "$ENGINE" start >"$storage/engine.log" 2>&1 &
+    setsid "$ENGINE" start >"$storage/engine.log" 2>&1 &  # own session: Ctrl-C stops the host first
 engine=$!
 trap 'kill -TERM "$engine" 2>/dev/null; wait "$engine" 2>/dev/null; rm -rf "$storage"' EXIT
 for _ in $(seq 300); do

@@ -11,6 +11,10 @@ if ! command -v bwrap >/dev/null || ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends bubblewrap chromium
 fi
-npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
+# `npm install` from the lockfile rather than `npm ci`: rivetkit 2.3.19's dependencies name
+# optional platform packages that were never published (e.g. @rivetkit/engine-cli-darwin-arm64),
+# so the lockfile cannot list them and `npm ci` refuses it as out of sync. --no-save keeps the
+# lockfile as committed.
+npm install --prefix bindings --no-save --ignore-scripts --no-audit --no-fund
 cargo build -j2 -p agentos-core --bin agentos -p agentos-rivet --bin agentos-rivet
 npm run --prefix bindings build

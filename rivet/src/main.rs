@@ -91,17 +91,6 @@ async fn main() -> anyhow::Result<()> {
     let mut registry = Registry::new();
     agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
 
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
-        stop.cancel();
-    });
     // Machine-readable first: tests read it from stdout.
     println!("AGENTOS_RIVET_POOL={pool}");
     eprintln!(
@@ -115,5 +104,21 @@ async fn main() -> anyhow::Result<()> {
         engine_spawn: EngineSpawnMode::Never,
         ..ServeConfig::default()
     };
-    Registry::serve_with_config(registry, config, shutdown).await
+    let shutdown = CancellationToken::new();
+    let mut serve = tokio::spawn(registry.serve_with_config(config, shutdown.clone()));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        ended = &mut serve => return ended?,
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    shutdown.cancel();
+    // Draining waits for the engine; if it is already gone, do not wait forever.
+    match tokio::time::timeout(Duration::from_secs(10), serve).await {
+        Ok(ended) => ended?,
+        Err(_) => {
+            tracing::warn!("the engine did not acknowledge shutdown in 10 s; exiting");
+            Ok(())
+        }
+    }
 }
