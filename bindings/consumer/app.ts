@@ -6,7 +6,13 @@ import {
   downloadSnapshot,
   uploadSnapshot,
   webSocketTransport,
+  type AgentInfo,
   type AgentOsClient,
+  type PermissionRequest,
+  type PersistedSession,
+  type PromptResult,
+  type SessionEvent,
+  type SessionInfo,
   type ExecResult,
   type FileStat,
   type MountInfo,
@@ -90,6 +96,26 @@ export async function app(url: string, token: string): Promise<void> {
   await client.resizeProcess(terminal.pid, 120, 40);
   stopOutput();
   void [readOnly, bytes, text, size, kind, mounts, chunks, code, mode, shells, exitCode, end, timedOut, tree, hostPids];
+
+  const agents: Array<AgentInfo> = await client.listAgents();
+  const session: SessionInfo = await client.createSession("claude", {
+    cwd: "/work",
+    mcpServers: [{ type: "http", name: "search", url: "https://mcp.example", headers: [] }],
+    skipOsInstructions: true,
+  });
+  const stopAsks = client.on("permissionRequest", (ask: PermissionRequest) =>
+    client.respondPermission(ask.sessionId, ask.permissionId, "once"),
+  );
+  const turn: PromptResult = await client.prompt(session.sessionId, [{ type: "text", text: "hi" }]);
+  const history: Array<SessionEvent> = await client.getSessionEvents(session.sessionId, { after: 0, limit: 10 });
+  const records: Array<PersistedSession> = await client.listPersistedSessions();
+  await client.closeSession(session.sessionId);
+  stopAsks();
+  void [agents, turn.stopReason, history, records];
+  // @ts-expect-error a permission reply is once, always or reject
+  await client.respondPermission(session.sessionId, "p1", "yes");
+  // @ts-expect-error a prompt is text or content blocks, not a number
+  await client.prompt(session.sessionId, 42);
 
   // @ts-expect-error wrong argument type: a path is a string
   await client.readFile(42);

@@ -83,6 +83,8 @@ export async function startEngine(): Promise<Engine> {
 export interface RivetHost {
   endpoint: string;
   poolName: string;
+  /** The host process's pid. */
+  pid: number;
   dataDir: string;
   transport(key: string, encoding?: "bare" | "cbor" | "json"): Transport;
   stop(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startRivetHost(engine: Engine, extraArgs: string[] = []): 
   return {
     endpoint: engine.endpoint,
     poolName,
+    pid: child.pid!,
     dataDir,
     transport: (key, encoding) =>
       rivetkitTransport({ endpoint: engine.endpoint, poolName, key: `${poolName}-${key}`, encoding }),

@@ -15,15 +15,25 @@ import { startEngine, startRivetHost } from "./engine.js";
 
 export interface Host {
   url: string;
+  /** The host process's pid. */
+  pid: number;
   token: string;
   dataDir: string;
-  stop(): Promise<void>;
+  /** Stops the host and deletes its data directory unless `keepData`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 const BIN = process.env.AGENTOS_BIN ?? fileURLToPath(new URL("../../../target/debug/agentos", import.meta.url));
 
-export async function startHost(extraArgs: string[] = []): Promise<Host> {
-  const dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-"));
+/** The repository's root directory. */
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The deterministic ACP agent of `test-agent/` (built by `scripts/setup.sh`). */
+export const TEST_AGENT =
+  process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
+
+/** Starts a host; give it the `dataDir` of a stopped one (`keepData`) to restart that one. */
+export async function startHost(extraArgs: string[] = [], dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-"))): Promise<Host> {
   const token = `t${Math.random().toString(36).slice(2)}`;
   const child = spawn(BIN, ["serve", "--port", "0", "--data-dir", dataDir, ...extraArgs], {
     env: { ...process.env, AGENTOS_TOKEN: token },
@@ -36,15 +46,15 @@ export async function startHost(extraArgs: string[] = []): Promise<Host> {
       if (line.startsWith("AGENTOS_URL=")) resolve(line.slice("AGENTOS_URL=".length));
     });
   });
-  return { url, token, dataDir, stop: () => stop(child, dataDir) };
+  return { url, pid: child.pid!, token, dataDir, stop: (options) => stop(child, options?.keepData ? undefined : dataDir) };
 }
 
-async function stop(child: ChildProcess, dataDir: string): Promise<void> {
+async function stop(child: ChildProcess, dataDir: string | undefined): Promise<void> {
   child.removeAllListeners("exit");
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
-  rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** The hosts the end-to-end suites run over: both unless `AGENTOS_E2E_HOSTS` names some. */
@@ -54,6 +64,8 @@ export const HOST_KINDS = (process.env.AGENTOS_E2E_HOSTS ?? "embedded,rivet").sp
 /** A host of either kind, as a suite sees it: a transport per actor key. */
 export interface TestHost {
   kind: HostKind;
+  /** The host process's pid. */
+  pid: number;
   dataDir: string;
   transport(key: string, encoding?: Encoding): Transport;
   stop(): Promise<void>;
@@ -68,6 +80,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = []): P
     const host = await startHost(extraArgs);
     return {
       kind,
+      pid: host.pid,
       dataDir: host.dataDir,
       transport: (key, encoding) => webSocketTransport({ url: host.url, token: host.token, key, encoding }),
       stop: host.stop,
@@ -78,6 +91,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = []): P
     const host = await startRivetHost(engine, extraArgs);
     return {
       kind,
+      pid: host.pid,
       dataDir: host.dataDir,
       transport: host.transport,
       async stop() {

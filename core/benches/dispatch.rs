@@ -11,14 +11,10 @@
 //! Run: `cargo bench -p agentos-core --bench dispatch`.
 
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Duration;
 
-use agentos_core::runtime::{
-    ActorEvents, BridgeHub, CallContext, Discard, Encoding, Limits, Surface, Value,
-};
+use agentos_core::AgentOs;
+use agentos_core::runtime::{Encoding, Surface, Value};
 use agentos_core::vm::fs::FileContent;
-use agentos_core::{AgentOs, VmConfig};
 use criterion::{BatchSize, Criterion};
 
 mod common;
@@ -26,12 +22,7 @@ mod common;
 const ACTIONS: [&str; 2] = ["stat", "exists"];
 
 fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
-    let ctx = CallContext::new(
-        "bench:1".into(),
-        Arc::new(Discard),
-        Arc::new(BridgeHub::new(Duration::from_secs(1))),
-        Limits::default(),
-    );
+    let ctx = common::ctx();
     let args = Encoding::Cbor
         .encode(&Value::Array(vec![Value::Text("/data/file.txt".into())]))
         .expect("encodes");
@@ -78,13 +69,7 @@ fn bench(c: &mut Criterion, os: &AgentOs, rt: &tokio::runtime::Runtime) {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let os = AgentOs::open(
-        dir.path(),
-        VmConfig::default(),
-        ActorEvents::new(Arc::new(Discard)),
-    )
-    .expect("vm opens");
+    let (_dir, os) = common::vm();
     os.mkdir("/data".into(), None).expect("mkdir");
     os.write_file("/data/file.txt".into(), FileContent::Text("hello".into()))
         .expect("write");

@@ -2,30 +2,15 @@
 //! `Command::spawn` of `true`, both waited for, measured in the same run; prints the ratio.
 //! Run: `cargo bench -p agentos-core --bench exec` (needs bubblewrap).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits, Surface, Value};
-use agentos_core::{AgentOs, VmConfig};
+use agentos_core::runtime::{Surface, Value};
 use criterion::Criterion;
 
 mod common;
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let os = AgentOs::open(
-        dir.path(),
-        VmConfig::default(),
-        ActorEvents::new(Arc::new(Discard)),
-    )
-    .expect("vm opens");
+    let (_dir, os) = common::vm();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let ctx = CallContext::new(
-        "bench:1".into(),
-        Arc::new(Discard),
-        Arc::new(BridgeHub::new(Duration::from_secs(1))),
-        Limits::default(),
-    );
+    let ctx = common::ctx();
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("true");
     group.bench_function("spawn", |b| {

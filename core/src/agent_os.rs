@@ -3,7 +3,7 @@
 //! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
@@ -17,23 +17,37 @@ use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
 use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode};
+use crate::vm::session::{
+    self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
+    PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
+    SessionOptions, Sessions,
+};
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
+use serde_json::Value as Json;
 
-/// How a VM runs its processes. Set by the code that hosts it, never over the wire.
-#[derive(Debug, Clone, Copy, Default)]
+/// How a VM runs its processes and which agents it can start. Set by the code that hosts
+/// it, never over the wire.
+#[derive(Debug, Clone, Default)]
 pub struct VmConfig {
     pub sandbox: SandboxMode,
     /// Whether sandboxed processes may use the network.
     pub allow_network: bool,
+    /// The agents `createSession` can start, by id.
+    pub agents: BTreeMap<String, AgentConfig>,
+    /// The SQLite file that keeps session events: the host's, shared by its VMs (each
+    /// under the name of its data directory). Unset, each VM keeps a `sessions.sqlite` of
+    /// its own.
+    pub session_store: Option<PathBuf>,
 }
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
-/// interactive shells, and (as they land) sessions and cron.
+/// interactive shells, agent sessions, and (as it lands) cron.
 pub struct AgentOs {
     fs: Arc<Filesystem>,
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     processes: Processes,
     shells: Shells,
+    sessions: Sessions,
     events: AgentOsEvents,
 }
 
@@ -46,12 +60,34 @@ impl AgentOs {
         config: VmConfig,
         events: ActorEvents,
     ) -> Result<Self, ActorError> {
+        let fs = Arc::new(Filesystem::open(data_dir)?);
+        let events = AgentOsEvents::new(events);
+        let sandbox = Arc::new(Sandbox::detect(config.sandbox, config.allow_network));
+        // Agents' terminals are processes of the VM like any other.
+        let launcher: session::Launcher = {
+            let (sandbox, fs) = (sandbox.clone(), fs.clone());
+            Arc::new(move |argv, cwd, env| {
+                Ok(plan(&sandbox, &fs, argv, cwd, env, &[], false)?.command())
+            })
+        };
         Ok(Self {
-            fs: Arc::new(Filesystem::open(data_dir)?),
-            sandbox: Sandbox::detect(config.sandbox, config.allow_network),
+            sandbox,
             processes: Processes::default(),
             shells: Shells::default(),
-            events: AgentOsEvents::new(events),
+            sessions: Sessions::open(
+                config.agents,
+                fs.clone(),
+                Arc::new(events.clone()),
+                &config
+                    .session_store
+                    .unwrap_or_else(|| data_dir.join("sessions.sqlite")),
+                data_dir
+                    .file_name()
+                    .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
+                launcher,
+            )?,
+            fs,
+            events,
         })
     }
 
@@ -61,15 +97,45 @@ impl AgentOs {
         argv: &[String],
         cwd: Option<&str>,
         env: &BTreeMap<String, String>,
+        binds: &[String],
         terminal: bool,
     ) -> Result<Plan, ActorError> {
-        let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
-        let launch = Launch {
-            argv,
-            cwd: cwd.as_str(),
-            env,
-        };
-        self.sandbox.plan(&self.fs.host_view()?, &launch, terminal)
+        plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
+    }
+}
+
+fn plan(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    argv: &[String],
+    cwd: Option<&str>,
+    env: &BTreeMap<String, String>,
+    binds: &[String],
+    terminal: bool,
+) -> Result<Plan, ActorError> {
+    let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
+    let launch = Launch {
+        argv,
+        cwd: cwd.as_str(),
+        env,
+        binds,
+    };
+    sandbox.plan(&fs.host_view()?, &launch, terminal)
+}
+
+/// A session's updates, permission requests and agent output become the actor's events.
+impl session::Listener for AgentOsEvents {
+    fn session_event(&self, event: &SessionEvent) {
+        AgentOsEvents::session_event(self, event);
+    }
+    fn permission_request(&self, request: &PermissionRequest) {
+        AgentOsEvents::permission_request(self, request);
+    }
+    fn agent_stderr(&self, line: &AgentStderr) {
+        AgentOsEvents::agent_stderr(self, line);
+    }
+    fn agent_exit(&self, exit: &AgentExitEvent) {
+        AgentOsEvents::agent_exit(self, exit);
     }
 }
 
@@ -89,6 +155,10 @@ async fn blocking<T: Send + 'static>(
         processExit = ProcessExit,
         shellData = ShellData,
         shellExit = ShellExit,
+        sessionEvent = SessionEvent,
+        permissionRequest = PermissionRequest,
+        agentStderr = AgentStderr,
+        agentExit = AgentExitEvent,
     )
 )]
 impl AgentOs {
@@ -278,6 +348,7 @@ impl AgentOs {
             &argv,
             options.cwd.as_deref(),
             &options.launch_env(),
+            &[],
             terminal,
         )?;
         let (output, exit) = (self.events.clone(), self.events.clone());
@@ -369,7 +440,13 @@ impl AgentOs {
     pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
         let options = options.unwrap_or_default();
         let argv = options.argv();
-        let plan = self.plan(&argv, options.cwd.as_deref(), &options.launch_env(), true)?;
+        let plan = self.plan(
+            &argv,
+            options.cwd.as_deref(),
+            &options.launch_env(),
+            &[],
+            true,
+        )?;
         let (data, exit) = (self.events.clone(), self.events.clone());
         self.shells.open(
             plan,
@@ -411,6 +488,216 @@ impl AgentOs {
         self.shells.list()
     }
 
+    /// The agents this VM can start (`createSession`'s `agentType`), and whether each one's
+    /// program is installed.
+    #[action]
+    pub fn list_agents(&self) -> Vec<AgentInfo> {
+        self.sessions.agents()
+    }
+
+    /// Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
+    /// session with it; `mcpServers` reach the agent's `session/new` as given. The session's
+    /// updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
+    /// `agentExit`.
+    #[action]
+    pub async fn create_session(
+        &self,
+        agent_type: String,
+        options: Option<SessionOptions>,
+    ) -> Result<SessionInfo, ActorError> {
+        let options = options.unwrap_or_default();
+        let agent = self.sessions.agent(&agent_type)?;
+        let mut binds = agent.binds.clone();
+        let covered = binds
+            .iter()
+            .any(|bind| agent.command.starts_with(bind.as_str()));
+        if agent.command.starts_with('/') && !covered {
+            binds.push(agent.command.clone());
+        }
+        let argv: Vec<String> = std::iter::once(agent.command.clone())
+            .chain(agent.args.iter().cloned())
+            .collect();
+        let mut env = agent.env.clone();
+        env.extend(options.env.clone().unwrap_or_default());
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
+        self.sessions
+            .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
+            .await
+    }
+
+    /// Sends a prompt (text, or ACP content blocks) and waits for the turn to end. Fails with
+    /// `agent_exited` if the agent dies meanwhile.
+    #[action]
+    pub async fn prompt(
+        &self,
+        session_id: String,
+        prompt: PromptInput,
+    ) -> Result<PromptResult, ActorError> {
+        self.sessions.prompt(&session_id, prompt).await
+    }
+
+    /// Asks the agent to stop the current turn (ACP `session/cancel`); the prompt then ends
+    /// with stop reason `cancelled`.
+    #[action]
+    pub fn cancel_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.sessions.cancel(&session_id)
+    }
+
+    /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
+    /// pending when a session ends are cancelled.
+    #[action]
+    pub fn respond_permission(
+        &self,
+        session_id: String,
+        permission_id: String,
+        reply: PermissionReply,
+    ) -> Result<(), ActorError> {
+        self.sessions
+            .respond_permission(&session_id, &permission_id, reply)
+    }
+
+    /// Ends a session: its agent process is gone when this returns.
+    #[action]
+    pub async fn close_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.sessions.close(&session_id).await
+    }
+
+    /// Closes the session if it is live and deletes its persisted events.
+    #[action]
+    pub async fn destroy_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.sessions.destroy(&session_id).await
+    }
+
+    /// A page of a session's persisted events (its `sessionEvent`s, in order), live or
+    /// ended, across host restarts.
+    #[action]
+    pub fn get_session_events(
+        &self,
+        session_id: String,
+        options: Option<SessionEventsOptions>,
+    ) -> Result<Vec<SessionEvent>, ActorError> {
+        self.sessions
+            .events(&session_id, options.unwrap_or_default())
+    }
+
+    /// Every session on record, live or ended, oldest first.
+    #[action]
+    pub fn list_persisted_sessions(&self) -> Result<Vec<PersistedSession>, ActorError> {
+        self.sessions.persisted()
+    }
+
+    /// Lets Rust code that hosts the VM see every agent's stderr line too; the
+    /// `agentStderr` event goes on regardless. Replaces an earlier hook.
+    #[hook]
+    pub fn set_agent_stderr_hook(&self, hook: Arc<dyn Fn(&AgentStderr) + Send + Sync>) {
+        self.sessions.set_stderr_hook(hook);
+    }
+
+    /// The live sessions.
+    #[action]
+    pub fn list_sessions(&self) -> Vec<SessionInfo> {
+        self.sessions.list()
+    }
+
+    /// Switches the session's mode (ACP `session/set_mode`).
+    #[action]
+    pub async fn set_session_mode(
+        &self,
+        session_id: String,
+        mode_id: String,
+    ) -> Result<(), ActorError> {
+        self.sessions.set_mode(&session_id, mode_id).await
+    }
+
+    /// The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
+    /// null if the agent has none.
+    #[action]
+    pub fn get_session_modes(&self, session_id: String) -> Result<Json, ActorError> {
+        self.sessions.modes(&session_id)
+    }
+
+    /// The session's config options, as the agent last reported them.
+    #[action]
+    pub fn get_session_config_options(&self, session_id: String) -> Result<Json, ActorError> {
+        self.sessions.config_options(&session_id)
+    }
+
+    /// Sets a config option (ACP `session/set_config_option`); returns all of them.
+    #[action]
+    pub async fn set_session_config_option(
+        &self,
+        session_id: String,
+        config_id: String,
+        value: String,
+    ) -> Result<Json, ActorError> {
+        self.sessions
+            .set_config_option(&session_id, Some(config_id), None, value)
+            .await
+    }
+
+    /// Sets the model: the config option of category `model`. Returns all config options.
+    #[action]
+    pub async fn set_session_model(
+        &self,
+        session_id: String,
+        model: String,
+    ) -> Result<Json, ActorError> {
+        self.sessions
+            .set_config_option(&session_id, None, Some("model"), model)
+            .await
+    }
+
+    /// Sets the thought level: the config option of category `thought_level`. Returns all
+    /// config options.
+    #[action]
+    pub async fn set_session_thought_level(
+        &self,
+        session_id: String,
+        level: String,
+    ) -> Result<Json, ActorError> {
+        self.sessions
+            .set_config_option(&session_id, None, Some("thought_level"), level)
+            .await
+    }
+
+    /// The agent's capabilities (`initialize`'s `agentCapabilities`).
+    #[action]
+    pub fn get_session_capabilities(&self, session_id: String) -> Result<Json, ActorError> {
+        self.sessions.capabilities(&session_id)
+    }
+
+    /// The agent's name and version (`initialize`'s `agentInfo`), or null.
+    #[action]
+    pub fn get_session_agent_info(&self, session_id: String) -> Result<Json, ActorError> {
+        self.sessions.agent_info(&session_id)
+    }
+
+    /// Sends a JSON-RPC request to the session's agent with the session's id set in
+    /// `params.sessionId`, and returns the raw result; a JSON-RPC error becomes
+    /// `agent_error` with the error object as metadata.
+    #[action]
+    pub async fn raw_session_send(
+        &self,
+        session_id: String,
+        method: String,
+        params: Option<Json>,
+    ) -> Result<Json, ActorError> {
+        self.sessions.raw(&session_id, &method, params, true).await
+    }
+
+    /// Sends a JSON-RPC request to the session's agent exactly as given. Each session has
+    /// an agent process of its own, so the session names the connection.
+    #[action]
+    pub async fn raw_send(
+        &self,
+        session_id: String,
+        method: String,
+        params: Option<Json>,
+    ) -> Result<Json, ActorError> {
+        self.sessions.raw(&session_id, &method, params, false).await
+    }
+
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
@@ -427,7 +714,7 @@ impl AgentOs {
         on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
         let env = options.env.clone().unwrap_or_default();
-        let plan = self.plan(argv, options.cwd.as_deref(), &env, false)?;
+        let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
         exec::run(
             plan.command(),
             &options,

@@ -2,12 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use agentos_core::VmConfig;
+use agentos_core::cli::{LimitArgs, VmArgs};
 use agentos_core::host::embedded::{self, HostConfig};
-use agentos_core::runtime::Limits;
-use agentos_core::vm::sandbox::SandboxMode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -36,29 +33,15 @@ enum Command {
         /// Where VMs and the host's SQLite state live.
         #[arg(long, default_value = ".agentos")]
         data_dir: PathBuf,
-        /// Largest message in either direction, in bytes.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_message_bytes: u32,
-        /// How long a bridge request waits for a client's answer, in milliseconds.
-        #[arg(long, default_value_t = 30_000)]
-        bridge_timeout_ms: u64,
-        /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
-        #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
-        sandbox: Sandbox,
-        /// Let sandboxed processes use the network.
-        #[arg(long)]
-        allow_network: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        vm: VmArgs,
         /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
         /// terminal page.
         #[arg(long, env = "AGENTOS_WEB_ROOT")]
         web_root: Option<PathBuf>,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Sandbox {
-    Bubblewrap,
-    None,
 }
 
 #[tokio::main]
@@ -72,27 +55,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         port,
         token,
         data_dir,
-        max_message_bytes,
-        bridge_timeout_ms,
-        sandbox,
-        allow_network,
+        limits,
+        vm,
         web_root,
     } = Cli::parse().command;
-    let vm = VmConfig {
-        sandbox: match sandbox {
-            Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
-            Sandbox::None => SandboxMode::None,
-        },
-        allow_network,
-    };
+    let vm = vm.config(data_dir.join(embedded::STATE_FILE))?;
     let token = token.unwrap_or_else(embedded::generate_token);
     let running = embedded::start(
         HostConfig {
             listen: SocketAddr::new(host, port),
             token: token.clone(),
             data_dir,
-            limits: Limits::with_message_bytes(max_message_bytes),
-            bridge_timeout: Duration::from_millis(bridge_timeout_ms),
+            limits: limits.limits(),
+            bridge_timeout: limits.bridge_timeout(),
             web_root: web_root.clone(),
         },
         embedded::agent_os_kinds(vm),

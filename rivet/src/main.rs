@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agentos_core::runtime::Limits;
-use agentos_core::vm::sandbox::SandboxMode;
-use agentos_core::{AgentOs, VmConfig};
+use agentos_core::AgentOs;
+use agentos_core::cli::{LimitArgs, VmArgs};
 use agentos_rivet::Setup;
 use clap::{Parser, Subcommand};
 use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
 use tokio_util::sync::CancellationToken;
+
+/// The SQLite file under `--data-dir` that keeps every VM's session events.
+const SESSION_STORE: &str = "host.sqlite";
 
 #[derive(Parser)]
 #[command(
@@ -38,25 +40,11 @@ enum Command {
         /// Where VMs live: one directory per actor key.
         #[arg(long, default_value = ".agentos-rivet")]
         data_dir: PathBuf,
-        /// Largest message in either direction, in bytes.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_message_bytes: u32,
-        /// How long a bridge request waits for a client's answer, in milliseconds.
-        #[arg(long, default_value_t = 30_000)]
-        bridge_timeout_ms: u64,
-        /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
-        #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
-        sandbox: Sandbox,
-        /// Let sandboxed processes use the network.
-        #[arg(long)]
-        allow_network: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        vm: VmArgs,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Sandbox {
-    Bubblewrap,
-    None,
 }
 
 #[tokio::main]
@@ -71,23 +59,18 @@ async fn main() -> anyhow::Result<()> {
         token,
         pool,
         data_dir,
-        max_message_bytes,
-        bridge_timeout_ms,
-        sandbox,
-        allow_network,
+        limits,
+        vm,
     } = Cli::parse().command;
-    let vm = VmConfig {
-        sandbox: match sandbox {
-            Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
-            Sandbox::None => SandboxMode::None,
-        },
-        allow_network,
-    };
-    let mut setup = Setup::new(std::path::absolute(&data_dir)?, move |dir, events| {
-        AgentOs::open(dir, vm, events)
+    let data_dir = std::path::absolute(&data_dir)?;
+    // Session events of every actor's VM, each under its own directory's name, as on the
+    // embedded host.
+    let vm = vm.config(data_dir.join(SESSION_STORE))?;
+    let mut setup = Setup::new(data_dir, move |dir, events| {
+        AgentOs::open(dir, vm.clone(), events)
     });
-    setup.limits = Limits::with_message_bytes(max_message_bytes);
-    setup.bridge_timeout = Duration::from_millis(bridge_timeout_ms);
+    setup.limits = limits.limits();
+    setup.bridge_timeout = limits.bridge_timeout();
     let mut registry = Registry::new();
     agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
 

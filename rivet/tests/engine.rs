@@ -125,13 +125,13 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
     let mut registry = Registry::new();
     let vm = VmConfig {
         sandbox: SandboxMode::None,
-        allow_network: false,
+        ..VmConfig::default()
     };
     agentos_rivet::register::<AgentOs>(
         &mut registry,
         "agentOS",
         Setup::new(data.path().to_owned(), move |dir, events| {
-            AgentOs::open(dir, vm, events)
+            AgentOs::open(dir, vm.clone(), events)
         }),
     );
     let shutdown = CancellationToken::new();

@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -187,6 +187,99 @@ export interface AgentOsActions {
    */
   listShells(): Promise<Array<ShellInfo>>;
   /**
+   * The agents this VM can start (`createSession`'s `agentType`), and whether each one's
+   * program is installed.
+   */
+  listAgents(): Promise<Array<AgentInfo>>;
+  /**
+   * Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
+   * session with it; `mcpServers` reach the agent's `session/new` as given. The session's
+   * updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
+   * `agentExit`.
+   */
+  createSession(agentType: string, options?: SessionOptions): Promise<SessionInfo>;
+  /**
+   * Sends a prompt (text, or ACP content blocks) and waits for the turn to end. Fails with
+   * `agent_exited` if the agent dies meanwhile.
+   */
+  prompt(sessionId: string, prompt: PromptInput): Promise<PromptResult>;
+  /**
+   * Asks the agent to stop the current turn (ACP `session/cancel`); the prompt then ends
+   * with stop reason `cancelled`.
+   */
+  cancelSession(sessionId: string): Promise<void>;
+  /**
+   * Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
+   * pending when a session ends are cancelled.
+   */
+  respondPermission(sessionId: string, permissionId: string, reply: PermissionReply): Promise<void>;
+  /**
+   * Ends a session: its agent process is gone when this returns.
+   */
+  closeSession(sessionId: string): Promise<void>;
+  /**
+   * Closes the session if it is live and deletes its persisted events.
+   */
+  destroySession(sessionId: string): Promise<void>;
+  /**
+   * A page of a session's persisted events (its `sessionEvent`s, in order), live or
+   * ended, across host restarts.
+   */
+  getSessionEvents(sessionId: string, options?: SessionEventsOptions): Promise<Array<SessionEvent>>;
+  /**
+   * Every session on record, live or ended, oldest first.
+   */
+  listPersistedSessions(): Promise<Array<PersistedSession>>;
+  /**
+   * The live sessions.
+   */
+  listSessions(): Promise<Array<SessionInfo>>;
+  /**
+   * Switches the session's mode (ACP `session/set_mode`).
+   */
+  setSessionMode(sessionId: string, modeId: string): Promise<void>;
+  /**
+   * The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
+   * null if the agent has none.
+   */
+  getSessionModes(sessionId: string): Promise<JsonValue>;
+  /**
+   * The session's config options, as the agent last reported them.
+   */
+  getSessionConfigOptions(sessionId: string): Promise<JsonValue>;
+  /**
+   * Sets a config option (ACP `session/set_config_option`); returns all of them.
+   */
+  setSessionConfigOption(sessionId: string, configId: string, value: string): Promise<JsonValue>;
+  /**
+   * Sets the model: the config option of category `model`. Returns all config options.
+   */
+  setSessionModel(sessionId: string, model: string): Promise<JsonValue>;
+  /**
+   * Sets the thought level: the config option of category `thought_level`. Returns all
+   * config options.
+   */
+  setSessionThoughtLevel(sessionId: string, level: string): Promise<JsonValue>;
+  /**
+   * The agent's capabilities (`initialize`'s `agentCapabilities`).
+   */
+  getSessionCapabilities(sessionId: string): Promise<JsonValue>;
+  /**
+   * The agent's name and version (`initialize`'s `agentInfo`), or null.
+   */
+  getSessionAgentInfo(sessionId: string): Promise<JsonValue>;
+  /**
+   * Sends a JSON-RPC request to the session's agent with the session's id set in
+   * `params.sessionId`, and returns the raw result; a JSON-RPC error becomes
+   * `agent_error` with the error object as metadata.
+   */
+  rawSessionSend(sessionId: string, method: string, params?: JsonValue): Promise<JsonValue>;
+  /**
+   * Sends a JSON-RPC request to the session's agent exactly as given. Each session has
+   * an agent process of its own, so the session names the connection.
+   */
+  rawSend(sessionId: string, method: string, params?: JsonValue): Promise<JsonValue>;
+  /**
    * Replaces the root filesystem's contents with a snapshot archive, given inline or as a
    * finished upload.
    */
@@ -223,6 +316,22 @@ export interface AgentOsEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   shellExit: ShellExit;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  sessionEvent: SessionEvent;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  permissionRequest: PermissionRequest;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  agentStderr: AgentStderr;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  agentExit: AgentExitEvent;
 }
 
 /** Bridges of the `agentOS` actor: requests a client answers with `handle`. */
@@ -238,6 +347,7 @@ export const agentOsUnsupported = {
 
 /** Hooks: set by Rust code that hosts the actor, never over the wire. */
 export const agentOsHooks = {
+  setAgentStderrHook: "set by Rust code that hosts the actor",
 } as const;
 
 /** Connects to the `agentOS` actor; calls wait for the connection and its contract check. */

@@ -3,7 +3,35 @@
 /**
  * A typed, serializable error: what a TypeScript `ActorError` is built from.
  */
-export type ActorErrorInfo = { group: string, code: string, message: string, metadata?: unknown, };
+export type ActorErrorInfo = { group: string, code: string, message: string, 
+/**
+ * Boxed: `serde_json::Value` with `preserve_order` (which the ACP crate turns on) would
+ * make every `Result<_, ActorError>` large.
+ */
+metadata?: unknown, };
+
+/**
+ * The `agentExit` event: a session's agent process ended.
+ */
+export type AgentExitEvent = { sessionId: string, exitCode: number | null, signal: number | null, };
+
+/**
+ * One entry of `listAgents`.
+ */
+export type AgentInfo = { id: string, 
+/**
+ * Whether the agent's program exists on the host.
+ */
+installed: boolean, 
+/**
+ * The program and its arguments.
+ */
+entrypoint: Array<string>, description?: string, };
+
+/**
+ * A line the agent wrote to stderr.
+ */
+export type AgentStderr = { sessionId: string, line: string, };
 
 /**
  * Options for `delete`.
@@ -124,6 +152,8 @@ modifiedMs: number,
  */
 readOnly: boolean, };
 
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
 /**
  * Options for `mkdir`.
  */
@@ -205,6 +235,37 @@ state: OsProcessState, };
  * What a host process is doing, from `/proc/<pid>/stat`.
  */
 export type OsProcessState = "running" | "sleeping" | "diskSleep" | "stopped" | "zombie" | "idle" | "other";
+
+/**
+ * An answer to a permission request.
+ */
+export type PermissionReply = "once" | "always" | "reject";
+
+/**
+ * The agent asks before acting; answer with `respondPermission`.
+ */
+export type PermissionRequest = { sessionId: string, permissionId: string, 
+/**
+ * ACP's `session/request_permission` params: `toolCall` and `options`.
+ */
+request: JsonValue, };
+
+/**
+ * A session on record, live or ended, as `listPersistedSessions` reports it.
+ */
+export type PersistedSession = { sessionId: string, agentType: string, cwd: string, 
+/**
+ * Milliseconds since the Unix epoch.
+ */
+createdAt: number, 
+/**
+ * When its agent ended, if it has.
+ */
+endedAt: number | null, 
+/**
+ * How many events are kept.
+ */
+events: number, };
 
 /**
  * How a spawned process ended; reported once, after its last output.
@@ -297,6 +358,24 @@ data: Uint8Array, };
 export type ProcessStream = "stdout" | "stderr";
 
 /**
+ * A prompt: text, or ACP content blocks.
+ */
+export type PromptInput = string | Array<JsonValue>;
+
+/**
+ * How a prompt turn ended.
+ */
+export type PromptResult = { 
+/**
+ * ACP's stop reason: `end_turn`, `cancelled`, `max_tokens`, `refusal`, …
+ */
+stopReason: string, 
+/**
+ * The text of the agent's message chunks during this turn.
+ */
+text: string, };
+
+/**
  * The terminal a process runs on when spawned with `pty`.
  */
 export type PtyOptions = { 
@@ -364,6 +443,67 @@ network: boolean, };
  * How a VM isolates its processes.
  */
 export type SandboxMode = "bubblewrap" | "none";
+
+/**
+ * One ACP session update, as the `sessionEvent` event and in `getSessionEvents`.
+ */
+export type SessionEvent = { sessionId: string, 
+/**
+ * Position in the session's history, from 1.
+ */
+seq: number, 
+/**
+ * The `update` of ACP's `session/update`.
+ */
+update: JsonValue, };
+
+/**
+ * Options of `getSessionEvents`.
+ */
+export type SessionEventsOptions = { 
+/**
+ * Only events with a larger `seq` (default 0: from the start).
+ */
+after?: number, 
+/**
+ * At most this many events (default and cap 1000).
+ */
+limit?: number, };
+
+/**
+ * A live session.
+ */
+export type SessionInfo = { sessionId: string, agentType: string, cwd: string, 
+/**
+ * The host pid of the agent process (the sandbox's, when sandboxed).
+ */
+pid: number, };
+
+/**
+ * Options of `createSession`.
+ */
+export type SessionOptions = { 
+/**
+ * The agent's working directory, a VM path (default `/`); also the session's `cwd`.
+ */
+cwd?: string, 
+/**
+ * Environment variables for the agent process, over the agent's configured ones.
+ */
+env?: { [key in string]: string }, 
+/**
+ * MCP servers in ACP's shape (`{ name, command, args, env }` for stdio,
+ * `{ type: "http", name, url, headers }` for HTTP), passed to the agent's `session/new`.
+ */
+mcpServers?: Array<JsonValue>, 
+/**
+ * Text added to the VM's instructions, sent before the first prompt.
+ */
+additionalInstructions?: string, 
+/**
+ * Leaves out the VM's own instructions.
+ */
+skipOsInstructions?: boolean, };
 
 /**
  * Output of a shell: what its programs wrote to the terminal, echo included.

@@ -1,4 +1,33 @@
-//! What the benchmarks share: reading criterion's estimates of this run to print ratios.
+//! What the benchmarks share: a VM nobody listens to, a context to call it with, and
+//! reading criterion's estimates of this run to print ratios.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits};
+use agentos_core::{AgentOs, VmConfig};
+
+/// A VM in a fresh directory (kept alive by the returned guard) whose events go nowhere.
+pub fn vm() -> (tempfile::TempDir, AgentOs) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let os = AgentOs::open(
+        dir.path(),
+        VmConfig::default(),
+        ActorEvents::new(Arc::new(Discard)),
+    )
+    .expect("vm opens");
+    (dir, os)
+}
+
+/// A call context whose events go nowhere.
+pub fn ctx() -> CallContext {
+    CallContext::new(
+        "bench:1".into(),
+        Arc::new(Discard),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+        Limits::default(),
+    )
+}
 
 /// Criterion's point estimate (mean, ns) of `group/name` from this run.
 pub fn mean_ns(group: &str, name: &str) -> Option<f64> {

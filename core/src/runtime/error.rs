@@ -25,6 +25,10 @@ pub mod code {
     /// The target no longer takes input, e.g. a process's closed standard input.
     pub const CLOSED: &str = "closed";
     pub const INTERNAL: &str = "internal";
+    /// An agent answered a request with a JSON-RPC error (in the metadata).
+    pub const AGENT_ERROR: &str = "agent_error";
+    /// A session's agent process ended while a request to it was in flight.
+    pub const AGENT_EXITED: &str = "agent_exited";
 }
 
 /// A typed, serializable error: what a TypeScript `ActorError` is built from.
@@ -36,8 +40,10 @@ pub struct ActorError {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Boxed: `serde_json::Value` with `preserve_order` (which the ACP crate turns on) would
+    /// make every `Result<_, ActorError>` large.
     #[ts(optional, type = "unknown")]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Box<serde_json::Value>>,
 }
 
 impl ActorError {
@@ -51,7 +57,7 @@ impl ActorError {
     }
 
     pub fn with_metadata(mut self, metadata: serde_json::Value) -> Self {
-        self.metadata = Some(metadata);
+        self.metadata = Some(Box::new(metadata));
         self
     }
 
@@ -88,6 +94,12 @@ impl ActorError {
     }
     pub fn closed(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::CLOSED, message)
+    }
+    pub fn agent_error(message: impl Into<String>) -> Self {
+        Self::new(GROUP_AGENTOS, code::AGENT_ERROR, message)
+    }
+    pub fn agent_exited(message: impl Into<String>) -> Self {
+        Self::new(GROUP_AGENTOS, code::AGENT_EXITED, message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::INTERNAL, message)

@@ -32,6 +32,10 @@ const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib3
 /// program is not a group leader there, so `setsid` execs it in place.
 const BWRAP_WRAPPERS: usize = 2;
 
+/// Where a sandboxed process sees the host paths of [`Launch::binds`]: inside its private
+/// `/tmp`, so that binding them creates no mount points in the VM's own tree.
+pub const HOST_BINDS: &str = "/tmp/.agentos-host";
+
 /// The `PATH` a sandboxed process starts with unless the caller sets one.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
@@ -68,6 +72,10 @@ pub struct Launch<'a> {
     pub argv: &'a [String],
     pub cwd: &'a str,
     pub env: &'a BTreeMap<String, String>,
+    /// Host paths the process needs beyond the VM and the system directories (an agent's
+    /// binary, say), bound read-only under [`HOST_BINDS`]; argv entries naming one of them
+    /// (or a path inside one) are rewritten to where it is bound.
+    pub binds: &'a [String],
 }
 
 /// A process ready to start: the program and arguments the host runs (bubblewrap's own, for
@@ -186,7 +194,9 @@ impl Sandbox {
                 "bubblewrap (bwrap) is not installed, so this VM cannot run processes; install it (apt-get install bubblewrap) or start the host with --sandbox none",
             )),
             (SandboxMode::Bubblewrap, Some((bwrap, _))) => {
-                if let Some(namespaces) = (!terminal)
+                // Host binds live in a `/tmp` of bubblewrap's making, which resident
+                // namespaces replace per process: such launches (agents) get a bubblewrap.
+                if let Some(namespaces) = (!terminal && launch.binds.is_empty())
                     .then(|| self.resident(bwrap, view))
                     .transpose()?
                     .flatten()
@@ -201,12 +211,22 @@ impl Sandbox {
                         resident: Some(namespaces),
                     });
                 }
-                let mut bwrap_args = self.bwrap_args(view, launch.cwd, &env);
+                let mut bwrap_args = self.bwrap_args(view, launch, &env);
                 bwrap_args.push("--".into());
                 if terminal {
                     bwrap_args.extend(["setsid", "--ctty", "--wait"].map(String::from));
                 }
-                bwrap_args.extend(launch.argv.iter().cloned());
+                bwrap_args.extend(launch.argv.iter().map(|arg| {
+                    let bound = launch.binds.iter().any(|bind| {
+                        arg.strip_prefix(bind.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                    });
+                    if bound {
+                        format!("{HOST_BINDS}{arg}")
+                    } else {
+                        arg.clone()
+                    }
+                }));
                 Ok(Plan {
                     program: path(bwrap),
                     args: bwrap_args,
@@ -238,19 +258,27 @@ impl Sandbox {
         Ok(namespaces)
     }
 
-    /// bubblewrap's arguments for one process: the view's, then its environment and cwd.
+    /// bubblewrap's arguments for one process: the view's, its host binds (after the view's
+    /// private `/tmp`, which holds them), then its environment and cwd.
     fn bwrap_args(
         &self,
         view: &HostView,
-        cwd: &str,
+        launch: &Launch<'_>,
         env: &BTreeMap<String, String>,
     ) -> Vec<String> {
         let mut args = self.view_args(view);
+        for host_path in launch.binds {
+            args.extend([
+                "--ro-bind".into(),
+                host_path.clone(),
+                format!("{HOST_BINDS}{host_path}"),
+            ]);
+        }
         args.push("--clearenv".into());
         for (key, value) in env {
             args.extend(["--setenv".into(), key.clone(), value.clone()]);
         }
-        args.extend(["--chdir".into(), cwd.to_owned()]);
+        args.extend(["--chdir".into(), launch.cwd.to_owned()]);
         args
     }
 

@@ -173,7 +173,7 @@ impl Actors {
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| ActorError::internal(format!("{}: {e}", data_dir.display())))?;
         Ok(Self {
-            store: Store::open(&data_dir.join("host.sqlite"))?,
+            store: Store::open(&data_dir.join(super::STATE_FILE))?,
             kinds,
             live: Default::default(),
             data_dir,

@@ -30,6 +30,10 @@ use crate::runtime::{ActorError, Encoding, Limits};
 /// The subprotocol a browser offers (with `agentos.bearer.<token>`) and the host selects.
 pub const SUBPROTOCOL: &str = "agentos.v1";
 
+/// The host's SQLite file in its data directory; VMs may keep their session events there too
+/// ([`crate::VmConfig::session_store`]).
+pub const STATE_FILE: &str = "host.sqlite";
+
 /// Where the host serves its `web_root`.
 pub const WEB_PATH: &str = "/terminal";
 
@@ -50,7 +54,7 @@ pub struct HostConfig {
 pub fn agent_os_kinds(config: crate::VmConfig) -> HashMap<String, ActorKind> {
     HashMap::from([(
         "agentOS".to_owned(),
-        ActorKind::of(move |dir, events| crate::AgentOs::open(dir, config, events)),
+        ActorKind::of(move |dir, events| crate::AgentOs::open(dir, config.clone(), events)),
     )])
 }
 

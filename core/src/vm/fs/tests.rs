@@ -76,7 +76,10 @@ fn read_and_write_files() {
     vm.mkdir_p("/dir");
     assert_eq!(code_of(vm.fs.read_file("/dir")), code::IS_A_DIRECTORY);
     let err = vm.fs.read_file("/nope").unwrap_err();
-    assert_eq!(err.metadata, Some(serde_json::json!({ "path": "/nope" })));
+    assert_eq!(
+        err.metadata.as_deref(),
+        Some(&serde_json::json!({ "path": "/nope" }))
+    );
 }
 
 #[test]
@@ -602,8 +605,8 @@ fn rename_within_and_across_mounts() {
     let missing = vm.fs.rename("/missing", "/x").unwrap_err();
     assert_eq!(missing.code, code::NOT_FOUND);
     assert_eq!(
-        missing.metadata,
-        Some(serde_json::json!({ "path": "/missing", "to": "/x" }))
+        missing.metadata.as_deref(),
+        Some(&serde_json::json!({ "path": "/missing", "to": "/x" }))
     );
     assert_eq!(
         code_of(vm.fs.rename("/mem", "/elsewhere")),

@@ -1,17 +1,15 @@
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::killpg;
-use nix::unistd::Pid;
 
 use super::*;
 use crate::runtime::code;
-use crate::vm::CHILDREN_RUNNING;
 use crate::vm::fs::{FileContent, HostView};
 use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
+use crate::vm::test_support::{
+    CHILDREN_RUNNING, DEADLINE, children, fds, group_exists, sandboxes, until,
+};
 
-const DEADLINE: Duration = Duration::from_secs(10);
+type Recorder = crate::vm::test_support::Recorder<Event>;
 
 /// What a process reported, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +56,7 @@ impl Vm {
             argv: &argv,
             cwd: options.cwd.as_deref().unwrap_or("/"),
             env: &env,
+            binds: &[],
         };
         let plan = self
             .sandbox
@@ -103,28 +102,7 @@ impl Vm {
     }
 }
 
-/// Host processes still running a sandbox of `root`: bubblewrap names the root it binds.
-fn sandboxes(root: &std::path::Path) -> usize {
-    let root = root.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
-        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(root.as_str()))
-        .count()
-}
-
-#[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Event>>>);
-
 impl Recorder {
-    fn push(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-
-    fn events(&self) -> Vec<Event> {
-        self.0.lock().unwrap().clone()
-    }
-
     fn stream(&self, stream: ProcessStream) -> String {
         let bytes: Vec<u8> = (self.events().into_iter())
             .filter_map(|event| match event {
@@ -163,22 +141,6 @@ impl Recorder {
         .await
         .unwrap_or_else(|()| panic!("no line {line:?} in {:?}", self.stdout()));
     }
-}
-
-/// Polls `done` until it holds or the deadline passes.
-async fn until(mut done: impl FnMut() -> bool) -> Result<(), ()> {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > DEADLINE {
-            return Err(());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
-
-fn group_exists(pid: u32) -> bool {
-    killpg(Pid::from_raw(pid as i32), None).is_ok()
 }
 
 fn streaming() -> SpawnOptions {
@@ -673,20 +635,6 @@ fn options_decode_from_camel_case() {
     assert!(!plain.contains_key("TERM"));
 }
 
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn children() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .map(|task| {
-            let list = std::fs::read_to_string(task.unwrap().path().join("children"));
-            list.unwrap_or_default().split_whitespace().count()
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn spawn_wait_cycles_leave_no_fds_or_processes_behind() {
     let _alone = CHILDREN_RUNNING.write().await;
@@ -694,7 +642,7 @@ async fn spawn_wait_cycles_leave_no_fds_or_processes_behind() {
     // Warm up: the runtime's SIGCHLD handling exists from here on.
     let (info, _) = vm.run(&["true"]);
     vm.wait(info.pid).await;
-    let (fds_before, children_before) = (fds(), children());
+    let (fds_before, children_before) = (fds(), children().len());
     for cycle in 0..200 {
         match cycle % 4 {
             // Runs to its end.
@@ -732,11 +680,11 @@ async fn spawn_wait_cycles_leave_no_fds_or_processes_behind() {
     assert_eq!(vm.processes.list().len(), 201);
     assert!(vm.processes.tree().is_empty());
     vm.no_sandbox_left().await;
-    let settled = until(|| fds() <= fds_before && children() <= children_before).await;
+    let settled = until(|| fds() <= fds_before && children().len() <= children_before).await;
     assert!(
         settled.is_ok(),
         "fds {fds_before} -> {}, children {children_before} -> {}",
         fds(),
-        children()
+        children().len()
     );
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::HostBind;
+use crate::vm::test_support::processes_naming;
 
 struct Vm {
     root: tempfile::TempDir,
@@ -35,6 +36,7 @@ impl Vm {
             argv: &argv,
             cwd: options.cwd.as_deref().unwrap_or("/"),
             env: &env,
+            binds: &[],
         };
         let plan = self.sandbox.plan(view, &launch, false).unwrap();
         assert!(
@@ -58,8 +60,14 @@ impl Vm {
             ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
             ("HOME".to_owned(), "/".to_owned()),
         ]);
+        let launch = Launch {
+            argv: &[],
+            cwd: "/",
+            env: &env,
+            binds: &[],
+        };
         let mut cmd = tokio::process::Command::new("bwrap");
-        cmd.args(self.sandbox.bwrap_args(view, "/", &env))
+        cmd.args(self.sandbox.bwrap_args(view, &launch, &env))
             .args(["--", "/bin/sh", "-c", script])
             .env_clear()
             .process_group(0)
@@ -75,15 +83,6 @@ fn timeout(ms: u32) -> ExecOptions {
         timeout: Some(ms),
         ..ExecOptions::default()
     }
-}
-
-/// Host processes whose command line contains `marker`.
-fn processes(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
-        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
-        .count()
 }
 
 #[tokio::test]
@@ -266,7 +265,7 @@ async fn what_a_process_leaves_running_dies_with_it() {
         .await;
     assert_eq!(r.exit_code, Some(0));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while processes(marker) > 0 {
+    while processes_naming(marker) > 0 {
         assert!(
             Instant::now() < deadline,
             "the background sleep outlived the process"
@@ -326,6 +325,7 @@ async fn exit_codes_signals_cwd_env_and_missing_programs() {
         argv: &argv,
         cwd: "/",
         env: &env,
+        binds: &[],
     };
     let plan = vm.sandbox.plan(&view, &launch, false).unwrap();
     let r = exec::run(plan.command(), &ExecOptions::default(), |_| {}, |_| {})
@@ -356,4 +356,44 @@ async fn the_init_holding_a_copy_of_the_host_is_out_of_reach() {
         )
         .await;
     assert_ne!(r.exit_code, Some(0));
+}
+
+/// Extra host paths land under `HOST_BINDS`, after the private `/tmp` they live in, and
+/// argv entries naming them (or paths inside them) follow; other arguments stay as given.
+#[test]
+fn binds_are_mounted_in_tmp_and_argv_follows_them() {
+    let sandbox = Sandbox::detect(SandboxMode::Bubblewrap, false);
+    let view = HostView {
+        root: PathBuf::from("/data/vm/root"),
+        mounts: Vec::new(),
+    };
+    let argv = [
+        "/opt/agent/bin/run",
+        "/opt/agent/lib/main.py",
+        "/opt/agentx",
+        "--x",
+    ]
+    .map(String::from);
+    let binds = ["/opt/agent".to_owned()];
+    let launch = Launch {
+        argv: &argv,
+        cwd: "/",
+        env: &BTreeMap::new(),
+        binds: &binds,
+    };
+    let args = sandbox.plan(&view, &launch, false).unwrap().args;
+    let at = |needle: &[&str]| args.windows(needle.len()).position(|w| w == needle);
+    let tmp = at(&["--tmpfs", "/tmp"]).unwrap();
+    let bind = at(&["--ro-bind", "/opt/agent", "/tmp/.agentos-host/opt/agent"]).unwrap();
+    assert!(tmp < bind);
+    let command = &args[args.iter().position(|a| a == "--").unwrap() + 1..];
+    assert_eq!(
+        command,
+        [
+            "/tmp/.agentos-host/opt/agent/bin/run",
+            "/tmp/.agentos-host/opt/agent/lib/main.py",
+            "/opt/agentx",
+            "--x"
+        ]
+    );
 }

@@ -1,20 +1,15 @@
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::killpg;
-use nix::unistd::Pid;
 
 use super::*;
 use crate::runtime::code;
 use crate::vm::fs::HostView;
 use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
+use crate::vm::test_support::{
+    CHILDREN_RUNNING as SHELLS_RUNNING, DEADLINE, children, fds, group_exists, sandboxes, until,
+};
 
-/// The leak test counts the whole process's fds and children, so it runs alone among the
-/// tests that start shells or processes (they take this shared, it takes it exclusively).
-use crate::vm::CHILDREN_RUNNING as SHELLS_RUNNING;
-
-const DEADLINE: Duration = Duration::from_secs(10);
+type Recorder = crate::vm::test_support::Recorder<Event>;
 
 const SIZE: ShellSize = ShellSize { cols: 80, rows: 24 };
 
@@ -56,6 +51,7 @@ impl Vm {
             argv: &argv,
             cwd: "/",
             env: &env,
+            binds: &[],
         };
         let plan = self.sandbox.plan(&self.view, &launch, true)?;
         let recorder = Recorder::default();
@@ -75,28 +71,7 @@ impl Vm {
     }
 }
 
-/// Host processes still running a sandbox of `root`: bubblewrap names the root it binds.
-fn sandboxes(root: &std::path::Path) -> usize {
-    let root = root.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
-        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(root.as_str()))
-        .count()
-}
-
-#[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Event>>>);
-
 impl Recorder {
-    fn push(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-
-    fn events(&self) -> Vec<Event> {
-        self.0.lock().unwrap().clone()
-    }
-
     fn output(&self) -> String {
         let bytes: Vec<u8> = self
             .events()
@@ -126,22 +101,6 @@ impl Recorder {
             .await
             .unwrap_or_else(|()| panic!("no line {line:?} in {:?}", self.output()));
     }
-}
-
-/// Polls `done` until it holds or the deadline passes.
-async fn until(mut done: impl FnMut() -> bool) -> Result<(), ()> {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > DEADLINE {
-            return Err(());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
-
-fn group_exists(pid: u32) -> bool {
-    killpg(Pid::from_raw(pid as i32), None).is_ok()
 }
 
 #[tokio::test]
@@ -343,23 +302,6 @@ async fn ids_count_up_and_the_list_is_sorted() {
     for id in ids {
         vm.shells.close(&id).await.unwrap();
     }
-}
-
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn children() -> Vec<u32> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flat_map(|task| {
-            let list = std::fs::read_to_string(task.unwrap().path().join("children"));
-            let list = list.unwrap_or_default();
-            list.split_whitespace()
-                .map(|pid| pid.parse().unwrap())
-                .collect::<Vec<u32>>()
-        })
-        .collect()
 }
 
 #[tokio::test]

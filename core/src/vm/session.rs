@@ -1,0 +1,434 @@
+//! Agent sessions: one agent process of the VM per session, spoken to over ACP (`acp.rs`).
+//! The registry keeps the live sessions, streams their updates, permission requests, stderr
+//! and exit to a [`Listener`], and answers the agent's file requests from the VM's
+//! filesystem. A session whose agent dies leaves the registry; the others are untouched.
+//! Every update is also kept in the session log (`log.rs`), which outlives the host.
+
+mod acp;
+mod log;
+mod terminal;
+mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::Value as Json;
+
+use super::fs::{FileContent, Filesystem};
+use crate::runtime::ActorError;
+use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
+use log::EventLog;
+pub use terminal::Launcher;
+use terminal::Terminals;
+pub use types::{
+    AgentConfig, AgentExit, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply,
+    PermissionRequest, PersistedSession, PromptInput, PromptResult, SessionEvent,
+    SessionEventsOptions, SessionInfo, SessionOptions,
+};
+
+/// What every session's agent is told first, unless `skipOsInstructions`.
+const OS_INSTRUCTIONS: &str = "You are running in an agentOS VM: a sandboxed Linux filesystem whose root is `/`. Files you read and write through the client are the VM's files.";
+
+/// What Rust code hosting the VM sees of every agent's stderr, beside the `agentStderr`
+/// event.
+pub type StderrHook = Arc<dyn Fn(&AgentStderr) + Send + Sync>;
+
+/// Where a registry's events go.
+pub trait Listener: Send + Sync + 'static {
+    fn session_event(&self, event: &SessionEvent);
+    fn permission_request(&self, request: &PermissionRequest);
+    fn agent_stderr(&self, line: &AgentStderr);
+    fn agent_exit(&self, exit: &AgentExitEvent);
+}
+
+/// One VM's sessions. Dropping the registry kills every agent still running.
+pub struct Sessions {
+    agents: BTreeMap<String, AgentConfig>,
+    fs: Arc<Filesystem>,
+    listener: Arc<dyn Listener>,
+    log: Arc<EventLog>,
+    stderr_hook: Arc<Mutex<Option<StderrHook>>>,
+    launcher: Launcher,
+    live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
+}
+
+struct Live {
+    info: SessionInfo,
+    conn: AgentConnection,
+    client: Arc<SessionClient>,
+    /// Held for the length of a prompt turn: a session runs one turn at a time.
+    turn: tokio::sync::Mutex<()>,
+}
+
+/// The client side of one session: what the agent's traffic turns into.
+struct SessionClient {
+    session_id: String,
+    fs: Arc<Filesystem>,
+    listener: Arc<dyn Listener>,
+    log: Arc<EventLog>,
+    stderr_hook: Arc<Mutex<Option<StderrHook>>>,
+    terminals: Terminals,
+    seq: AtomicU32,
+    /// The text of the agent's message chunks in the current turn.
+    text: Mutex<String>,
+    /// Instructions still to send, before the first prompt.
+    instructions: Mutex<Option<String>>,
+    last_permission: AtomicU32,
+    permissions: Mutex<HashMap<String, PermissionAnswer>>,
+}
+
+impl ClientSide for SessionClient {
+    fn update(&self, update: Json, text: Option<String>) {
+        if let Some(text) = text {
+            lock(&self.text).push_str(&text);
+        }
+        let event = SessionEvent {
+            session_id: self.session_id.clone(),
+            seq: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            update,
+        };
+        if let Err(err) = self.log.append(&event) {
+            tracing::warn!(%err, "a session event was not persisted");
+        }
+        self.listener.session_event(&event);
+    }
+
+    fn permission(&self, request: Json, answer: PermissionAnswer) {
+        let permission_id = format!(
+            "p{}",
+            self.last_permission.fetch_add(1, Ordering::SeqCst) + 1
+        );
+        lock(&self.permissions).insert(permission_id.clone(), answer);
+        self.listener.permission_request(&PermissionRequest {
+            session_id: self.session_id.clone(),
+            permission_id,
+            request,
+        });
+    }
+
+    fn read_text_file(&self, path: &str) -> Result<String, ActorError> {
+        String::from_utf8(self.fs.read_file(path)?.0)
+            .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+    }
+
+    fn write_text_file(&self, path: &str, content: &str) -> Result<(), ActorError> {
+        self.fs
+            .write_file(path, FileContent::Text(content.to_owned()))
+    }
+
+    fn terminals(&self) -> &Terminals {
+        &self.terminals
+    }
+
+    fn stderr(&self, line: String) {
+        let line = AgentStderr {
+            session_id: self.session_id.clone(),
+            line,
+        };
+        self.listener.agent_stderr(&line);
+        let hook = lock(&self.stderr_hook).clone();
+        if let Some(hook) = hook {
+            hook(&line);
+        }
+    }
+}
+
+impl Sessions {
+    /// A registry whose history is kept in the SQLite file `log` (created if needed), under
+    /// the name `vm`; agents' terminals start through `launcher`.
+    pub fn open(
+        agents: BTreeMap<String, AgentConfig>,
+        fs: Arc<Filesystem>,
+        listener: Arc<dyn Listener>,
+        log: &Path,
+        vm: String,
+        launcher: Launcher,
+    ) -> Result<Self, ActorError> {
+        Ok(Self {
+            launcher,
+            agents,
+            fs,
+            listener,
+            log: Arc::new(EventLog::open(log, vm)?),
+            stderr_hook: Arc::default(),
+            live: Arc::default(),
+        })
+    }
+
+    /// The configured agents, by id.
+    pub fn agents(&self) -> Vec<AgentInfo> {
+        self.agents
+            .iter()
+            .map(|(id, agent)| AgentInfo {
+                id: id.clone(),
+                installed: installed(&agent.command),
+                entrypoint: std::iter::once(agent.command.clone())
+                    .chain(agent.args.iter().cloned())
+                    .collect(),
+                description: agent.description.clone(),
+            })
+            .collect()
+    }
+
+    /// Sets (replacing) the hook every session's stderr lines go to.
+    pub fn set_stderr_hook(&self, hook: StderrHook) {
+        *lock(&self.stderr_hook) = Some(hook);
+    }
+
+    /// The configuration of an agent that is installed.
+    pub fn agent(&self, agent_type: &str) -> Result<&AgentConfig, ActorError> {
+        let agent = self.agents.get(agent_type).ok_or_else(|| {
+            ActorError::not_found(format!(
+                "no agent {agent_type} (configured: {})",
+                self.agents.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        if !installed(&agent.command) {
+            return Err(ActorError::unsupported(format!(
+                "agent {agent_type} is not installed: {} not found",
+                agent.command
+            )));
+        }
+        Ok(agent)
+    }
+
+    /// Starts `command` (the agent's sandbox plan) and opens an ACP session in `cwd`.
+    pub async fn create(
+        &self,
+        agent_type: String,
+        command: tokio::process::Command,
+        cwd: String,
+        options: SessionOptions,
+    ) -> Result<SessionInfo, ActorError> {
+        let session_id = format!("{:016x}", rand::random::<u64>());
+        let instructions = [
+            (!options.skip_os_instructions.unwrap_or(false)).then_some(OS_INSTRUCTIONS),
+            options.additional_instructions.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n\n");
+        let mut info = SessionInfo {
+            session_id: session_id.clone(),
+            agent_type,
+            cwd: cwd.clone(),
+            pid: 0,
+        };
+        // On record first: an agent may send updates while `session/new` is in flight.
+        self.log.started(&info)?;
+        let client = Arc::new(SessionClient {
+            session_id: session_id.clone(),
+            fs: self.fs.clone(),
+            listener: self.listener.clone(),
+            log: self.log.clone(),
+            stderr_hook: self.stderr_hook.clone(),
+            terminals: Terminals::new(self.launcher.clone(), cwd.clone()),
+            seq: AtomicU32::new(0),
+            text: Mutex::default(),
+            instructions: Mutex::new((!instructions.is_empty()).then_some(instructions)),
+            last_permission: AtomicU32::new(0),
+            permissions: Mutex::default(),
+        });
+        let started = AgentConnection::start(
+            command,
+            client.clone(),
+            NewSession {
+                cwd,
+                mcp_servers: options.mcp_servers.unwrap_or_default(),
+            },
+        )
+        .await;
+        let conn = match started {
+            Ok(conn) => conn,
+            Err(err) => {
+                self.log.forget(&session_id)?;
+                return Err(err);
+            }
+        };
+        info.pid = conn.pid;
+        let live = Arc::new(Live {
+            info: info.clone(),
+            conn,
+            client,
+            turn: tokio::sync::Mutex::new(()),
+        });
+        lock(&self.live).insert(session_id.clone(), live.clone());
+        let (registry, listener, log) =
+            (self.live.clone(), self.listener.clone(), self.log.clone());
+        tokio::spawn(async move {
+            let exit = live.conn.exited().await;
+            lock(&registry).remove(&session_id);
+            if let Err(err) = log.ended(&session_id) {
+                tracing::warn!(%err, "a session's end was not persisted");
+            }
+            // Pending permission requests are cancelled as their answers drop.
+            lock(&live.client.permissions).clear();
+            live.client.terminals.release_all();
+            listener.agent_exit(&AgentExitEvent { session_id, exit });
+        });
+        Ok(info)
+    }
+
+    /// Runs one prompt turn; updates stream to the listener meanwhile.
+    pub async fn prompt(
+        &self,
+        session_id: &str,
+        input: PromptInput,
+    ) -> Result<PromptResult, ActorError> {
+        let live = self.live(session_id)?;
+        let _turn = live.turn.try_lock().map_err(|_| {
+            ActorError::invalid_input(format!("session {session_id} is already running a prompt"))
+        })?;
+        let instructions = lock(&live.client.instructions).take();
+        lock(&live.client.text).clear();
+        let stop_reason = live.conn.prompt(input, instructions).await?;
+        Ok(PromptResult {
+            stop_reason,
+            text: std::mem::take(&mut *lock(&live.client.text)),
+        })
+    }
+
+    pub fn cancel(&self, session_id: &str) -> Result<(), ActorError> {
+        self.live(session_id)?.conn.cancel()
+    }
+
+    pub fn respond_permission(
+        &self,
+        session_id: &str,
+        permission_id: &str,
+        reply: PermissionReply,
+    ) -> Result<(), ActorError> {
+        let live = self.live(session_id)?;
+        let mut permissions = lock(&live.client.permissions);
+        let answer = permissions.get_mut(permission_id).ok_or_else(|| {
+            ActorError::not_found(format!(
+                "no pending permission request {permission_id} in session {session_id}"
+            ))
+        })?;
+        answer.reply(reply)?;
+        permissions.remove(permission_id);
+        Ok(())
+    }
+
+    /// Ends the session: its agent is killed and gone when this returns.
+    pub async fn close(&self, session_id: &str) -> Result<(), ActorError> {
+        let live = lock(&self.live)
+            .remove(session_id)
+            .ok_or_else(|| unknown(session_id))?;
+        live.conn.kill();
+        live.conn.exited().await;
+        Ok(())
+    }
+
+    /// Closes the session if it is live, then deletes its history.
+    pub async fn destroy(&self, session_id: &str) -> Result<(), ActorError> {
+        let live = lock(&self.live).contains_key(session_id);
+        if live {
+            self.close(session_id).await?;
+        }
+        self.log.forget(session_id)
+    }
+
+    /// A page of a session's persisted events, live or ended.
+    pub fn events(
+        &self,
+        session_id: &str,
+        options: SessionEventsOptions,
+    ) -> Result<Vec<SessionEvent>, ActorError> {
+        self.log.events(session_id, options)
+    }
+
+    pub fn persisted(&self) -> Result<Vec<PersistedSession>, ActorError> {
+        self.log.sessions()
+    }
+
+    pub fn list(&self) -> Vec<SessionInfo> {
+        lock(&self.live)
+            .values()
+            .map(|live| live.info.clone())
+            .collect()
+    }
+
+    pub async fn set_mode(&self, session_id: &str, mode_id: String) -> Result<(), ActorError> {
+        self.live(session_id)?.conn.set_mode(mode_id).await
+    }
+
+    pub fn modes(&self, session_id: &str) -> Result<Json, ActorError> {
+        Ok(self.live(session_id)?.conn.modes())
+    }
+
+    pub fn config_options(&self, session_id: &str) -> Result<Json, ActorError> {
+        Ok(self.live(session_id)?.conn.config_options())
+    }
+
+    /// Sets a config option by id, or else the one of `category`.
+    pub async fn set_config_option(
+        &self,
+        session_id: &str,
+        config_id: Option<String>,
+        category: Option<&str>,
+        value: String,
+    ) -> Result<Json, ActorError> {
+        self.live(session_id)?
+            .conn
+            .set_config_option(config_id, category, value)
+            .await
+    }
+
+    pub fn capabilities(&self, session_id: &str) -> Result<Json, ActorError> {
+        Ok(self.live(session_id)?.conn.started.capabilities.clone())
+    }
+
+    pub fn agent_info(&self, session_id: &str) -> Result<Json, ActorError> {
+        Ok(self.live(session_id)?.conn.started.agent_info.clone())
+    }
+
+    pub async fn raw(
+        &self,
+        session_id: &str,
+        method: &str,
+        params: Option<Json>,
+        in_session: bool,
+    ) -> Result<Json, ActorError> {
+        self.live(session_id)?
+            .conn
+            .raw(method, params, in_session)
+            .await
+    }
+
+    fn live(&self, session_id: &str) -> Result<Arc<Live>, ActorError> {
+        lock(&self.live)
+            .get(session_id)
+            .cloned()
+            .ok_or_else(|| unknown(session_id))
+    }
+}
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for live in lock(&self.live).values() {
+            live.conn.kill();
+        }
+    }
+}
+
+/// Whether `command` names a program on the host: a path that exists, or a name on `PATH`.
+fn installed(command: &str) -> bool {
+    if command.contains('/') {
+        return std::path::Path::new(command).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(command).is_file()))
+}
+
+fn unknown(session_id: &str) -> ActorError {
+    ActorError::not_found(format!("no live session {session_id}"))
+        .with_metadata(serde_json::json!({ "sessionId": session_id }))
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

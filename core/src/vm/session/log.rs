@@ -1,0 +1,203 @@
+//! Every session's history in SQLite (the host's file, shared by its VMs, each VM's rows
+//! under its own name): the sessions that were started and each of their updates, so that
+//! `getSessionEvents` pages through them after the agent, the session or the host is gone.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::types::{PersistedSession, SessionEvent, SessionEventsOptions, SessionInfo};
+use crate::runtime::{ActorError, SafeU64};
+
+/// The most events one `getSessionEvents` call returns.
+pub const MAX_PAGE: u32 = 1000;
+
+pub struct EventLog {
+    conn: Mutex<Connection>,
+    /// The VM whose sessions these are.
+    vm: String,
+}
+
+impl EventLog {
+    /// The log of VM `vm` in the SQLite file `path`, which other connections (the host's own
+    /// state, other VMs) may share.
+    pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
+        let conn = Connection::open(path).map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS sessions (
+                 id TEXT PRIMARY KEY,
+                 vm TEXT NOT NULL,
+                 agent_type TEXT NOT NULL,
+                 cwd TEXT NOT NULL,
+                 created_at INTEGER NOT NULL,
+                 ended_at INTEGER
+             );
+             CREATE TABLE IF NOT EXISTS session_events (
+                 session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                 seq INTEGER NOT NULL,
+                 at INTEGER NOT NULL,
+                 update_json TEXT NOT NULL,
+                 PRIMARY KEY (session_id, seq)
+             );
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(db_error)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            vm,
+        })
+    }
+
+    pub fn started(&self, info: &SessionInfo) -> Result<(), ActorError> {
+        self.lock()
+            .execute(
+                "INSERT INTO sessions (id, vm, agent_type, cwd, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    &info.session_id,
+                    &self.vm,
+                    &info.agent_type,
+                    &info.cwd,
+                    now_ms(),
+                ),
+            )
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    pub fn ended(&self, session_id: &str) -> Result<(), ActorError> {
+        self.lock()
+            .execute(
+                "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+                (session_id, now_ms()),
+            )
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    pub fn append(&self, event: &SessionEvent) -> Result<(), ActorError> {
+        self.lock()
+            .execute(
+                "INSERT INTO session_events (session_id, seq, at, update_json) VALUES (?1, ?2, ?3, ?4)",
+                (
+                    &event.session_id,
+                    event.seq,
+                    now_ms(),
+                    event.update.to_string(),
+                ),
+            )
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    /// A session's events after `after`, in order, at most `limit` (capped at [`MAX_PAGE`]).
+    pub fn events(
+        &self,
+        session_id: &str,
+        options: SessionEventsOptions,
+    ) -> Result<Vec<SessionEvent>, ActorError> {
+        let conn = self.lock();
+        let known = conn
+            .query_row(
+                "SELECT 1 FROM sessions WHERE id = ?1 AND vm = ?2",
+                (session_id, &self.vm),
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db_error)?;
+        if known.is_none() {
+            return Err(ActorError::not_found(format!("no session {session_id}")));
+        }
+        let limit = options.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
+        let mut query = conn
+            .prepare(
+                "SELECT seq, update_json FROM session_events
+                 WHERE session_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(db_error)?;
+        let rows = query
+            .query_map((session_id, options.after.unwrap_or(0), limit), |row| {
+                Ok((row.get::<_, u32>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let (seq, update) = row.map_err(db_error)?;
+            Ok(SessionEvent {
+                session_id: session_id.to_owned(),
+                seq,
+                update: serde_json::from_str(&update)
+                    .map_err(|e| ActorError::internal(format!("a stored event: {e}")))?,
+            })
+        })
+        .collect()
+    }
+
+    /// Every session on record, oldest first.
+    pub fn sessions(&self) -> Result<Vec<PersistedSession>, ActorError> {
+        let conn = self.lock();
+        let mut query = conn
+            .prepare(
+                "SELECT s.id, s.agent_type, s.cwd, s.created_at, s.ended_at,
+                        (SELECT COUNT(*) FROM session_events e WHERE e.session_id = s.id)
+                 FROM sessions s WHERE s.vm = ?1 ORDER BY s.created_at, s.id",
+            )
+            .map_err(db_error)?;
+        let rows = query
+            .query_map([&self.vm], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, u64>(3)?,
+                    row.get::<_, Option<u64>>(4)?,
+                    row.get::<_, u32>(5)?,
+                ))
+            })
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let (session_id, agent_type, cwd, created_at, ended_at, events) =
+                row.map_err(db_error)?;
+            Ok(PersistedSession {
+                session_id,
+                agent_type,
+                cwd,
+                created_at: SafeU64::new(created_at)?,
+                ended_at: ended_at.map(SafeU64::new).transpose()?,
+                events,
+            })
+        })
+        .collect()
+    }
+
+    /// Deletes a session's record and its events.
+    pub fn forget(&self, session_id: &str) -> Result<(), ActorError> {
+        self.lock()
+            .execute(
+                "DELETE FROM sessions WHERE id = ?1 AND vm = ?2",
+                (session_id, &self.vm),
+            )
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn db_error(e: rusqlite::Error) -> ActorError {
+    ActorError::internal(format!("session log: {e}"))
+}

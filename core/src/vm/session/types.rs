@@ -1,0 +1,206 @@
+//! What crosses the wire about agents and sessions. ACP's own structures (content blocks,
+//! session updates, MCP servers, modes, config options) travel as JSON in ACP's shapes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use ts_rs::TS;
+
+use crate::runtime::SafeU64;
+
+/// An agent the VM can start: a program that speaks ACP on stdio. Set by the host, never
+/// over the wire.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentConfig {
+    /// The program. An absolute host path outside the system directories is bound read-only
+    /// at the same path in the sandbox, so an agent binary need not live in the VM.
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// More host paths the agent needs (its interpreter's environment, its scripts), bound
+    /// read-only at the same paths.
+    #[serde(default)]
+    pub binds: Vec<String>,
+}
+
+/// One entry of `listAgents`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentInfo {
+    pub id: String,
+    /// Whether the agent's program exists on the host.
+    pub installed: bool,
+    /// The program and its arguments.
+    pub entrypoint: Vec<String>,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Options of `createSession`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOptions {
+    /// The agent's working directory, a VM path (default `/`); also the session's `cwd`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Environment variables for the agent process, over the agent's configured ones.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// MCP servers in ACP's shape (`{ name, command, args, env }` for stdio,
+    /// `{ type: "http", name, url, headers }` for HTTP), passed to the agent's `session/new`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<Json>>,
+    /// Text added to the VM's instructions, sent before the first prompt.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_instructions: Option<String>,
+    /// Leaves out the VM's own instructions.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_os_instructions: Option<bool>,
+}
+
+/// A live session.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub agent_type: String,
+    pub cwd: String,
+    /// The host pid of the agent process (the sandbox's, when sandboxed).
+    pub pid: u32,
+}
+
+/// A prompt: text, or ACP content blocks.
+#[derive(Serialize, Deserialize, TS, Debug, Clone)]
+#[serde(untagged)]
+pub enum PromptInput {
+    Text(String),
+    Blocks(Vec<Json>),
+}
+
+/// How a prompt turn ended.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptResult {
+    /// ACP's stop reason: `end_turn`, `cancelled`, `max_tokens`, `refusal`, …
+    pub stop_reason: String,
+    /// The text of the agent's message chunks during this turn.
+    pub text: String,
+}
+
+/// One ACP session update, as the `sessionEvent` event and in `getSessionEvents`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEvent {
+    pub session_id: String,
+    /// Position in the session's history, from 1.
+    pub seq: u32,
+    /// The `update` of ACP's `session/update`.
+    pub update: Json,
+}
+
+/// The agent asks before acting; answer with `respondPermission`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionRequest {
+    pub session_id: String,
+    pub permission_id: String,
+    /// ACP's `session/request_permission` params: `toolCall` and `options`.
+    pub request: Json,
+}
+
+/// An answer to a permission request.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionReply {
+    Once,
+    Always,
+    Reject,
+}
+
+/// A line the agent wrote to stderr.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStderr {
+    pub session_id: String,
+    pub line: String,
+}
+
+/// How an agent process ended.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentExit {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl AgentExit {
+    pub fn from_status(status: Option<std::process::ExitStatus>) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        Self {
+            exit_code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+        }
+    }
+}
+
+impl fmt::Display for AgentExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => write!(f, "status {code}"),
+            (None, Some(signal)) => write!(f, "signal {signal}"),
+            (None, None) => f.write_str("status unknown"),
+        }
+    }
+}
+
+/// The `agentExit` event: a session's agent process ended.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentExitEvent {
+    pub session_id: String,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub exit: AgentExit,
+}
+
+/// Options of `getSessionEvents`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEventsOptions {
+    /// Only events with a larger `seq` (default 0: from the start).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
+    /// At most this many events (default and cap 1000).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// A session on record, live or ended, as `listPersistedSessions` reports it.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PersistedSession {
+    pub session_id: String,
+    pub agent_type: String,
+    pub cwd: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: SafeU64,
+    /// When its agent ended, if it has.
+    pub ended_at: Option<SafeU64>,
+    /// How many events are kept.
+    pub events: u32,
+}

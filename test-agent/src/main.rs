@@ -1,0 +1,354 @@
+//! `agentos-test-agent`: a small deterministic ACP agent on stdio, written with the agent side
+//! of the same `agent-client-protocol` crate the host uses, so that session tests exercise
+//! real ACP traffic. What a prompt's text contains decides what it does:
+//!
+//! - anything: streams `echo: <text>` as message chunks and ends the turn;
+//! - `permission`: first asks for permission and reports the outcome as a chunk;
+//! - `block`: waits until the client cancels the session (stop reason `cancelled`);
+//! - `stderr`: writes `test-agent stderr: <text>` to stderr;
+//! - `crash`: exits at once with status 3, mid-prompt;
+//! - `report`: sends what `session/new` received (`cwd`, `mcpServers`) as one JSON chunk;
+//! - `read <path>` / `write <path> <text>`: asks the client's filesystem, chunk = result;
+//! - `run <command>`: runs `/bin/sh -c <command>` in a client terminal (output capped at 64
+//!   bytes), waits for it, chunk = `ran: <exit code>: <output>`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::ConnectionTo;
+use agent_client_protocol::v1::schema::{
+    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, CreateTerminalRequest,
+    Implementation, InitializeRequest, InitializeResponse, McpCapabilities, NewSessionRequest,
+    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
+    ReadTextFileRequest, ReleaseTerminalRequest, RequestPermissionOutcome,
+    RequestPermissionRequest, SessionConfigOption, SessionConfigOptionCategory,
+    SessionConfigSelectOption, SessionMode, SessionModeState, SessionNotification, SessionUpdate,
+    SetSessionConfigOptionRequest, SetSessionConfigOptionResponse, SetSessionModeRequest,
+    SetSessionModeResponse, StopReason, TerminalOutputRequest, ToolCallUpdate,
+    ToolCallUpdateFields, WaitForTerminalExitRequest, WriteTextFileRequest,
+};
+use agent_client_protocol::{Agent, Client, Stdio};
+use tokio::sync::Notify;
+
+/// What the agent remembers of one session.
+struct Session {
+    received: serde_json::Value,
+    cancelled: Arc<Notify>,
+    model: String,
+    thought_level: String,
+}
+
+type Sessions = Arc<Mutex<HashMap<String, Session>>>;
+
+fn config_options(session: &Session) -> Vec<SessionConfigOption> {
+    let select = |id: &str, current: &str, category, values: [&str; 2]| {
+        SessionConfigOption::select(
+            id.to_owned(),
+            id.to_owned(),
+            current.to_owned(),
+            values
+                .map(|v| SessionConfigSelectOption::new(v.to_owned(), v.to_owned()))
+                .to_vec(),
+        )
+        .category(category)
+    };
+    vec![
+        select(
+            "model",
+            &session.model,
+            SessionConfigOptionCategory::Model,
+            ["small", "large"],
+        ),
+        select(
+            "thought_level",
+            &session.thought_level,
+            SessionConfigOptionCategory::ThoughtLevel,
+            ["low", "high"],
+        ),
+    ]
+}
+
+fn chunk(
+    cx: &ConnectionTo<Client>,
+    session_id: &str,
+    text: String,
+) -> agent_client_protocol::Result<()> {
+    cx.send_notification(SessionNotification::new(
+        session_id.to_owned(),
+        SessionUpdate::AgentMessageChunk(ContentChunk::new(ContentBlock::from(text))),
+    ))
+}
+
+/// Runs one prompt turn to its stop reason.
+async fn turn(
+    cx: ConnectionTo<Client>,
+    sessions: Sessions,
+    session_id: String,
+    text: String,
+) -> agent_client_protocol::Result<StopReason> {
+    let (received, cancelled) = {
+        let sessions = sessions.lock().unwrap();
+        let session = &sessions[&session_id];
+        (session.received.clone(), session.cancelled.clone())
+    };
+    if text.contains("stderr") {
+        eprintln!("test-agent stderr: {text}");
+    }
+    if text.contains("crash") {
+        std::process::exit(3);
+    }
+    chunk(&cx, &session_id, format!("echo: {text}"))?;
+    if text.contains("report") {
+        chunk(&cx, &session_id, received.to_string())?;
+    }
+    if text.contains("permission") {
+        let request = RequestPermissionRequest::new(
+            session_id.clone(),
+            ToolCallUpdate::new(
+                "call-1".to_owned(),
+                ToolCallUpdateFields::new().title("write a file".to_owned()),
+            ),
+            vec![
+                PermissionOption::new(
+                    "allow-once".to_owned(),
+                    "Allow once".to_owned(),
+                    PermissionOptionKind::AllowOnce,
+                ),
+                PermissionOption::new(
+                    "allow-always".to_owned(),
+                    "Always allow".to_owned(),
+                    PermissionOptionKind::AllowAlways,
+                ),
+                PermissionOption::new(
+                    "reject-once".to_owned(),
+                    "Reject".to_owned(),
+                    PermissionOptionKind::RejectOnce,
+                ),
+            ],
+        );
+        let outcome = cx.send_request(request).block_task().await?.outcome;
+        let outcome = match outcome {
+            RequestPermissionOutcome::Selected(selected) => {
+                format!("selected {}", selected.option_id)
+            }
+            _ => "cancelled".to_owned(),
+        };
+        chunk(&cx, &session_id, format!("permission: {outcome}"))?;
+    }
+    if let Some(path) = text.strip_prefix("read ") {
+        let read = cx
+            .send_request(ReadTextFileRequest::new(
+                session_id.clone(),
+                path.to_owned(),
+            ))
+            .block_task()
+            .await;
+        let line = match read {
+            Ok(read) => format!("read: {}", read.content),
+            Err(err) => format!("read failed: {}", err.message),
+        };
+        chunk(&cx, &session_id, line)?;
+    }
+    if let Some((path, content)) = text
+        .strip_prefix("write ")
+        .and_then(|rest| rest.split_once(' '))
+    {
+        cx.send_request(WriteTextFileRequest::new(
+            session_id.clone(),
+            path.to_owned(),
+            content.to_owned(),
+        ))
+        .block_task()
+        .await?;
+        chunk(&cx, &session_id, format!("wrote {path}"))?;
+    }
+    if let Some(command) = text.strip_prefix("run ") {
+        let terminal = cx
+            .send_request(
+                CreateTerminalRequest::new(session_id.clone(), "/bin/sh".to_owned())
+                    .args(vec!["-c".to_owned(), command.to_owned()])
+                    .output_byte_limit(64),
+            )
+            .block_task()
+            .await?
+            .terminal_id;
+        let exit = cx
+            .send_request(WaitForTerminalExitRequest::new(
+                session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?
+            .exit_status;
+        let output = cx
+            .send_request(TerminalOutputRequest::new(
+                session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?;
+        cx.send_request(ReleaseTerminalRequest::new(session_id.clone(), terminal))
+            .block_task()
+            .await?;
+        let code = exit.exit_code.map_or("none".to_owned(), |c| c.to_string());
+        let truncated = if output.truncated { " (truncated)" } else { "" };
+        chunk(
+            &cx,
+            &session_id,
+            format!("ran: {code}{truncated}: {}", output.output),
+        )?;
+    }
+    if text.contains("block") {
+        cancelled.notified().await;
+        return Ok(StopReason::Cancelled);
+    }
+    Ok(StopReason::EndTurn)
+}
+
+fn prompt_text(prompt: &[ContentBlock]) -> String {
+    prompt
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> agent_client_protocol::Result<()> {
+    let sessions = Sessions::default();
+    let last_id = Arc::new(Mutex::new(0u32));
+    let (for_new, for_prompt, for_cancel, for_mode, for_config) = (
+        sessions.clone(),
+        sessions.clone(),
+        sessions.clone(),
+        sessions.clone(),
+        sessions.clone(),
+    );
+    Agent
+        .v1()
+        .name("agentos-test-agent")
+        .on_receive_request(
+            async move |init: InitializeRequest, responder, _cx| {
+                responder.respond(
+                    InitializeResponse::new(init.protocol_version.min(ProtocolVersion::V1))
+                        .agent_info(Implementation::new(
+                            "agentos-test-agent",
+                            env!("CARGO_PKG_VERSION"),
+                        ))
+                        .agent_capabilities(
+                            AgentCapabilities::new()
+                                .mcp_capabilities(McpCapabilities::new().http(true)),
+                        ),
+                )
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |new: NewSessionRequest, responder, _cx| {
+                let id = {
+                    let mut last = last_id.lock().unwrap();
+                    *last += 1;
+                    format!("test-session-{last}")
+                };
+                let session = Session {
+                    received: serde_json::json!({ "cwd": new.cwd, "mcpServers": new.mcp_servers }),
+                    cancelled: Arc::default(),
+                    model: "small".into(),
+                    thought_level: "low".into(),
+                };
+                let options = config_options(&session);
+                for_new.lock().unwrap().insert(id.clone(), session);
+                responder.respond(
+                    NewSessionResponse::new(id)
+                        .modes(SessionModeState::new(
+                            "ask".to_owned(),
+                            vec![
+                                SessionMode::new("ask".to_owned(), "Ask".to_owned()),
+                                SessionMode::new("code".to_owned(), "Code".to_owned()),
+                            ],
+                        ))
+                        .config_options(options),
+                )
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |prompt: PromptRequest, responder, cx: ConnectionTo<Client>| {
+                // The turn waits on the client (permission, files, cancel), so it runs off the
+                // dispatch loop.
+                let sessions = for_prompt.clone();
+                let session_id = prompt.session_id.to_string();
+                if !sessions.lock().unwrap().contains_key(&session_id) {
+                    return responder
+                        .respond_with_error(agent_client_protocol::Error::invalid_params());
+                }
+                let text = prompt_text(&prompt.prompt);
+                let turn_cx = cx.clone();
+                cx.spawn(async move {
+                    let stop = turn(turn_cx, sessions, session_id, text).await?;
+                    responder.respond(PromptResponse::new(stop))
+                })
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_notification(
+            async move |cancel: CancelNotification, _cx| {
+                if let Some(session) = for_cancel.lock().unwrap().get(cancel.session_id.0.as_ref())
+                {
+                    session.cancelled.notify_waiters();
+                }
+                Ok(())
+            },
+            agent_client_protocol::on_receive_notification!(),
+        )
+        .on_receive_request(
+            async move |set: SetSessionModeRequest, responder, cx: ConnectionTo<Client>| {
+                if !for_mode
+                    .lock()
+                    .unwrap()
+                    .contains_key(set.session_id.0.as_ref())
+                {
+                    return responder
+                        .respond_with_error(agent_client_protocol::Error::invalid_params());
+                }
+                cx.send_notification(SessionNotification::new(
+                    set.session_id.clone(),
+                    SessionUpdate::CurrentModeUpdate(
+                        agent_client_protocol::v1::schema::CurrentModeUpdate::new(set.mode_id),
+                    ),
+                ))?;
+                responder.respond(SetSessionModeResponse::new())
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |set: SetSessionConfigOptionRequest, responder, _cx| {
+                let mut sessions = for_config.lock().unwrap();
+                let Some(session) = sessions.get_mut(set.session_id.0.as_ref()) else {
+                    return responder
+                        .respond_with_error(agent_client_protocol::Error::invalid_params());
+                };
+                let value = set
+                    .value
+                    .as_value_id()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                match &*set.config_id.0 {
+                    "model" => session.model = value,
+                    "thought_level" => session.thought_level = value,
+                    _ => {
+                        return responder
+                            .respond_with_error(agent_client_protocol::Error::invalid_params());
+                    }
+                }
+                responder.respond(SetSessionConfigOptionResponse::new(config_options(session)))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .connect_to(Stdio::new())
+        .await
+}
