@@ -1,14 +1,29 @@
-//! The command-line flags every host binary shares (`agentos serve`, `agentos-rivet serve`):
-//! how its VMs run and its message limits. One definition, so both hosts take the same flags.
+//! The command line of the hosts: the flags every host binary shares (`agentos serve`,
+//! `agentos-rivet serve`, an app's own binary) — how its VMs run and its message limits — and
+//! the embedded host's `serve`, which any surface (the core's, or an app's that extends it)
+//! runs through. One definition, so every host takes the same flags.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::VmConfig;
-use crate::runtime::Limits;
+use crate::host::embedded::{self, ActorKind, HostConfig};
+use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
 use crate::vm::sandbox::SandboxMode;
 use crate::vm::session::AgentConfig;
+
+/// How a host opens one actor's surface: from its data directory, the VM configuration of
+/// the flags, and the sink of its own events. `AgentOs::open` is one.
+pub trait Open<S>:
+    Fn(&Path, VmConfig, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static
+{
+}
+impl<S, F: Fn(&Path, VmConfig, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static>
+    Open<S> for F
+{
+}
 
 /// How the host's VMs run: their sandbox, network, and the agents sessions can start.
 #[derive(Debug, Clone, clap::Args)]
@@ -134,6 +149,84 @@ impl LimitArgs {
 
     pub fn bridge_timeout(&self) -> Duration {
         Duration::from_millis(self.bridge_timeout_ms)
+    }
+}
+
+/// `serve` on the embedded host: loopback WebSocket and HTTP, a bearer token, state in a
+/// data directory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmbeddedServe {
+    /// Address to listen on; anything but loopback exposes the VMs to the network.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 6420)]
+    pub port: u16,
+    /// Bearer token clients must present; generated and printed when absent.
+    #[arg(long, env = "AGENTOS_TOKEN")]
+    pub token: Option<String>,
+    /// Where VMs and the host's SQLite state live.
+    #[arg(long, default_value = ".agentos")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
+    /// terminal page.
+    #[arg(long, env = "AGENTOS_WEB_ROOT")]
+    pub web_root: Option<PathBuf>,
+}
+
+impl EmbeddedServe {
+    /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
+    /// `AGENTOS_URL=…` and `AGENTOS_TOKEN=…` on stdout first: tests and scripts read them.
+    pub async fn run<S: Surface>(
+        self,
+        open: impl Open<S>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let vm = self.vm.config(self.data_dir.join(embedded::STATE_FILE))?;
+        let token = self.token.unwrap_or_else(embedded::generate_token);
+        let kind = ActorKind::of(move |dir, events| open(dir, vm.clone(), events));
+        let running = embedded::start(
+            HostConfig {
+                listen: SocketAddr::new(self.host, self.port),
+                token: token.clone(),
+                data_dir: self.data_dir,
+                limits: self.limits.limits(),
+                bridge_timeout: self.limits.bridge_timeout(),
+                web_root: self.web_root.clone(),
+            },
+            HashMap::from([(S::contract().actor.clone(), kind)]),
+        )
+        .await?;
+        println!("AGENTOS_URL=ws://{}", running.addr);
+        println!("AGENTOS_TOKEN={token}");
+        eprintln!(
+            "{} host listening on ws://{} — connect with createAgentOsClient(webSocketTransport({{ url, token }}))",
+            S::contract().actor,
+            running.addr
+        );
+        if self.web_root.is_some() {
+            // The token travels in the fragment, which the browser never sends to a server.
+            eprintln!(
+                "browser terminal: http://{}{}/#token={token}",
+                running.addr,
+                embedded::WEB_PATH
+            );
+        }
+        shutdown_signal().await?;
+        running.stop().await?;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: how every host is told to stop.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        ended = tokio::signal::ctrl_c() => ended,
+        _ = term.recv() => Ok(()),
     }
 }
 

@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+pub mod cli;
+
 use agentos_core::runtime::{
     ActorError, ActorEvents, BridgeHub, CallContext, EventSink, Limits, Surface, Value,
     to_json_value, unwrap_envelopes,
