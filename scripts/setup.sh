@@ -2,7 +2,7 @@
 # Installs what the project needs on a fresh machine and builds it: bubblewrap and Chromium
 # (Debian), the Python ACP SDK in .venv, the npm packages of the TypeScript client and the Rivet
 # Engine binary (`npm ci` from the lockfile), the two host binaries (embedded and on a Rivet
-# Engine), the test agent, and the client's compiled output.
+# Engine), the test agent, the custom-actions example, and the client's compiled output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # VM processes run under bubblewrap; the browser terminal test drives Debian's Chromium.
@@ -22,5 +22,5 @@ fi
 # entries, while later ones (npm/cli#9846) drop them and then `npm ci` refuses their own lockfile.
 npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
 cargo build -j2 -p agentos-core --bin agentos -p agentos-rivet --bin agentos-rivet \
-  -p agentos-test-agent --bin agentos-test-agent
+  -p agentos-test-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
 npm run --prefix bindings build

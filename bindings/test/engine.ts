@@ -92,18 +92,23 @@ export interface RivetHost {
 
 let pools = 0;
 
-/** `agentos-rivet serve` on `engine` under a pool of its own. */
-export async function startRivetHost(engine: Engine, extraArgs: string[] = []): Promise<RivetHost> {
+/** `agentos-rivet serve` (or `command`) on `engine` under a pool of its own. */
+export async function startRivetHost(
+  engine: Engine,
+  extraArgs: string[] = [],
+  command: readonly string[] = [BIN, "serve"],
+): Promise<RivetHost> {
   const dataDir = mkdtempSync(join(tmpdir(), "agentos-rivet-e2e-"));
   const poolName = `agentos-e2e-${process.pid}-${++pools}`;
+  const [bin, ...subcommand] = command;
   const child = spawn(
-    BIN,
-    ["serve", "--endpoint", engine.endpoint, "--pool", poolName, "--data-dir", dataDir, ...extraArgs],
+    bin!,
+    [...subcommand, "--endpoint", engine.endpoint, "--pool", poolName, "--data-dir", dataDir, ...extraArgs],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   await new Promise<void>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`agentos-rivet serve exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.startsWith("AGENTOS_RIVET_POOL=")) resolve();
     });

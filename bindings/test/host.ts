@@ -32,16 +32,24 @@ export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 export const TEST_AGENT =
   process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
 
-/** Starts a host; give it the `dataDir` of a stopped one (`keepData`) to restart that one. */
-export async function startHost(extraArgs: string[] = [], dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-"))): Promise<Host> {
+/**
+ * Starts a host; give it the `dataDir` of a stopped one (`keepData`) to restart that one, and
+ * `command` to run another binary that serves a surface on the embedded host.
+ */
+export async function startHost(
+  extraArgs: string[] = [],
+  dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-")),
+  command: readonly string[] = [BIN, "serve"],
+): Promise<Host> {
   const token = `t${Math.random().toString(36).slice(2)}`;
-  const child = spawn(BIN, ["serve", "--port", "0", "--data-dir", dataDir, ...extraArgs], {
+  const [bin, ...subcommand] = command;
+  const child = spawn(bin!, [...subcommand, "--port", "0", "--data-dir", dataDir, ...extraArgs], {
     env: { ...process.env, AGENTOS_TOKEN: token },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`agentos serve exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.startsWith("AGENTOS_URL=")) resolve(line.slice("AGENTOS_URL=".length));
     });
@@ -71,13 +79,17 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
+/** The binary and subcommand that serve on each kind of host. */
+export type HostCommands = Record<HostKind, readonly string[]>;
+
 /**
  * `agentos serve`, or a fresh Rivet Engine with `agentos-rivet serve` on it; `extraArgs` go
- * to either binary (they share their flags).
+ * to either binary (they share their flags). `commands` serves another surface instead (an
+ * app's that extends the core's).
  */
-export async function startTestHost(kind: HostKind, extraArgs: string[] = []): Promise<TestHost> {
+export async function startTestHost(kind: HostKind, extraArgs: string[] = [], commands?: HostCommands): Promise<TestHost> {
   if (kind === "embedded") {
-    const host = await startHost(extraArgs);
+    const host = await startHost(extraArgs, undefined, commands?.embedded);
     return {
       kind,
       pid: host.pid,
@@ -88,7 +100,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = []): P
   }
   const engine = await startEngine();
   try {
-    const host = await startRivetHost(engine, extraArgs);
+    const host = await startRivetHost(engine, extraArgs, commands?.rivet);
     return {
       kind,
       pid: host.pid,

@@ -12,6 +12,8 @@ pub const MAPPINGS: &str = "`#[action]`, `#[hook]` or `#[unsupported(reason = \"
 
 pub struct Parsed {
     pub actor: Option<LitStr>,
+    /// `extends = Path`: the surface whose actions and events this one adds to.
+    pub extends: Option<syn::Path>,
     /// `events(name = Type, …)`: events the actor raises itself, not through a call.
     pub actor_events: Vec<(syn::Ident, syn::Type)>,
     pub attr_span: Span,
@@ -68,7 +70,11 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     } else {
         attr.span()
     };
-    let (actor, actor_events) = parse_surface_args(attr, &mut diag);
+    let SurfaceArgs {
+        actor,
+        extends,
+        events: actor_events,
+    } = parse_surface_args(attr, &mut diag);
     let mut item: ItemImpl = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -97,6 +103,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
         .collect();
     Ok(Parsed {
         actor,
+        extends,
         actor_events,
         attr_span,
         item,
@@ -105,31 +112,39 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
     })
 }
 
-fn parse_surface_args(
-    attr: TokenStream,
-    diag: &mut Diagnostics,
-) -> (Option<LitStr>, Vec<(syn::Ident, syn::Type)>) {
-    let (mut actor, mut events) = (None, Vec::new());
+#[derive(Default)]
+struct SurfaceArgs {
+    actor: Option<LitStr>,
+    extends: Option<syn::Path>,
+    events: Vec<(syn::Ident, syn::Type)>,
+}
+
+fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs {
+    let mut args = SurfaceArgs::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("actor") {
-            actor = Some(meta.value()?.parse::<LitStr>()?);
+            args.actor = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else if meta.path.is_ident("extends") {
+            args.extends = Some(meta.value()?.parse::<syn::Path>()?);
             Ok(())
         } else if meta.path.is_ident("events") {
             meta.parse_nested_meta(|event| {
                 let name = event.path.require_ident()?.clone();
-                events.push((name, event.value()?.parse::<syn::Type>()?));
+                args.events
+                    .push((name, event.value()?.parse::<syn::Type>()?));
                 Ok(())
             })
         } else {
             Err(meta.error(
-                "unknown #[surface] option; valid options: `actor = \"…\"`, `events(name = Type, …)`",
+                "unknown #[surface] option; valid options: `actor = \"…\"`, `extends = Path`, `events(name = Type, …)`",
             ))
         }
     });
     if let Err(err) = syn::parse::Parser::parse2(parser, attr) {
         diag.push(err);
     }
-    (actor, events)
+    args
 }
 
 fn parse_method(f: &mut syn::ImplItemFn, diag: &mut Diagnostics) -> ParsedMethod {
