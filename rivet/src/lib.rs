@@ -53,6 +53,8 @@ pub struct Setup {
     pub limits: Limits,
     /// How long a bridge request waits for a client's answer.
     pub bridge_timeout: Duration,
+    /// rivetkit's options for the actor, such as how long it idles before it sleeps.
+    pub actor: rivetkit::ActorConfig,
     pub open: Opener,
 }
 
@@ -65,6 +67,7 @@ impl Setup {
             root,
             limits: Limits::default(),
             bridge_timeout: Duration::from_secs(30),
+            actor: rivetkit::ActorConfig::default(),
             open: Arc::new(move |dir, events| Ok(Arc::new(open(dir, events)?) as Arc<dyn Surface>)),
         }
     }
@@ -80,11 +83,12 @@ fn setups() -> &'static Mutex<HashMap<TypeId, Arc<Setup>>> {
 /// Registers surface `S` as actor `name` on `registry`, served with `setup`. One setup per
 /// surface type and process: a second registration replaces the first.
 pub fn register<S: Surface>(registry: &mut Registry, name: &str, setup: Setup) {
+    let config = setup.actor.clone();
     setups()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(TypeId::of::<S>(), Arc::new(setup));
-    registry.register_actor::<SurfaceActor<S>>(name);
+    registry.register_actor_with::<SurfaceActor<S>>(name, config);
 }
 
 /// The agentOS actor as rivetkit sees it, generic over the generated surface.

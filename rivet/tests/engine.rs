@@ -4,117 +4,26 @@
 //! actor served in-process under a fixed pool, and rivetkit's own Rust client calling generated
 //! actions and receiving a broadcast event. One test: one envoy per process (RIVETKIT.md).
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use agentos_core::vm::sandbox::SandboxMode;
 use agentos_core::{AgentOs, VmConfig};
 use agentos_rivet::Setup;
+use common::{retrying, start_engine};
 use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
 use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-struct Engine {
-    child: Child,
-    endpoint: String,
-    _storage: tempfile::TempDir,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // SIGTERM, as RIVETKIT.md advises; then reap.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn healthy(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
-        return false;
-    };
-    let _ = s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200")
-}
-
-fn start_engine() -> Engine {
-    let binary = std::env::var_os("RIVET_ENGINE_BINARY_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl/rivet-engine")
-        });
-    assert!(
-        binary.exists(),
-        "{} is missing: run scripts/setup.sh (npm ci --prefix bindings) or set RIVET_ENGINE_BINARY_PATH",
-        binary.display()
-    );
-    let storage = tempfile::tempdir().unwrap();
-    let (guard, peer, metrics) = (free_port(), free_port(), free_port());
-    let child = Command::new(binary)
-        .arg("start")
-        .env("RIVET__GUARD__HOST", "127.0.0.1")
-        .env("RIVET__GUARD__PORT", guard.to_string())
-        .env("RIVET__API_PEER__HOST", "127.0.0.1")
-        .env("RIVET__API_PEER__PORT", peer.to_string())
-        .env("RIVET__METRICS__HOST", "127.0.0.1")
-        .env("RIVET__METRICS__PORT", metrics.to_string())
-        .env("RIVET__FILE_SYSTEM__PATH", storage.path())
-        .env("RIVET__TELEMETRY__ENABLED", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let engine = Engine {
-        child,
-        endpoint: format!("http://127.0.0.1:{guard}"),
-        _storage: storage,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !healthy(guard) {
-        assert!(Instant::now() < deadline, "engine not healthy in 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    engine
-}
-
-/// Retries while the actor is still being placed on the new pool.
+/// Calls an action over a connection, retrying while the actor is still being placed.
 async fn call(
     conn: &rivetkit::client::connection::ActorConnection,
     name: &str,
     args: Vec<Value>,
 ) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match conn.action(name, args.clone()).await {
-            Err(e)
-                if Instant::now() < deadline
-                    && [
-                        "actor_ready_timeout",
-                        "no_runner_config",
-                        "Service Unavailable",
-                    ]
-                    .iter()
-                    .any(|t| e.to_string().contains(t)) =>
-            {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            other => return other,
-        }
-    }
+    retrying(|| conn.action(name, args.clone())).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
