@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine and builds it: bubblewrap and Chromium
-# (Debian), the Python ACP SDK in .venv, the npm packages of the TypeScript client (from the
-# lockfile), the host binary and the test agent, and the client's compiled output.
+# (Debian), the Python ACP SDK in .venv, the npm packages of the TypeScript client and the Rivet
+# Engine binary (`npm ci` from the lockfile), the two host binaries (embedded and on a Rivet
+# Engine), the test agent, the custom-actions example, and the client's compiled output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # VM processes run under bubblewrap; the browser terminal test drives Debian's Chromium.
@@ -14,6 +15,12 @@ if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import acp' 2>/dev/null; 
   python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv && python3 -m venv .venv; }
   .venv/bin/pip install -q agent-client-protocol==0.12.1
 fi
-npm ci --prefix bindings --no-audit --no-fund
-cargo build -j2 -p agentos-core --bin agentos -p agentos-test-agent
+# Without install scripts: esbuild runs from its platform package, and rivetkit's transitive
+# better-sqlite3 would otherwise try a download and a native build. The lockfile is written by
+# `npm run lock` (npm 11.13.0): rivetkit's dependencies name optional platform packages that were
+# never published (e.g. @rivetkit/engine-cli-darwin-arm64), which that npm records as inert
+# entries, while later ones (npm/cli#9846) drop them and then `npm ci` refuses their own lockfile.
+npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
+cargo build -j2 -p agentos-core --bin agentos -p agentos-rivet --bin agentos-rivet \
+  -p agentos-test-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
 npm run --prefix bindings build

@@ -1,7 +1,8 @@
 /**
  * Cron through a real host and the generated client, on the host's real clock: an `event`
  * job reaching a subscriber, `exec` and `session` jobs running in the VM, typed errors for
- * bad schedules, and jobs listed again with their next run after a host restart. The
+ * bad schedules, over both hosts; and jobs listed again with their next run after an
+ * embedded host restart (on an engine, restarts are the engine's business). The
  * scheduler's firing instants and overlap policies are pinned on a manual clock in
  * `core/tests/cron.rs`.
  */
@@ -16,7 +17,7 @@ import {
   type JsonValue,
 } from "../src/index.js";
 import { eventually, isError, record } from "./expect.js";
-import { startHost, TEST_AGENT, type Host } from "./host.js";
+import { HOST_KINDS, startHost, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
 
 /** An ISO instant `ms` from now. */
 function inMs(ms: number): string {
@@ -28,13 +29,13 @@ function ended(events: CronEvent[], jobId: string): CronEvent | undefined {
   return events.find((e) => e.jobId === jobId && (e.kind === "complete" || e.kind === "error"));
 }
 
-describe("cron", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`cron on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
-  const connect = () => createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "cron" }));
   before(async () => {
-    host = await startHost(["--agent", `test=${TEST_AGENT}`]);
-    vm = connect();
+    host = await startTestHost(kind, ["--agent", `test=${TEST_AGENT}`]);
+    vm = createAgentOsClient(host.transport("cron"));
   });
   after(async () => {
     vm?.close();
@@ -135,8 +136,13 @@ describe("cron", () => {
     await assert.rejects(vm.cancelCronJob("nope"), isError("not_found"));
     assert.deepEqual(await vm.listCronJobs(), []);
   });
+});
 
-  test("jobs are listed again with their next run after a host restart", async () => {
+describe("cron jobs across an embedded host restart", () => {
+  test("they are listed again with their next run", async () => {
+    let host = await startHost(["--agent", `test=${TEST_AGENT}`]);
+    const connect = () => createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "cron" }));
+    let vm = connect();
     await vm.scheduleCron({
       id: "new-year",
       schedule: "0 0 1 1 *",
@@ -152,6 +158,11 @@ describe("cron", () => {
     await host.stop({ keepData: true });
     host = await startHost(["--agent", `test=${TEST_AGENT}`], host.dataDir);
     vm = connect();
-    assert.deepEqual(await vm.listCronJobs(), [before]);
+    try {
+      assert.deepEqual(await vm.listCronJobs(), [before]);
+    } finally {
+      vm.close();
+      await host.stop();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * End to end: the generated client over a real WebSocket to a real `agentos serve`, in both
- * encodings. The host's message limit is 64 KiB so that snapshots must travel in chunks.
+ * End to end: the generated client over a real WebSocket to a real `agentos serve`, and over
+ * the real `rivetkit` client to a real Rivet Engine serving `agentos-rivet`, in both encodings. The host's message limit is 64 KiB so that snapshots must travel in chunks.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,25 +11,25 @@ import {
   createClient,
   downloadSnapshot,
   uploadSnapshot,
-  webSocketTransport,
   type AgentOsClient,
   type Encoding,
 } from "../src/index.js";
 import { contract } from "../src/generated/contract.js";
-import { startHost, type Host } from "./host.js";
+import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
 
 const LIMIT = 64 * 1024;
 
+for (const kind of HOST_KINDS)
 for (const encoding of ["cbor", "json"] as Encoding[]) {
-  describe(`agentOS over ${encoding}`, () => {
-    let host: Host;
+  describe(`agentOS on ${kind} over ${encoding}`, () => {
+    let host: TestHost;
     let client: AgentOsClient;
     let key = 0;
     const connect = (): AgentOsClient =>
-      createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: `${encoding}-${++key}`, encoding }));
+      createAgentOsClient(host.transport(`${encoding}-${++key}`, encoding));
 
     before(async () => {
-      host = await startHost(["--max-message-bytes", String(LIMIT)]);
+      host = await startTestHost(kind, ["--max-message-bytes", String(LIMIT)]);
     });
     after(async () => {
       client?.close();
@@ -135,7 +135,7 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
 
     test("a stale contract fails clearly on connect", async () => {
       const stale = createClient(
-        webSocketTransport({ url: host.url, token: host.token, key: "stale", encoding }),
+        host.transport("stale", encoding),
         { ...contract, hash: "0".repeat(64) },
       );
       await assert.rejects(stale.ready, (e: unknown) => e instanceof ActorError && e.code === "contract_mismatch");

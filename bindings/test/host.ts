@@ -1,6 +1,6 @@
 /**
  * Starts the real `agentos serve` binary on a free loopback port with a fresh data
- * directory, for end-to-end tests. Build it first (`cargo build -p agentos-core --bin agentos`;
+ * directory, for end-to-end tests; {@link startTestHost} starts either host kind. Build it first (`cargo build -p agentos-core --bin agentos`;
  * `scripts/setup.sh` does) or point AGENTOS_BIN at it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+
+import { type Encoding, type Transport, webSocketTransport } from "../src/index.js";
+import { startEngine, startRivetHost } from "./engine.js";
 
 export interface Host {
   url: string;
@@ -29,16 +32,24 @@ export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 export const TEST_AGENT =
   process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
 
-/** Starts a host; give it the `dataDir` of a stopped one (`keepData`) to restart that one. */
-export async function startHost(extraArgs: string[] = [], dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-"))): Promise<Host> {
+/**
+ * Starts a host; give it the `dataDir` of a stopped one (`keepData`) to restart that one, and
+ * `command` to run another binary that serves a surface on the embedded host.
+ */
+export async function startHost(
+  extraArgs: string[] = [],
+  dataDir = mkdtempSync(join(tmpdir(), "agentos-e2e-")),
+  command: readonly string[] = [BIN, "serve"],
+): Promise<Host> {
   const token = `t${Math.random().toString(36).slice(2)}`;
-  const child = spawn(BIN, ["serve", "--port", "0", "--data-dir", dataDir, ...extraArgs], {
+  const [bin, ...subcommand] = command;
+  const child = spawn(bin!, [...subcommand, "--port", "0", "--data-dir", dataDir, ...extraArgs], {
     env: { ...process.env, AGENTOS_TOKEN: token },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`agentos serve exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.startsWith("AGENTOS_URL=")) resolve(line.slice("AGENTOS_URL=".length));
     });
@@ -52,4 +63,56 @@ async function stop(child: ChildProcess, dataDir: string | undefined): Promise<v
   child.kill("SIGTERM");
   await exited;
   if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The hosts the end-to-end suites run over: both unless `AGENTOS_E2E_HOSTS` names some. */
+export type HostKind = "embedded" | "rivet";
+export const HOST_KINDS = (process.env.AGENTOS_E2E_HOSTS ?? "embedded,rivet").split(",") as HostKind[];
+
+/** A host of either kind, as a suite sees it: a transport per actor key. */
+export interface TestHost {
+  kind: HostKind;
+  /** The host process's pid. */
+  pid: number;
+  dataDir: string;
+  transport(key: string, encoding?: Encoding): Transport;
+  stop(): Promise<void>;
+}
+
+/** The binary and subcommand that serve on each kind of host. */
+export type HostCommands = Record<HostKind, readonly string[]>;
+
+/**
+ * `agentos serve`, or a fresh Rivet Engine with `agentos-rivet serve` on it; `extraArgs` go
+ * to either binary (they share their flags). `commands` serves another surface instead (an
+ * app's that extends the core's).
+ */
+export async function startTestHost(kind: HostKind, extraArgs: string[] = [], commands?: HostCommands): Promise<TestHost> {
+  if (kind === "embedded") {
+    const host = await startHost(extraArgs, undefined, commands?.embedded);
+    return {
+      kind,
+      pid: host.pid,
+      dataDir: host.dataDir,
+      transport: (key, encoding) => webSocketTransport({ url: host.url, token: host.token, key, encoding }),
+      stop: host.stop,
+    };
+  }
+  const engine = await startEngine();
+  try {
+    const host = await startRivetHost(engine, extraArgs, commands?.rivet);
+    return {
+      kind,
+      pid: host.pid,
+      dataDir: host.dataDir,
+      transport: host.transport,
+      async stop() {
+        await host.stop();
+        await engine.stop();
+      },
+    };
+  } catch (error) {
+    await engine.stop();
+    throw error;
+  }
 }

@@ -10,17 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { ActorError, createAgentOsClient, webSocketTransport, type AgentOsClient } from "../src/index.js";
-import { startHost, type Host } from "./host.js";
+import { ActorError, createAgentOsClient, type AgentOsClient } from "../src/index.js";
+import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
 
 const text = (chunks: Uint8Array[]): string => Buffer.concat(chunks).toString("utf8");
 
-describe("processes in the sandbox", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`processes in the sandbox on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost();
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "processes" }));
+    host = await startTestHost(kind);
+    vm = createAgentOsClient(host.transport("processes"));
   });
   after(async () => {
     vm?.close();

@@ -2,7 +2,10 @@
  * Agent sessions over ACP through a real host and the generated client, against the Rust
  * test agent (`test-agent/`, started in the VM's sandbox): every session action, MCP servers
  * arriving as given, permissions, cancel, stderr, agent → client file requests, an agent that
- * dies mid-prompt beside one that completes, and 100 sessions that leave no processes or fds.
+ * dies mid-prompt beside one that completes, and 100 sessions that leave no processes or fds;
+ * over both hosts. Session events surviving a host restart is checked on the embedded host
+ * only: on a Rivet Engine the actor moves to whichever runner the engine picks, so "the same
+ * host again" is the engine's business (its actors' sleep and wake is tested in Rust).
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -18,15 +21,19 @@ import {
   type SessionOptions,
 } from "../src/index.js";
 import { eventually, isError, record } from "./expect.js";
-import { startHost, TEST_AGENT, type Host } from "./host.js";
+import { HOST_KINDS, startHost, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
 
 const quiet: SessionOptions = { skipOsInstructions: true };
 
-describe("sessions", () => {
-  let host: Host;
+const texts = (events: Array<{ update: JsonValue }>) =>
+  events.map((e) => (e.update as { content: { text: string } }).content.text);
+
+for (const kind of HOST_KINDS)
+describe(`sessions on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost([
+    host = await startTestHost(kind, [
       "--agent",
       `test=${TEST_AGENT}`,
       "--agent",
@@ -34,7 +41,7 @@ describe("sessions", () => {
       "--agent",
       "notacp=/bin/true",
     ]);
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "sessions" }));
+    vm = createAgentOsClient(host.transport("sessions"));
     await vm.mkdir("/work", { recursive: true });
   });
   after(async () => {
@@ -266,37 +273,23 @@ describe("sessions", () => {
     }
   });
 
-  test("session events are persisted, paged, destroyed with destroySession, and survive a host restart", async () => {
+  test("session events are persisted, paged, listed and destroyed with destroySession", async () => {
     const session = await vm.createSession("test", quiet);
     for (const word of ["one", "two", "three"]) await vm.prompt(session.sessionId, word);
-    const texts = (events: Array<{ update: JsonValue }>) =>
-      events.map((e) => (e.update as { content: { text: string } }).content.text);
     assert.deepEqual(texts(await vm.getSessionEvents(session.sessionId)), ["echo: one", "echo: two", "echo: three"]);
     const page = await vm.getSessionEvents(session.sessionId, { after: 1, limit: 1 });
     assert.deepEqual([page[0]!.seq, texts(page)], [2, ["echo: two"]]);
     await vm.closeSession(session.sessionId);
-    const gone = await vm.createSession("test", quiet);
-    await vm.prompt(gone.sessionId, "forget me");
-    await vm.destroySession(gone.sessionId);
-    await assert.rejects(vm.getSessionEvents(gone.sessionId), isError("not_found"));
-
-    vm.close();
-    await host.stop({ keepData: true });
-    host = await startHost(["--agent", `test=${TEST_AGENT}`], host.dataDir);
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "sessions" }));
-    assert.deepEqual(await vm.listSessions(), []);
-    assert.deepEqual(texts(await vm.getSessionEvents(session.sessionId)), ["echo: one", "echo: two", "echo: three"]);
     const record = (await vm.listPersistedSessions()).find((s) => s.sessionId === session.sessionId)!;
     assert.equal(record.events, 3);
     assert.equal(record.agentType, "test");
     assert.ok(record.endedAt !== null && record.endedAt >= record.createdAt);
+    const gone = await vm.createSession("test", quiet);
+    await vm.prompt(gone.sessionId, "forget me");
+    await vm.destroySession(gone.sessionId);
+    await assert.rejects(vm.getSessionEvents(gone.sessionId), isError("not_found"));
     assert.ok(!(await vm.listPersistedSessions()).some((s) => s.sessionId === gone.sessionId));
-    // They live in the host's SQLite file, not in files of the VMs.
-    for (const actor of readdirSync(join(host.dataDir, "actors"))) {
-      assert.ok(!existsSync(join(host.dataDir, "actors", actor, "sessions.sqlite")));
-    }
-    assert.ok(existsSync(join(host.dataDir, "host.sqlite")));
-    const other = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "another-vm" }));
+    const other = createAgentOsClient(host.transport("another-vm"));
     assert.deepEqual(await other.listPersistedSessions(), []);
     await assert.rejects(other.getSessionEvents(session.sessionId), isError("not_found"));
     other.close();
@@ -325,5 +318,31 @@ describe("sessions", () => {
     await eventually(() => (children() === childrenBefore ? true : undefined), "children to be reaped");
     await eventually(() => (fds() <= fdsBefore ? true : undefined), `fds back to ${fdsBefore} (now ${fds()})`);
     assert.deepEqual(await vm.listSessions(), []);
+  });
+});
+
+describe("session events across an embedded host restart", () => {
+  test("they live in the host's SQLite file and survive a restart", async () => {
+    let host = await startHost(["--agent", `test=${TEST_AGENT}`]);
+    let vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "sessions" }));
+    try {
+      const session = await vm.createSession("test", quiet);
+      for (const word of ["one", "two"]) await vm.prompt(session.sessionId, word);
+      await vm.closeSession(session.sessionId);
+      vm.close();
+      await host.stop({ keepData: true });
+      host = await startHost(["--agent", `test=${TEST_AGENT}`], host.dataDir);
+      vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "sessions" }));
+      assert.deepEqual(await vm.listSessions(), []);
+      assert.deepEqual(texts(await vm.getSessionEvents(session.sessionId)), ["echo: one", "echo: two"]);
+      assert.equal((await vm.listPersistedSessions()).find((s) => s.sessionId === session.sessionId)!.events, 2);
+      for (const actor of readdirSync(join(host.dataDir, "actors"))) {
+        assert.ok(!existsSync(join(host.dataDir, "actors", actor, "state.sqlite")));
+      }
+      assert.ok(existsSync(join(host.dataDir, "host.sqlite")));
+    } finally {
+      vm.close();
+      await host.stop();
+    }
   });
 });

@@ -8,17 +8,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { createAgentOsClient, webSocketTransport, type AgentOsClient } from "../src/index.js";
-import { REPO, startHost, type Host } from "./host.js";
+import { createAgentOsClient, type AgentOsClient } from "../src/index.js";
+import { HOST_KINDS, REPO, startTestHost, type TestHost } from "./host.js";
 
 const AGENT = `python=${join(REPO, ".venv/bin/python")} ${join(REPO, "tests/agents/python_echo_agent.py")}`;
 
-describe("sessions with the Python SDK agent", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`sessions with the Python SDK agent on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost(["--sandbox", "none", "--agent", AGENT]);
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "python" }));
+    host = await startTestHost(kind, ["--sandbox", "none", "--agent", AGENT]);
+    vm = createAgentOsClient(host.transport("python"));
   });
   after(async () => {
     vm?.close();

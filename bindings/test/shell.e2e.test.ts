@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { ActorError, createAgentOsClient, webSocketTransport, type AgentOsClient } from "../src/index.js";
-import { startHost, type Host } from "./host.js";
+import { ActorError, createAgentOsClient, type AgentOsClient } from "../src/index.js";
+import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
 
 /** Collects one shell's output as text and waits for a pattern to appear in it. */
 function screen(vm: AgentOsClient) {
@@ -34,12 +34,13 @@ function screen(vm: AgentOsClient) {
   };
 }
 
-describe("shells", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`shells on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost();
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "shells" }));
+    host = await startTestHost(kind);
+    vm = createAgentOsClient(host.transport("shells"));
   });
   after(async () => {
     vm?.close();

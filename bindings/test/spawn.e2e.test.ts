@@ -9,11 +9,10 @@ import { after, before, describe, test } from "node:test";
 import {
   ActorError,
   createAgentOsClient,
-  webSocketTransport,
   type AgentOsClient,
   type ProcessNode,
 } from "../src/index.js";
-import { startHost, type Host } from "./host.js";
+import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
 
 /** One process's output, by stream, as the events deliver it. */
 function outputOf(vm: AgentOsClient) {
@@ -40,12 +39,13 @@ function outputOf(vm: AgentOsClient) {
 
 const code = (expected: string) => (e: unknown) => e instanceof ActorError && e.code === expected;
 
-describe("spawned processes", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`spawned processes on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost();
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "spawn" }));
+    host = await startTestHost(kind);
+    vm = createAgentOsClient(host.transport("spawn"));
   });
   after(async () => {
     vm?.close();

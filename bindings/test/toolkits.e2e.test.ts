@@ -1,20 +1,20 @@
 /**
  * Host toolkits through a real host and the generated client: registration and its checks,
  * and the Rust test agent (in the VM's sandbox) calling a tool over MCP that runs in this
- * process's `client.handle("toolCall", …)` handler, or times out when nobody handles it.
+ * process's `client.handle("toolCall", …)` handler, or times out when nobody handles it;
+ * over both hosts.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import {
   createAgentOsClient,
-  webSocketTransport,
   type AgentOsClient,
   type ToolCallRequest,
   type ToolkitSpec,
 } from "../src/index.js";
 import { isError } from "./expect.js";
-import { startHost, TEST_AGENT, type Host } from "./host.js";
+import { HOST_KINDS, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
 
 const weather: ToolkitSpec = {
   name: "weather",
@@ -29,12 +29,13 @@ const weather: ToolkitSpec = {
   },
 };
 
-describe("toolkits", () => {
-  let host: Host;
+for (const kind of HOST_KINDS)
+describe(`toolkits on ${kind}`, () => {
+  let host: TestHost;
   let vm: AgentOsClient;
   before(async () => {
-    host = await startHost(["--agent", `test=${TEST_AGENT}`]);
-    vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "toolkits" }));
+    host = await startTestHost(kind, ["--agent", `test=${TEST_AGENT}`]);
+    vm = createAgentOsClient(host.transport("toolkits"));
   });
   after(async () => {
     vm?.close();

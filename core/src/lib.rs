@@ -5,6 +5,7 @@
 extern crate self as agentos_core;
 
 mod agent_os;
+pub mod cli;
 pub mod host;
 pub mod runtime;
 

@@ -27,6 +27,8 @@ const RESERVED: &[&str] = &[
 
 pub struct Surface {
     pub actor: String,
+    /// The surface this one adds its actions to (`extends = Path`).
+    pub extends: Option<syn::Path>,
     pub item: ItemImpl,
     /// The generated emitter of the actor's own events, e.g. `AgentOsEvents`.
     pub events_type: Ident,
@@ -38,6 +40,9 @@ pub struct Surface {
     pub bridges: Vec<BridgeDef>,
     pub hooks: Vec<Note>,
     pub unsupported: Vec<Note>,
+    /// Every name this surface puts on the wire (actions, events, bridges, bridge responses),
+    /// sorted, each spanned where it was first declared.
+    pub wire_names: Vec<(String, Span)>,
 }
 
 pub struct Action {
@@ -130,6 +135,7 @@ pub struct Note {
 /// Where a wire name was claimed, for clash messages.
 struct Claim {
     kind: &'static str,
+    span: Span,
     owner: String,
     /// Token text of the payload type for events and bridges: the same name may be declared
     /// by several actions only with the same type.
@@ -140,6 +146,7 @@ impl Surface {
     pub fn check(parsed: Parsed) -> syn::Result<Surface> {
         let Parsed {
             actor,
+            extends,
             actor_events,
             actor_bridges,
             attr_span,
@@ -187,6 +194,7 @@ impl Surface {
             .collect();
         let mut surface = Surface {
             actor,
+            extends,
             events_type: format_ident!("{self_name}Events"),
             actor_events,
             dto_mod: format_ident!("{}_actions", names::snake(&self_name)),
@@ -196,6 +204,7 @@ impl Surface {
             bridges: Vec::new(),
             hooks: Vec::new(),
             unsupported: Vec::new(),
+            wire_names: Vec::new(),
         };
         for ActorBridgeDecl {
             name,
@@ -217,6 +226,11 @@ impl Surface {
         for method in &methods {
             surface.classify(method, &mut claims, &mut diag);
         }
+        surface.wire_names = claims
+            .into_iter()
+            .map(|(name, claim)| (name, claim.span))
+            .collect();
+        surface.wire_names.sort_by(|a, b| a.0.cmp(&b.0));
         diag.finish(surface)
     }
 
@@ -560,6 +574,7 @@ fn claim(
                 name.to_owned(),
                 Claim {
                     kind,
+                    span,
                     owner: owner.to_owned(),
                     ty,
                 },

@@ -12,6 +12,8 @@ pub const MAPPINGS: &str = "`#[action]`, `#[hook]` or `#[unsupported(reason = \"
 
 pub struct Parsed {
     pub actor: Option<LitStr>,
+    /// `extends = Path`: the surface whose actions and events this one adds to.
+    pub extends: Option<syn::Path>,
     /// `events(name = Type, …)`: events the actor raises itself, not through a call.
     pub actor_events: Vec<(syn::Ident, syn::Type)>,
     /// `bridges(name = Req => Resp, …)`: questions the actor asks clients itself, not for a
@@ -34,6 +36,7 @@ pub struct ActorBridgeDecl {
 #[derive(Default)]
 struct SurfaceArgs {
     actor: Option<LitStr>,
+    extends: Option<syn::Path>,
     events: Vec<(syn::Ident, syn::Type)>,
     bridges: Vec<ActorBridgeDecl>,
 }
@@ -114,6 +117,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
         .collect();
     Ok(Parsed {
         actor: args.actor,
+        extends: args.extends,
         actor_events: args.events,
         actor_bridges: args.bridges,
         attr_span,
@@ -128,6 +132,9 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("actor") {
             args.actor = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else if meta.path.is_ident("extends") {
+            args.extends = Some(meta.value()?.parse::<syn::Path>()?);
             Ok(())
         } else if meta.path.is_ident("events") {
             meta.parse_nested_meta(|event| {
@@ -154,7 +161,7 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
             })
         } else {
             Err(meta.error(
-                "unknown #[surface] option; valid options: `actor = \"…\"`, `events(name = Type, …)`, `bridges(name = Request => Response, …)`",
+                "unknown #[surface] option; valid options: `actor = \"…\"`, `extends = Path`, `events(name = Type, …)`, `bridges(name = Request => Response, …)`",
             ))
         }
     });

@@ -5,15 +5,20 @@ use std::path::{Path, PathBuf};
 
 use crate::render;
 
-const GENERATED_DIR: &str = "bindings/src/generated";
-
 pub fn run(check: bool) -> Result<(), String> {
     let root = workspace_root();
-    let mut files = Vec::new();
-    for (contract, prefix) in crate::surfaces() {
-        files.extend(render::all(contract, prefix));
+    let mut stale = Vec::new();
+    for t in crate::surfaces() {
+        let files = render::all(t.contract, t.prefix, t.runtime);
+        if let Err(e) = sync(&root, &root.join(t.dir), &files, check) {
+            stale.push(e);
+        }
     }
-    sync(&root, &root.join(GENERATED_DIR), &files, check)
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(stale.join("\n"))
+    }
 }
 
 /// Makes `dir` hold exactly `files`; with `check`, only reports what differs.
@@ -83,28 +88,36 @@ fn rel(root: &Path, path: &Path) -> String {
 mod tests {
     use super::*;
 
+    const RUNTIME: &str = "../runtime/index.js";
+
     fn agent_os() -> agentos_core::runtime::Contract {
-        crate::surfaces()[0].0.clone()
+        crate::surfaces()[0].contract.clone()
     }
 
     fn committed() -> (PathBuf, PathBuf) {
         let root = workspace_root();
-        let dir = root.join(GENERATED_DIR);
+        let dir = root.join(crate::surfaces()[0].dir);
         (root, dir)
     }
 
     fn stale_files(contract: &agentos_core::runtime::Contract) -> String {
         let (root, dir) = committed();
-        sync(&root, &dir, &render::all(contract, "AgentOs"), true).unwrap_err()
+        sync(
+            &root,
+            &dir,
+            &render::all(contract, "AgentOs", RUNTIME),
+            true,
+        )
+        .unwrap_err()
     }
 
     #[test]
     fn rendering_from_scratch_reproduces_the_committed_files() {
         let (root, dir) = committed();
-        let files = render::all(&agent_os(), "AgentOs");
+        let files = render::all(&agent_os(), "AgentOs", RUNTIME);
         assert_eq!(
             files,
-            render::all(&agent_os(), "AgentOs"),
+            render::all(&agent_os(), "AgentOs", RUNTIME),
             "rendering is deterministic"
         );
         sync(&root, &dir, &files, true).expect("committed files are current");

@@ -10,9 +10,33 @@ use std::process::ExitCode;
 
 use agentos_core::runtime::{Contract, Surface};
 
-/// The surfaces this workspace generates clients for, with the prefix of their TS names.
-fn surfaces() -> Vec<(&'static Contract, &'static str)> {
-    vec![(<agentos_core::AgentOs as Surface>::contract(), "AgentOs")]
+/// A surface this workspace generates a client for.
+pub struct Target {
+    pub contract: &'static Contract,
+    /// The prefix of its TypeScript names (`AgentOsClient`, `createAgentOsClient`).
+    pub prefix: &'static str,
+    /// Where its files go, from the workspace root.
+    pub dir: &'static str,
+    /// The client runtime, as the generated files import it.
+    pub runtime: &'static str,
+}
+
+fn surfaces() -> Vec<Target> {
+    vec![
+        Target {
+            contract: <agentos_core::AgentOs as Surface>::contract(),
+            prefix: "AgentOs",
+            dir: "bindings/src/generated",
+            runtime: "../runtime/index.js",
+        },
+        // The example app's own actions joined to the built-in ones: one actor, one client.
+        Target {
+            contract: <agentos_example_notes::NotesApp as Surface>::contract(),
+            prefix: "Notes",
+            dir: "bindings/examples/notes",
+            runtime: "../../src/runtime/index.js",
+        },
+    ]
 }
 
 fn main() -> ExitCode {
@@ -22,9 +46,7 @@ fn main() -> ExitCode {
         ["codegen"] => codegen::run(false),
         ["codegen", "--check"] => codegen::run(true),
         ["parity"] => {
-            for (contract, _) in surfaces() {
-                print!("{}", parity::report(contract));
-            }
+            print!("{}", parity::report(surfaces()[0].contract));
             Ok(())
         }
         _ => Err("usage: cargo xtask codegen [--check] | cargo xtask parity".to_owned()),

@@ -16,6 +16,7 @@ export {
   type WebSocketTransportOptions,
   webSocketTransport,
 } from "./transport.js";
+export { type RivetkitTransportOptions, rivetkitTransport } from "./rivetkit.js";
 export {
   type BridgeHandler,
   type BridgeRequest,

@@ -39,6 +39,18 @@ impl<T: Serialize> Emitter<T> {
         }
     }
 
+    /// An emitter whose values go nowhere: for Rust code that calls a core method itself
+    /// and wants only its result (an app's own action running `exec`, say).
+    pub fn discard() -> Self {
+        let ctx = CallContext::new(
+            String::new(),
+            Arc::new(super::Discard),
+            Arc::new(BridgeHub::new(Duration::ZERO)),
+            super::Limits::default(),
+        );
+        Self::new("", ctx)
+    }
+
     /// Sends one value. A value that cannot be encoded is a bug in the core; it is logged.
     pub fn emit(&self, data: &T) {
         let payload = CallEvent {

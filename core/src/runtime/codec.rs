@@ -197,6 +197,57 @@ fn from_envelope(mut items: Vec<serde_json::Value>) -> Result<Value, ActorError>
     }
 }
 
+/// A wire value in RivetKit's JSON-compatible form: bytes and bigints as envelopes, arrays
+/// whose first element starts with `$` escaped. What a host on RivetKit hands its runtime.
+pub fn to_json_value(value: &Value) -> Result<serde_json::Value, ActorError> {
+    to_json(value)
+}
+
+/// Unwraps RivetKit's envelopes inside an already decoded value: what a host on RivetKit
+/// receives, since its runtime hands actions the client's envelopes untouched.
+pub fn unwrap_envelopes(value: Value) -> Result<Value, ActorError> {
+    Ok(match value {
+        Value::Array(mut items) => match items.first() {
+            Some(Value::Text(tag)) if tag.starts_with("$$") => {
+                items[0] = Value::Text(tag[1..].to_owned());
+                let mut items = items.into_iter();
+                let first = items.next().into_iter();
+                Value::Array(
+                    first
+                        .map(Ok)
+                        .chain(items.map(unwrap_envelopes))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Some(Value::Text(tag)) if tag.starts_with('$') => {
+                use serde_json::Value as J;
+                let shallow = items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::Text(s) => J::String(s),
+                        Value::Integer(i) => J::from(i128::from(i) as i64),
+                        _ => J::Null,
+                    })
+                    .collect();
+                from_envelope(shallow)?
+            }
+            _ => Value::Array(
+                items
+                    .into_iter()
+                    .map(unwrap_envelopes)
+                    .collect::<Result<_, _>>()?,
+            ),
+        },
+        Value::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| Ok((k, unwrap_envelopes(v)?)))
+                .collect::<Result<_, ActorError>>()?,
+        ),
+        other => other,
+    })
+}
+
 fn to_json(value: &Value) -> Result<serde_json::Value, ActorError> {
     use serde_json::Value as J;
     Ok(match value {
@@ -322,6 +373,24 @@ mod tests {
             Encoding::Cbor.decode(&wire).unwrap(),
             Value::Array(vec![Value::Bytes(vec![7]), Value::Integer(256.into())])
         );
+    }
+
+    #[test]
+    fn decoded_values_unwrap_envelopes_like_json() {
+        for text in [
+            r#"[["$Uint8Array","AAEC"],{"a":["$BigInt","12"]},["$$HOME",["$Undefined",0]]]"#,
+            r#"["$Undefined",0]"#,
+        ] {
+            let raw = Value::serialized(&serde_json::from_str::<serde_json::Value>(text).unwrap())
+                .unwrap();
+            assert_eq!(
+                unwrap_envelopes(raw).unwrap(),
+                json(text).unwrap(),
+                "{text}"
+            );
+        }
+        let bad: Value = Value::Array(vec![Value::Text("$HOME".into())]);
+        assert_eq!(unwrap_envelopes(bad).unwrap_err().code, "invalid_input");
     }
 
     #[test]

@@ -181,6 +181,41 @@ impl ContractBuilder {
         self.contract.unsupported.push(note);
     }
 
+    /// Adds everything of `base`, the surface this one extends: one actor, one contract.
+    /// The macro already refuses names both use at compile time; this catches what it cannot
+    /// see (a base that itself extends another).
+    pub fn extend(&mut self, base: &Contract) {
+        let c = &mut self.contract;
+        let taken: HashSet<&str> = c
+            .actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(c.events.iter().map(|e| e.name.as_str()))
+            .chain(c.bridges.iter().map(|b| b.name.as_str()))
+            .collect();
+        let clash = base
+            .actions
+            .iter()
+            .map(|a| &a.name)
+            .chain(base.events.iter().map(|e| &e.name))
+            .chain(base.bridges.iter().map(|b| &b.name))
+            .find(|name| taken.contains(name.as_str()));
+        if let Some(name) = clash {
+            panic!(
+                "`{name}` is declared by `{}` and by `{}`, which it extends",
+                c.actor, base.actor
+            );
+        }
+        c.actions.extend(base.actions.iter().cloned());
+        c.events.extend(base.events.iter().cloned());
+        c.bridges.extend(base.bridges.iter().cloned());
+        c.hooks.extend(base.hooks.iter().cloned());
+        c.unsupported.extend(base.unsupported.iter().cloned());
+        for (name, decl) in &base.types {
+            c.types.entry(name.clone()).or_insert_with(|| decl.clone());
+        }
+    }
+
     pub fn build(self) -> Contract {
         self.contract.sealed()
     }

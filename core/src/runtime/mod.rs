@@ -12,7 +12,7 @@ mod wire_types;
 
 pub use args::{ActionArgs, Args};
 pub use callbacks::{ActorEvents, Bridge, BridgeHub, BridgeOutcome, Emitter};
-pub use codec::{Encoding, from_value, to_value};
+pub use codec::{Encoding, from_value, to_json_value, to_value, unwrap_envelopes};
 pub use contract::{
     ActionSpec, BridgeSpec, CallbackSpec, Contract, ContractBuilder, EventScope, EventSpec,
     MethodNote, ParamSpec, TypeDecl,
@@ -31,6 +31,33 @@ pub mod __private {
     pub use async_trait::async_trait;
     pub use serde;
     pub use ts_rs;
+
+    /// Whether `names` holds `name`: the compile-time check that an extending surface adds
+    /// no name its base already puts on the wire (`const fn`, so a clash fails the build).
+    pub const fn wire_name_taken(names: &[&str], name: &str) -> bool {
+        let mut i = 0;
+        while i < names.len() {
+            if bytes_eq(names[i].as_bytes(), name.as_bytes()) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
 }
 
 /// What action parameters, results and event payloads must be. Generated code asserts it per

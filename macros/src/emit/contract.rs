@@ -76,6 +76,10 @@ pub fn render(surface: &Surface) -> TokenStream {
     };
     let hooks = notes(&surface.hooks, quote!(hook));
     let unsupported = notes(&surface.unsupported, quote!(unsupported));
+    let base = surface
+        .extends
+        .as_ref()
+        .map(|base| quote!(b.extend(<#base as #rt::Surface>::contract());));
     quote! {
         let mut b = #rt::ContractBuilder::new(#actor);
         #(#actions)*
@@ -84,6 +88,7 @@ pub fn render(surface: &Surface) -> TokenStream {
         #(#bridges)*
         #(#hooks)*
         #(#unsupported)*
+        #base
         b.build()
     }
 }

@@ -34,6 +34,13 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
         );
         quote!(#name => ::core::result::Result::Err(#rt::ActorError::unsupported(#message)),)
     });
+    // An extending surface hands every other name to its base, reached through `AsRef`.
+    let fallback = match &surface.extends {
+        Some(base) => quote_spanned! {base.span()=>
+            <#base as #rt::Surface>::dispatch(::core::convert::AsRef::<#base>::as_ref(self), #action, #args, #ctx).await
+        },
+        None => quote!(::core::result::Result::Err(#rt::ActorError::unknown_action(#action))),
+    };
     quote! {
         #[#rt::__private::async_trait]
         impl #rt::Surface for #self_ty {
@@ -53,7 +60,7 @@ pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
                     #(#actions)*
                     #(#bridges)*
                     #(#unsupported)*
-                    _ => ::core::result::Result::Err(#rt::ActorError::unknown_action(#action)),
+                    _ => #fallback,
                 }
             }
         }

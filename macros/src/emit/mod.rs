@@ -10,18 +10,21 @@ mod contract;
 mod dispatch;
 mod dto;
 mod events;
+mod extends;
 
 pub fn emit(surface: &Surface) -> TokenStream {
     let item = &surface.item;
     let dtos = dto::render(surface);
     let events = events::render(surface);
     let checks = checks::render(surface);
+    let extends = extends::render(surface);
     let dispatch = dispatch::render(surface, contract::render(surface));
     quote! {
         #item
         #dtos
         #events
         #checks
+        #extends
         #dispatch
     }
 }

@@ -5,11 +5,15 @@ use agentos_core::runtime::{ActionSpec, Contract, EventScope};
 
 use super::{PREAMBLE, jsdoc};
 
-pub fn render(c: &Contract, prefix: &str) -> String {
+pub fn render(c: &Contract, prefix: &str, runtime: &str) -> String {
     let body = body(c, prefix);
     let mut out = String::from(PREAMBLE);
-    out.push_str("\nimport { createClient } from \"../runtime/index.js\";\n");
-    out.push_str("import type { CallEvent, ClientBase, ClientOptions, Transport } from \"../runtime/index.js\";\n");
+    out.push_str(&format!(
+        "\nimport {{ createClient }} from \"{runtime}\";\n"
+    ));
+    out.push_str(&format!(
+        "import type {{ CallEvent, ClientBase, ClientOptions, Transport }} from \"{runtime}\";\n"
+    ));
     out.push_str("import { contract } from \"./contract.js\";\n");
     let used: Vec<&str> = c
         .types

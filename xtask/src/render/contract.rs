@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::PREAMBLE;
 
-pub fn render_ts(c: &Contract) -> String {
+pub fn render_ts(c: &Contract, runtime: &str) -> String {
     let mut out = format!(
-        "{PREAMBLE}\nimport type {{ RuntimeContract }} from \"../runtime/index.js\";\n\nexport const contract: RuntimeContract = {{\n  actor: {},\n  hash: {},\n  actions: {{\n",
+        "{PREAMBLE}\nimport type {{ RuntimeContract }} from \"{runtime}\";\n\nexport const contract: RuntimeContract = {{\n  actor: {},\n  hash: {},\n  actions: {{\n",
         json!(c.actor),
         json!(c.hash)
     );

@@ -6,13 +6,14 @@ mod client;
 mod contract;
 mod types;
 
-/// Every generated file of one surface as `(file name, contents)`.
-pub fn all(c: &Contract, prefix: &str) -> Vec<(String, String)> {
+/// Every generated file of one surface as `(file name, contents)`; the files import the
+/// client runtime from `runtime`.
+pub fn all(c: &Contract, prefix: &str, runtime: &str) -> Vec<(String, String)> {
     vec![
         ("types.ts".into(), types::render(c)),
-        ("contract.ts".into(), contract::render_ts(c)),
+        ("contract.ts".into(), contract::render_ts(c, runtime)),
         ("contract.json".into(), contract::render_json(c)),
-        ("client.ts".into(), client::render(c, prefix)),
+        ("client.ts".into(), client::render(c, prefix, runtime)),
     ]
 }
 

@@ -1,0 +1,286 @@
+//! The command line of the hosts: the flags every host binary shares (`agentos serve`,
+//! `agentos-rivet serve`, an app's own binary) — how its VMs run and its message limits — and
+//! the embedded host's `serve`, which any surface (the core's, or an app's that extends it)
+//! runs through. One definition, so every host takes the same flags.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::VmConfig;
+use crate::host::embedded::{self, ActorKind, HostConfig};
+use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
+use crate::vm::sandbox::SandboxMode;
+use crate::vm::session::AgentConfig;
+
+/// How a host opens one actor's surface: from its data directory, the VM configuration of
+/// the flags, and the sink of its own events. `AgentOs::open` is one.
+pub trait Open<S>:
+    Fn(&Path, VmConfig, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static
+{
+}
+impl<S, F: Fn(&Path, VmConfig, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static>
+    Open<S> for F
+{
+}
+
+/// How the host's VMs run: their sandbox, network, and the agents sessions can start.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VmArgs {
+    /// How VM processes are isolated: `bubblewrap`, or `none` (no isolation at all).
+    #[arg(long, value_enum, default_value_t = Sandbox::Bubblewrap)]
+    pub sandbox: Sandbox,
+    /// Let sandboxed processes use the network.
+    #[arg(long)]
+    pub allow_network: bool,
+    /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
+    /// repeat for more. An absolute command is bound read-only into the sandbox.
+    #[arg(long = "agent", value_name = "ID=COMMAND")]
+    pub agents: Vec<String>,
+    /// A JSON file of agents by id: `{ "id": { "command", "args"?, "env"?,
+    /// "description"?, "binds"? } }`.
+    #[arg(long)]
+    pub agents_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Sandbox {
+    Bubblewrap,
+    None,
+}
+
+/// A flag or file that does not describe a VM.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    AgentsFileUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    AgentsFileInvalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("--agent {0}: expected ID=COMMAND with a command")]
+    AgentFlag(String),
+    #[error("agent {id}: bind {bind} is not an absolute path")]
+    RelativeBind { id: String, bind: String },
+}
+
+impl VmArgs {
+    /// The VM configuration these flags describe, with session events and cron jobs kept in
+    /// `state_store`. Agents reach toolkits through this very binary's [`ToolkitMcp`].
+    pub fn config(&self, state_store: PathBuf) -> Result<VmConfig, ConfigError> {
+        Ok(VmConfig {
+            sandbox: match self.sandbox {
+                Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
+                Sandbox::None => SandboxMode::None,
+            },
+            allow_network: self.allow_network,
+            agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
+            state_store: Some(state_store),
+            toolkit_proxy: std::env::current_exe().ok(),
+            ..VmConfig::default()
+        })
+    }
+}
+
+/// The agents of `--agents-file`, then those of `--agent`.
+fn agent_registry(
+    flags: &[String],
+    file: Option<&Path>,
+) -> Result<BTreeMap<String, AgentConfig>, ConfigError> {
+    let mut agents: BTreeMap<String, AgentConfig> = match file {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|source| ConfigError::AgentsFileUnreadable {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            serde_json::from_slice(&bytes).map_err(|source| ConfigError::AgentsFileInvalid {
+                path: path.to_owned(),
+                source,
+            })?
+        }
+        None => BTreeMap::new(),
+    };
+    for flag in flags {
+        let (id, command) = flag
+            .split_once('=')
+            .ok_or_else(|| ConfigError::AgentFlag(flag.clone()))?;
+        let mut words = command.split_whitespace().map(str::to_owned);
+        let command = words
+            .next()
+            .ok_or_else(|| ConfigError::AgentFlag(flag.clone()))?;
+        agents.insert(
+            id.to_owned(),
+            AgentConfig {
+                command,
+                args: words.collect(),
+                ..AgentConfig::default()
+            },
+        );
+    }
+    for (id, agent) in &agents {
+        if let Some(bind) = agent.binds.iter().find(|bind| !bind.starts_with('/')) {
+            return Err(ConfigError::RelativeBind {
+                id: id.clone(),
+                bind: bind.clone(),
+            });
+        }
+    }
+    Ok(agents)
+}
+
+/// The host's limits on what crosses the wire.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Largest message in either direction, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_message_bytes: u32,
+    /// How long a bridge request waits for a client's answer, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub bridge_timeout_ms: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits::with_message_bytes(self.max_message_bytes)
+    }
+
+    pub fn bridge_timeout(&self) -> Duration {
+        Duration::from_millis(self.bridge_timeout_ms)
+    }
+}
+
+/// `serve` on the embedded host: loopback WebSocket and HTTP, a bearer token, state in a
+/// data directory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmbeddedServe {
+    /// Address to listen on; anything but loopback exposes the VMs to the network.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 6420)]
+    pub port: u16,
+    /// Bearer token clients must present; generated and printed when absent.
+    #[arg(long, env = "AGENTOS_TOKEN")]
+    pub token: Option<String>,
+    /// Where VMs and the host's SQLite state live.
+    #[arg(long, default_value = ".agentos")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Serve this directory under `/terminal/`: pass `bindings/web` for the browser
+    /// terminal page.
+    #[arg(long, env = "AGENTOS_WEB_ROOT")]
+    pub web_root: Option<PathBuf>,
+}
+
+impl EmbeddedServe {
+    /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
+    /// `AGENTOS_URL=…` and `AGENTOS_TOKEN=…` on stdout first: tests and scripts read them.
+    pub async fn run<S: Surface>(
+        self,
+        open: impl Open<S>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let vm = self.vm.config(self.data_dir.join(embedded::STATE_FILE))?;
+        let token = self.token.unwrap_or_else(embedded::generate_token);
+        let kind = ActorKind::of(move |dir, events| open(dir, vm.clone(), events));
+        let running = embedded::start(
+            HostConfig {
+                listen: SocketAddr::new(self.host, self.port),
+                token: token.clone(),
+                data_dir: self.data_dir,
+                limits: self.limits.limits(),
+                bridge_timeout: self.limits.bridge_timeout(),
+                web_root: self.web_root.clone(),
+            },
+            HashMap::from([(S::contract().actor.clone(), kind)]),
+        )
+        .await?;
+        println!("AGENTOS_URL=ws://{}", running.addr);
+        println!("AGENTOS_TOKEN={token}");
+        eprintln!(
+            "{} host listening on ws://{} — connect with createAgentOsClient(webSocketTransport({{ url, token }}))",
+            S::contract().actor,
+            running.addr
+        );
+        if self.web_root.is_some() {
+            // The token travels in the fragment, which the browser never sends to a server.
+            eprintln!(
+                "browser terminal: http://{}{}/#token={token}",
+                running.addr,
+                embedded::WEB_PATH
+            );
+        }
+        shutdown_signal().await?;
+        running.stop().await?;
+        Ok(())
+    }
+}
+
+/// The hidden `toolkit-mcp <socket>` of every host binary: a sandboxed agent launches the
+/// binary that hosts its VM as the stdio MCP server of the VM's toolkits
+/// ([`crate::VmConfig::toolkit_proxy`]), a byte pump to the VM's socket.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ToolkitMcp {
+    socket: PathBuf,
+}
+
+impl ToolkitMcp {
+    pub async fn run(self) -> std::io::Result<()> {
+        crate::vm::toolkit::pump(&self.socket)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.socket.display())))
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: how every host is told to stop.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        ended = tokio::signal::ctrl_c() => ended,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(agents: &[&str]) -> VmArgs {
+        VmArgs {
+            sandbox: Sandbox::None,
+            allow_network: false,
+            agents: agents.iter().map(|s| (*s).to_owned()).collect(),
+            agents_file: None,
+        }
+    }
+
+    #[test]
+    fn agent_flags_split_into_command_and_arguments() {
+        let config = args(&["echo=/bin/echo a  b"])
+            .config(PathBuf::from("/s"))
+            .unwrap();
+        let echo = &config.agents["echo"];
+        assert_eq!(
+            (echo.command.as_str(), &echo.args[..]),
+            ("/bin/echo", &["a".to_owned(), "b".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn malformed_agent_flags_are_refused() {
+        for flag in ["echo", "echo=", "echo=  "] {
+            assert!(matches!(
+                args(&[flag]).config(PathBuf::from("/s")),
+                Err(ConfigError::AgentFlag(f)) if f == flag
+            ));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `agentos-notes serve` (the embedded host) or `agentos-notes serve-rivet` (on a Rivet
+//! Engine): the agentOS actor with the notes app's actions, with the same flags as
+//! `agentos serve` and `agentos-rivet serve`.
+
+use agentos_core::cli::{EmbeddedServe, ToolkitMcp};
+use agentos_example_notes::NotesApp;
+use agentos_rivet::cli::RivetServe;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "agentos-notes",
+    about = "The agentOS actor with a notebook of the app's own"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve on the embedded host (loopback WebSocket).
+    Serve(EmbeddedServe),
+    /// Serve on a running Rivet Engine.
+    ServeRivet(RivetServe),
+    /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
+    #[command(hide = true)]
+    ToolkitMcp(ToolkitMcp),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(serve) => serve
+            .run(NotesApp::open)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        Command::ServeRivet(serve) => serve.run(NotesApp::open).await,
+        Command::ToolkitMcp(pump) => Ok(pump.run().await?),
+    }
+}

@@ -1,0 +1,37 @@
+//! `agentos-rivet serve`: the `agentOS` actor served to a Rivet Engine under a pool name.
+
+use agentos_core::AgentOs;
+use agentos_core::cli::ToolkitMcp;
+use agentos_rivet::cli::RivetServe;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "agentos-rivet",
+    about = "Serves the agentOS actor on a Rivet Engine for rivetkit clients"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect to an engine and serve `agentOS` actors until SIGTERM or Ctrl-C.
+    Serve(RivetServe),
+    /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
+    #[command(hide = true)]
+    ToolkitMcp(ToolkitMcp),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(serve) => serve.run(AgentOs::open).await,
+        Command::ToolkitMcp(pump) => Ok(pump.run().await?),
+    }
+}

@@ -1,0 +1,111 @@
+//! A real Rivet Engine for the adapter's tests: the engine binary from the npm lockfile
+//! (`bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl`, installed by
+//! `scripts/setup.sh`, or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh
+//! storage and stopped with SIGTERM. One test per binary: one envoy per process (RIVETKIT.md).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Engine {
+    child: Child,
+    pub endpoint: String,
+    _storage: tempfile::TempDir,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // SIGTERM, as RIVETKIT.md advises; then reap.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn healthy(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200")
+}
+
+pub fn start_engine() -> Engine {
+    let binary = std::env::var_os("RIVET_ENGINE_BINARY_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl/rivet-engine")
+        });
+    assert!(
+        binary.exists(),
+        "{} is missing: run scripts/setup.sh (npm ci --prefix bindings) or set RIVET_ENGINE_BINARY_PATH",
+        binary.display()
+    );
+    let storage = tempfile::tempdir().unwrap();
+    let (guard, peer, metrics) = (free_port(), free_port(), free_port());
+    let child = Command::new(binary)
+        .arg("start")
+        .env("RIVET__GUARD__HOST", "127.0.0.1")
+        .env("RIVET__GUARD__PORT", guard.to_string())
+        .env("RIVET__API_PEER__HOST", "127.0.0.1")
+        .env("RIVET__API_PEER__PORT", peer.to_string())
+        .env("RIVET__METRICS__HOST", "127.0.0.1")
+        .env("RIVET__METRICS__PORT", metrics.to_string())
+        .env("RIVET__FILE_SYSTEM__PATH", storage.path())
+        .env("RIVET__TELEMETRY__ENABLED", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let engine = Engine {
+        child,
+        endpoint: format!("http://127.0.0.1:{guard}"),
+        _storage: storage,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthy(guard) {
+        assert!(Instant::now() < deadline, "engine not healthy in 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    engine
+}
+
+/// Retries `attempt` while the actor is still being placed on a new pool.
+pub async fn retrying<F, Fut>(attempt: F) -> anyhow::Result<Value>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Value>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match attempt().await {
+            Err(e)
+                if Instant::now() < deadline
+                    && [
+                        "actor_ready_timeout",
+                        "no_runner_config",
+                        "Service Unavailable",
+                    ]
+                    .iter()
+                    .any(|t| e.to_string().contains(t)) =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}

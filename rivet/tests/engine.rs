@@ -1,0 +1,135 @@
+//! The adapter through a real Rivet Engine: the engine binary from the npm lockfile
+//! (`bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl`, installed by `scripts/setup.sh`,
+//! or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh storage, the agentOS
+//! actor served in-process under a fixed pool, and rivetkit's own Rust client calling generated
+//! actions and receiving a broadcast event. One test: one envoy per process (RIVETKIT.md).
+
+mod common;
+
+use std::time::Duration;
+
+use agentos_core::vm::sandbox::SandboxMode;
+use agentos_core::{AgentOs, VmConfig};
+use agentos_rivet::Setup;
+use common::{retrying, start_engine};
+use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
+use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// Calls an action over a connection, retrying while the actor is still being placed.
+async fn call(
+    conn: &rivetkit::client::connection::ActorConnection,
+    name: &str,
+    args: Vec<Value>,
+) -> anyhow::Result<Value> {
+    retrying(|| conn.action(name, args.clone())).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
+    let engine = start_engine();
+    let data = tempfile::tempdir().unwrap();
+    let pool = format!("agentos-rust-{}", std::process::id());
+    let mut registry = Registry::new();
+    let vm = VmConfig {
+        sandbox: SandboxMode::None,
+        ..VmConfig::default()
+    };
+    agentos_rivet::register::<AgentOs>(
+        &mut registry,
+        "agentOS",
+        Setup::new(data.path().to_owned(), move |dir, events| {
+            AgentOs::open(dir, vm.clone(), events)
+        }),
+    );
+    let shutdown = CancellationToken::new();
+    let serve = tokio::spawn(registry.serve_with_config(
+        ServeConfig {
+            endpoint: engine.endpoint.clone(),
+            token: Some("dev".into()),
+            namespace: "default".into(),
+            pool_name: pool.clone(),
+            engine_spawn: EngineSpawnMode::Never,
+            ..ServeConfig::default()
+        },
+        shutdown.clone(),
+    ));
+
+    let client = Client::new(
+        ClientConfig::new(&engine.endpoint)
+            .token("dev")
+            .namespace("default")
+            .pool_name(&pool),
+    );
+    let conn = client
+        .get_or_create(
+            "agentOS",
+            vec!["rust-test".into()],
+            GetOrCreateOptions::default(),
+        )
+        .unwrap()
+        .connect();
+
+    let (tx, mut chunks) = tokio::sync::mpsc::unbounded_channel::<Vec<Value>>();
+    let _sub = conn
+        .on_event("snapshotChunk", move |args| {
+            let _ = tx.send(args.clone());
+        })
+        .await;
+
+    call(
+        &conn,
+        "writeFile",
+        vec![json!("/hello.txt"), json!("héllo")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        call(&conn, "readTextFile", vec![json!("/hello.txt")])
+            .await
+            .unwrap(),
+        json!("héllo")
+    );
+    assert_eq!(
+        call(&conn, "exists", vec![json!("/hello.txt")])
+            .await
+            .unwrap(),
+        json!(true)
+    );
+    // Bytes travel as RivetKit's envelope both ways.
+    call(
+        &conn,
+        "writeFile",
+        vec![json!("/b.bin"), json!(["$Uint8Array", "AAH/"])],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        call(&conn, "readFile", vec![json!("/b.bin")])
+            .await
+            .unwrap(),
+        json!(["$Uint8Array", "AAH/"])
+    );
+
+    // A call-scoped event, broadcast while the call runs, reaches the subscribed connection.
+    let info = call(&conn, "snapshotRootFilesystem", vec![]).await.unwrap();
+    assert!(info["size"].as_u64().unwrap() > 0, "{info}");
+    let event = tokio::time::timeout(Duration::from_secs(10), chunks.recv())
+        .await
+        .expect("a snapshotChunk event")
+        .unwrap();
+    assert_eq!(event.len(), 1, "one argument: the payload");
+    assert!(event[0]["callId"].is_string(), "{event:?}");
+
+    // A typed error keeps its code and message in group `user`.
+    let err = call(&conn, "readFile", vec![json!("/missing")])
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("not_found"), "{text}");
+
+    conn.dispose().await;
+    shutdown.cancel();
+    let _ = serve.await;
+}

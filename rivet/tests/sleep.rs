@@ -1,0 +1,92 @@
+//! An actor put to sleep by the engine and woken by the next call: its VM is dropped on sleep
+//! and reopened on wake from the same data directory, so files written before the sleep are
+//! there after it. Stateless calls (a connection each) let the actor idle; a short sleep
+//! timeout makes it sleep soon. Its own binary: one envoy per process (RIVETKIT.md).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use agentos_core::vm::sandbox::SandboxMode;
+use agentos_core::{AgentOs, VmConfig};
+use agentos_rivet::Setup;
+use common::{retrying, start_engine};
+use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
+use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_files_survive_the_actor_sleeping_and_waking() {
+    let engine = start_engine();
+    let data = tempfile::tempdir().unwrap();
+    let pool = format!("agentos-sleep-{}", std::process::id());
+    let opened = Arc::new(AtomicUsize::new(0));
+    let mut setup = Setup::new(data.path().to_owned(), {
+        let opened = opened.clone();
+        move |dir, events| {
+            opened.fetch_add(1, Ordering::SeqCst);
+            let vm = VmConfig {
+                sandbox: SandboxMode::None,
+                ..VmConfig::default()
+            };
+            AgentOs::open(dir, vm, events)
+        }
+    });
+    setup.actor.sleep_timeout = Duration::from_millis(500);
+    let mut registry = Registry::new();
+    agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
+    let shutdown = CancellationToken::new();
+    let serve = tokio::spawn(registry.serve_with_config(
+        ServeConfig {
+            endpoint: engine.endpoint.clone(),
+            token: Some("dev".into()),
+            namespace: "default".into(),
+            pool_name: pool.clone(),
+            engine_spawn: EngineSpawnMode::Never,
+            ..ServeConfig::default()
+        },
+        shutdown.clone(),
+    ));
+    let client = Client::new(
+        ClientConfig::new(&engine.endpoint)
+            .token("dev")
+            .namespace("default")
+            .pool_name(&pool),
+    );
+    let vm = client
+        .get_or_create(
+            "agentOS",
+            vec!["sleepy".into()],
+            GetOrCreateOptions::default(),
+        )
+        .unwrap();
+
+    retrying(|| {
+        vm.action(
+            "writeFile",
+            vec![json!("/kept.txt"), json!("before the sleep")],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(opened.load(Ordering::SeqCst), 1);
+    // Idle past the sleep timeout; the next call wakes the actor, which reopens its VM.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let text = retrying(|| vm.action("readTextFile", vec![json!("/kept.txt")]))
+            .await
+            .unwrap();
+        assert_eq!(text, json!("before the sleep"));
+        if opened.load(Ordering::SeqCst) > 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the actor never slept");
+    }
+
+    shutdown.cancel();
+    let _ = serve.await;
+}
