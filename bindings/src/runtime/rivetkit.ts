@@ -29,7 +29,9 @@ export interface RivetkitTransportOptions {
   encoding?: "bare" | "cbor" | "json";
   /**
    * How long opening retries while the engine has no runner for the pool yet (a host that
-   * just started) or the actor is still being placed, in milliseconds. Default 30 s.
+   * just started) or the actor is still being placed, in milliseconds. Default 75 s: the
+   * engine's guard itself waits 30 s before answering `actor_ready_timeout`, and the first
+   * actor on a fresh engine has been seen to need a second try.
    */
   readyTimeoutMs?: number;
 }
@@ -76,7 +78,7 @@ export function rivetkitTransport(options: RivetkitTransportOptions): Transport 
       let closed = false;
       let connectionId = "";
 
-      const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+      const deadline = Date.now() + (options.readyTimeoutMs ?? 75_000);
       let conn: RivetConn;
       for (;;) {
         conn = client.getOrCreate(actor, key).connect();
