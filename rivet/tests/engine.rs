@@ -2,28 +2,39 @@
 //! (`bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl`, installed by `scripts/setup.sh`,
 //! or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh storage, the agentOS
 //! actor served in-process under a fixed pool, and rivetkit's own Rust client calling generated
-//! actions and receiving a broadcast event. One test: one envoy per process (RIVETKIT.md).
+//! actions (typed, through the generated DTOs, and by name) and receiving a broadcast event. One test: one envoy per process (RIVETKIT.md).
 
 mod common;
 
 use std::time::Duration;
 
+use agentos_core::agent_os_actions as dto;
+use agentos_core::vm::fs::FileContent;
 use agentos_core::vm::sandbox::SandboxMode;
 use agentos_core::{AgentOs, VmConfig};
-use agentos_rivet::Setup;
+use agentos_rivet::{Setup, SurfaceActor};
 use common::{retrying, start_engine};
 use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
-use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use rivetkit::{EngineSpawnMode, Registry, ServeConfig, TypedActorConnection, TypedClientExt};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-/// Calls an action over a connection, retrying while the actor is still being placed.
+/// Calls an action by name over a connection, retrying while the actor is still being placed.
 async fn call(
     conn: &rivetkit::client::connection::ActorConnection,
     name: &str,
     args: Vec<Value>,
 ) -> anyhow::Result<Value> {
     retrying(|| conn.action(name, args.clone())).await
+}
+
+/// Calls an action through its generated DTO with rivetkit's typed client (`action` builds the
+/// DTO for each attempt).
+async fn typed<M: rivetkit::Action>(
+    conn: &TypedActorConnection<SurfaceActor<AgentOs>>,
+    action: impl Fn() -> M,
+) -> anyhow::Result<M::Output> {
+    retrying(|| conn.call(action())).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,14 +73,15 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
             .namespace("default")
             .pool_name(&pool),
     );
-    let conn = client
-        .get_or_create(
+    let vm = client
+        .get_or_create_typed::<SurfaceActor<AgentOs>>(
             "agentOS",
-            vec!["rust-test".into()],
+            ["rust-test"],
             GetOrCreateOptions::default(),
         )
         .unwrap()
         .connect();
+    let conn = vm.inner();
 
     let (tx, mut chunks) = tokio::sync::mpsc::unbounded_channel::<Vec<Value>>();
     let _sub = conn
@@ -78,42 +90,40 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
         })
         .await;
 
-    call(
-        &conn,
-        "writeFile",
-        vec![json!("/hello.txt"), json!("héllo")],
-    )
+    // The generated DTOs are rivetkit actions: typed arguments, typed results.
+    typed(&vm, || dto::WriteFile {
+        path: "/hello.txt".into(),
+        content: FileContent::Text("héllo".into()),
+    })
     .await
     .unwrap();
-    assert_eq!(
-        call(&conn, "readTextFile", vec![json!("/hello.txt")])
-            .await
-            .unwrap(),
-        json!("héllo")
-    );
-    assert_eq!(
-        call(&conn, "exists", vec![json!("/hello.txt")])
-            .await
-            .unwrap(),
-        json!(true)
-    );
+    let text: String = typed(&vm, || dto::ReadTextFile {
+        path: "/hello.txt".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(text, "héllo");
+    let exists: bool = typed(&vm, || dto::Exists {
+        path: "/hello.txt".into(),
+    })
+    .await
+    .unwrap();
+    assert!(exists);
     // Bytes travel as RivetKit's envelope both ways.
     call(
-        &conn,
+        conn,
         "writeFile",
         vec![json!("/b.bin"), json!(["$Uint8Array", "AAH/"])],
     )
     .await
     .unwrap();
     assert_eq!(
-        call(&conn, "readFile", vec![json!("/b.bin")])
-            .await
-            .unwrap(),
+        call(conn, "readFile", vec![json!("/b.bin")]).await.unwrap(),
         json!(["$Uint8Array", "AAH/"])
     );
 
     // A call-scoped event, broadcast while the call runs, reaches the subscribed connection.
-    let info = call(&conn, "snapshotRootFilesystem", vec![]).await.unwrap();
+    let info = call(conn, "snapshotRootFilesystem", vec![]).await.unwrap();
     assert!(info["size"].as_u64().unwrap() > 0, "{info}");
     let event = tokio::time::timeout(Duration::from_secs(10), chunks.recv())
         .await
@@ -123,13 +133,15 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
     assert!(event[0]["callId"].is_string(), "{event:?}");
 
     // A typed error keeps its code and message in group `user`.
-    let err = call(&conn, "readFile", vec![json!("/missing")])
-        .await
-        .unwrap_err();
+    let err = typed(&vm, || dto::ReadTextFile {
+        path: "/missing".into(),
+    })
+    .await
+    .unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("not_found"), "{text}");
 
-    conn.dispose().await;
+    vm.disconnect().await;
     shutdown.cancel();
     let _ = serve.await;
 }

@@ -29,6 +29,8 @@ pub type Value = ciborium::Value;
 #[doc(hidden)]
 pub mod __private {
     pub use async_trait::async_trait;
+    #[cfg(feature = "rivetkit")]
+    pub use rivetkit;
     pub use serde;
     pub use ts_rs;
 
@@ -69,3 +71,48 @@ pub mod __private {
 )]
 pub trait WireType: serde::Serialize + serde::de::DeserializeOwned + ts_rs::TS + 'static {}
 impl<T: serde::Serialize + serde::de::DeserializeOwned + ts_rs::TS + 'static> WireType for T {}
+
+/// Makes a generated DTO a `rivetkit::Action` when the `rivetkit` feature is on (its
+/// arguments serialized positionally, as on the wire), and expands to nothing otherwise. The
+/// feature is this crate's, so the choice is made here and not in the crate the DTO is
+/// generated in; off, a DTO has no serde impls that could repeat the wire-type errors.
+#[cfg(feature = "rivetkit")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rivetkit_action {
+    ($dto:ident, $output:ty, { $($field:ident : $ty:ty),* $(,)? }) => {
+        impl $crate::runtime::__private::serde::Serialize for $dto {
+            fn serialize<S: $crate::runtime::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::__private::serde::Serialize::serialize(
+                    &($(&self.$field,)*),
+                    serializer,
+                )
+            }
+        }
+
+        impl<'de> $crate::runtime::__private::serde::Deserialize<'de> for $dto {
+            fn deserialize<D: $crate::runtime::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let ($($field,)*): ($($ty,)*) =
+                    $crate::runtime::__private::serde::Deserialize::deserialize(deserializer)?;
+                ::core::result::Result::Ok(Self { $($field),* })
+            }
+        }
+
+        impl $crate::runtime::__private::rivetkit::Action for $dto {
+            type Output = $output;
+            const NAME: &'static str = <$dto as $crate::runtime::ActionArgs>::NAME;
+        }
+    };
+}
+
+#[cfg(not(feature = "rivetkit"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rivetkit_action {
+    ($($tokens:tt)*) => {};
+}

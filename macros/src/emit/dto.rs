@@ -15,6 +15,8 @@ struct Dto<'a> {
     doc: String,
     /// `(field, type, optional)` in wire order.
     fields: Vec<(proc_macro2::Ident, Type, bool)>,
+    /// What the action returns; `None` for nothing.
+    output: Option<Type>,
 }
 
 pub fn render(surface: &Surface) -> TokenStream {
@@ -31,6 +33,7 @@ pub fn render(surface: &Surface) -> TokenStream {
             .data_params()
             .map(|(p, optional)| (p.ident.clone(), p.ty.clone(), optional.is_some()))
             .collect(),
+        output: a.output.ok.clone(),
     });
     let bridges = surface.bridges.iter().map(|b| {
         let response = &b.response;
@@ -53,6 +56,7 @@ pub fn render(surface: &Surface) -> TokenStream {
                     false,
                 ),
             ],
+            output: None,
         }
     });
     let dtos = actions.chain(bridges).map(|dto| render_dto(&dto, &rt));
@@ -76,6 +80,7 @@ fn render_dto(dto: &Dto, rt: &TokenStream) -> TokenStream {
         name,
         doc,
         fields,
+        output,
     } = dto;
     let arity = fields.len();
     let names: Vec<_> = fields.iter().map(|(f, _, _)| f).collect();
@@ -85,11 +90,14 @@ fn render_dto(dto: &Dto, rt: &TokenStream) -> TokenStream {
         let label = crate::names::camel(&f.to_string());
         quote!(let #f = #args.take::<#t>(#i, #label, #optional)?;)
     });
+    let output = output.as_ref().map_or_else(|| quote!(()), |ty| quote!(#ty));
     quote! {
         #[doc = #doc]
         pub struct #ident {
             #(pub #names: #types,)*
         }
+
+        ::agentos_core::__rivetkit_action!(#ident, #output, { #(#names: #types),* });
 
         impl #rt::ActionArgs for #ident {
             const NAME: &'static str = #name;

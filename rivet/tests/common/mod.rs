@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 pub struct Engine {
     child: Child,
     pub endpoint: String,
@@ -85,10 +83,10 @@ pub fn start_engine() -> Engine {
 }
 
 /// Retries `attempt` while the actor is still being placed on a new pool.
-pub async fn retrying<F, Fut>(attempt: F) -> anyhow::Result<Value>
+pub async fn retrying<T, F, Fut>(attempt: F) -> anyhow::Result<T>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Value>>,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
