@@ -240,6 +240,14 @@ impl ToolkitMcp {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG`: stdout carries the lines tests and scripts read.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Resolves on SIGTERM or Ctrl-C: how every host is told to stop.
 pub async fn shutdown_signal() -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

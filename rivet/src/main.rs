@@ -26,10 +26,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    agentos_core::cli::init_logging();
     match Cli::parse().command {
         Command::Serve(serve) => serve.run(AgentOs::open).await,
         Command::ToolkitMcp(pump) => Ok(pump.run().await?),

@@ -13,11 +13,10 @@ use agentos_core::vm::fs::FileContent;
 use agentos_core::vm::sandbox::SandboxMode;
 use agentos_core::{AgentOs, VmConfig};
 use agentos_rivet::{Setup, SurfaceActor};
-use common::{retrying, start_engine};
-use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
-use rivetkit::{EngineSpawnMode, Registry, ServeConfig, TypedActorConnection, TypedClientExt};
+use common::{retrying, serve, start_engine};
+use rivetkit::client::GetOrCreateOptions;
+use rivetkit::{Registry, TypedActorConnection, TypedClientExt};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 /// Calls an action by name over a connection, retrying while the actor is still being placed.
 async fn call(
@@ -54,26 +53,10 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
             AgentOs::open(dir, vm.clone(), events)
         }),
     );
-    let shutdown = CancellationToken::new();
-    let serve = tokio::spawn(registry.serve_with_config(
-        ServeConfig {
-            endpoint: engine.endpoint.clone(),
-            token: Some("dev".into()),
-            namespace: "default".into(),
-            pool_name: pool.clone(),
-            engine_spawn: EngineSpawnMode::Never,
-            ..ServeConfig::default()
-        },
-        shutdown.clone(),
-    ));
+    let served = serve(registry, &engine, &pool);
 
-    let client = Client::new(
-        ClientConfig::new(&engine.endpoint)
-            .token("dev")
-            .namespace("default")
-            .pool_name(&pool),
-    );
-    let vm = client
+    let vm = served
+        .client
         .get_or_create_typed::<SurfaceActor<AgentOs>>(
             "agentOS",
             ["rust-test"],
@@ -142,6 +125,5 @@ async fn generated_actions_and_a_broadcast_event_through_a_real_engine() {
     assert!(text.contains("not_found"), "{text}");
 
     vm.disconnect().await;
-    shutdown.cancel();
-    let _ = serve.await;
+    served.stop().await;
 }

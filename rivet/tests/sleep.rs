@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 use agentos_core::vm::sandbox::SandboxMode;
 use agentos_core::{AgentOs, VmConfig};
 use agentos_rivet::Setup;
-use common::{retrying, start_engine};
-use rivetkit::client::{Client, ClientConfig, GetOrCreateOptions};
-use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use common::{retrying, serve, start_engine};
+use rivetkit::Registry;
+use rivetkit::client::GetOrCreateOptions;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vm_files_survive_the_actor_sleeping_and_waking() {
@@ -38,25 +37,9 @@ async fn vm_files_survive_the_actor_sleeping_and_waking() {
     setup.actor.sleep_timeout = Duration::from_millis(500);
     let mut registry = Registry::new();
     agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
-    let shutdown = CancellationToken::new();
-    let serve = tokio::spawn(registry.serve_with_config(
-        ServeConfig {
-            endpoint: engine.endpoint.clone(),
-            token: Some("dev".into()),
-            namespace: "default".into(),
-            pool_name: pool.clone(),
-            engine_spawn: EngineSpawnMode::Never,
-            ..ServeConfig::default()
-        },
-        shutdown.clone(),
-    ));
-    let client = Client::new(
-        ClientConfig::new(&engine.endpoint)
-            .token("dev")
-            .namespace("default")
-            .pool_name(&pool),
-    );
-    let vm = client
+    let served = serve(registry, &engine, &pool);
+    let vm = served
+        .client
         .get_or_create(
             "agentOS",
             vec!["sleepy".into()],
@@ -87,6 +70,5 @@ async fn vm_files_survive_the_actor_sleeping_and_waking() {
         assert!(Instant::now() < deadline, "the actor never slept");
     }
 
-    shutdown.cancel();
-    let _ = serve.await;
+    served.stop().await;
 }

@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rivetkit::client::{Client, ClientConfig};
+use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use tokio_util::sync::CancellationToken;
+
 pub struct Engine {
     child: Child,
     pub endpoint: String,
@@ -105,5 +109,47 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// A registry served to an engine under one pool, and a client of that pool.
+pub struct Served {
+    pub client: Client,
+    shutdown: CancellationToken,
+    serve: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Serves `registry` to `engine` under `pool` (never spawning an engine of its own).
+pub fn serve(registry: Registry, engine: &Engine, pool: &str) -> Served {
+    let shutdown = CancellationToken::new();
+    let serve = tokio::spawn(registry.serve_with_config(
+        ServeConfig {
+            endpoint: engine.endpoint.clone(),
+            token: Some("dev".into()),
+            namespace: "default".into(),
+            pool_name: pool.to_owned(),
+            engine_spawn: EngineSpawnMode::Never,
+            ..ServeConfig::default()
+        },
+        shutdown.clone(),
+    ));
+    let client = Client::new(
+        ClientConfig::new(&engine.endpoint)
+            .token("dev")
+            .namespace("default")
+            .pool_name(pool),
+    );
+    Served {
+        client,
+        shutdown,
+        serve,
+    }
+}
+
+impl Served {
+    /// Stops serving and waits for the registry to drain.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.serve.await;
     }
 }
