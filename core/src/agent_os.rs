@@ -18,6 +18,7 @@ use crate::vm::fs::{
     MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
     SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
 };
+use crate::vm::identity::VmUser;
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
@@ -40,6 +41,9 @@ pub struct VmConfig {
     pub sandbox: SandboxMode,
     /// Whether sandboxed processes may use the network.
     pub allow_network: bool,
+    /// The host user a root host runs the VM's processes as and keeps its files under (root
+    /// inside the sandbox); a host that is not root uses its own.
+    pub sandbox_user: VmUser,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
     /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
@@ -90,9 +94,13 @@ impl AgentOs {
         config: VmConfig,
         events: ActorEvents,
     ) -> Result<Self, ActorError> {
-        let fs = Arc::new(Filesystem::open(data_dir)?);
+        let sandbox = Arc::new(Sandbox::detect(
+            config.sandbox,
+            config.allow_network,
+            config.sandbox_user,
+        ));
+        let fs = Arc::new(Filesystem::open_as(data_dir, sandbox.user())?);
         let events = AgentOsEvents::new(events);
-        let sandbox = Arc::new(Sandbox::detect(config.sandbox, config.allow_network));
         let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
         for spec in config.toolkits {
             toolkits.register(spec)?;
@@ -177,9 +185,11 @@ impl Parts {
         let mut mcp = self.mcp.lock().unwrap_or_else(PoisonError::into_inner);
         let endpoint = match &mut *mcp {
             Some(endpoint) => endpoint,
-            slot => slot.insert(McpEndpoint::start(self.toolkits.clone()).map_err(|e| {
-                ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
-            })?),
+            slot => slot.insert(
+                McpEndpoint::start(self.toolkits.clone(), self.sandbox.user()).map_err(|e| {
+                    ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
+                })?,
+            ),
         };
         let proxy = proxy.to_string_lossy().into_owned();
         let socket = endpoint.socket().to_string_lossy().into_owned();

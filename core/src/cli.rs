@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::VmConfig;
 use crate::host::embedded::{self, ActorKind, HostConfig};
 use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
+use crate::vm::identity::VmUser;
 use crate::vm::sandbox::SandboxMode;
 use crate::vm::session::AgentConfig;
 
@@ -34,6 +35,10 @@ pub struct VmArgs {
     /// Let sandboxed processes use the network.
     #[arg(long)]
     pub allow_network: bool,
+    /// When the host runs as root: the unprivileged host user (`UID:GID`) that is root inside
+    /// the sandbox and owns the VMs' files. A host run as another user uses its own.
+    #[arg(long, value_name = "UID:GID", default_value = "65534:65534")]
+    pub sandbox_user: VmUser,
     /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
     /// repeat for more. An absolute command is bound read-only into the sandbox.
     #[arg(long = "agent", value_name = "ID=COMMAND")]
@@ -79,6 +84,7 @@ impl VmArgs {
                 Sandbox::None => SandboxMode::None,
             },
             allow_network: self.allow_network,
+            sandbox_user: self.sandbox_user,
             agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
             state_store: Some(state_store),
             toolkit_proxy: std::env::current_exe().ok(),
@@ -265,6 +271,7 @@ mod tests {
         VmArgs {
             sandbox: Sandbox::None,
             allow_network: false,
+            sandbox_user: VmUser::default(),
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
         }

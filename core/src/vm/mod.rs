@@ -5,6 +5,7 @@
 pub mod cron;
 pub mod exec;
 pub mod fs;
+pub mod identity;
 pub mod process;
 pub mod sandbox;
 pub mod session;

@@ -4,6 +4,10 @@
 //! root inside can remount what it sees read-only) and no network unless the VM allows it. Without
 //! bubblewrap the VM refuses to run processes unless configured for `sandbox: "none"`.
 //!
+//! Every sandbox has its own user namespace whose root is an unprivileged host user
+//! ([`super::identity`]): bubblewrap runs as that user, so the namespace is one it could make
+//! itself, and `/proc/sys` is read-only inside whatever that user may write.
+//!
 //! A terminal process gets a bubblewrap of its own. A piped one (`exec`) enters namespaces
 //! that bubblewrap built once for the VM's current view ([`resident`]): bubblewrap's setup
 //! would otherwise cost several times the process itself. It still gets its own pid
@@ -21,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::fs::HostView;
+use super::identity::VmUser;
 use crate::runtime::ActorError;
 use resident::Namespaces;
 
@@ -96,6 +101,8 @@ pub struct Plan {
     /// sandbox's pid namespace (2), or none (0). Signals meant for the program, and the
     /// process tree a VM shows, skip them.
     pub wrappers: usize,
+    /// The host user bubblewrap runs as, when the host is root.
+    user: Option<VmUser>,
     resident: Option<Arc<Namespaces>>,
 }
 
@@ -107,20 +114,73 @@ impl Plan {
         if let Some(namespaces) = &self.resident {
             return namespaces.command(self);
         }
+        let mut cmd = self.host_command();
+        cmd.process_group(0).kill_on_drop(true);
+        cmd
+    }
+
+    /// A tokio command for a plan that [`acquires_terminal`](Self::acquires_terminal): in a
+    /// new session without a controlling terminal; the caller sets its stdio to the terminal.
+    pub fn terminal_command(&self) -> tokio::process::Command {
+        let mut cmd = self.host_command();
+        // SAFETY: setsid is async-signal-safe, as a pre-exec hook requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        cmd
+    }
+
+    /// The program started directly by the host, as the plan's user, with default signal
+    /// dispositions (a host started under `nohup` ignores SIGHUP; its processes must not).
+    fn host_command(&self) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.program);
         cmd.args(&self.args)
             .env_clear()
             .envs(&self.env)
-            .current_dir(&self.cwd)
-            .process_group(0)
-            .kill_on_drop(true);
+            .current_dir(&self.cwd);
+        if let Some(user) = self.user {
+            // std also drops the host's supplementary groups when root sets a uid.
+            cmd.uid(user.uid).gid(user.gid);
+        }
+        // SAFETY: `reset_signals` makes only async-signal-safe system calls.
+        unsafe {
+            cmd.pre_exec(|| {
+                reset_signals();
+                Ok(())
+            });
+        }
         cmd
+    }
+}
+
+/// Resets every handled or ignored signal to its default, as a fresh process has them: exec
+/// resets handled ones but keeps ignored ones, and the host's handlers must not run in a
+/// child that has not exec'd yet. Only system calls; signals that cannot change are skipped.
+pub(crate) fn reset_signals() {
+    for signal in 1..=libc::SIGRTMAX() {
+        // SAFETY: sigaction with zeroed structs.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction != libc::SIG_DFL
+            {
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(signal, &default, std::ptr::null_mut());
+            }
+        }
     }
 }
 
 pub struct Sandbox {
     mode: SandboxMode,
     network: bool,
+    /// Who bubblewrap runs as: set when the host is root.
+    user: Option<VmUser>,
     /// The bubblewrap binary and its version, when found.
     bwrap: Option<(PathBuf, String)>,
     /// The namespaces built for the last view a piped process ran in; `None` for a view when
@@ -129,8 +189,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Looks for bubblewrap on `PATH` when the mode needs it.
-    pub fn detect(mode: SandboxMode, network: bool) -> Self {
+    /// Looks for bubblewrap on `PATH` when the mode needs it. A root host runs it as `user`.
+    pub fn detect(mode: SandboxMode, network: bool, user: VmUser) -> Self {
         let bwrap = (mode == SandboxMode::Bubblewrap)
             .then(|| {
                 let output = std::process::Command::new("bwrap")
@@ -146,9 +206,16 @@ impl Sandbox {
         Self {
             mode,
             network,
+            user: user.when_root().filter(|_| mode == SandboxMode::Bubblewrap),
             bwrap,
             resident: Mutex::default(),
         }
+    }
+
+    /// The host user the VM's files and processes belong to, when the host is root and must
+    /// act as it (see [`super::identity`]).
+    pub fn user(&self) -> Option<VmUser> {
+        self.user
     }
 
     /// Where a process sees `host_path` when it is among its [`Launch::binds`].
@@ -196,6 +263,7 @@ impl Sandbox {
                 cwd: view.root.join(launch.cwd.trim_start_matches('/')),
                 acquires_terminal: false,
                 wrappers: 0,
+                user: None,
                 resident: None,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
@@ -216,6 +284,7 @@ impl Sandbox {
                         cwd: PathBuf::from(launch.cwd),
                         acquires_terminal: false,
                         wrappers: BWRAP_WRAPPERS,
+                        user: self.user,
                         resident: Some(namespaces),
                     });
                 }
@@ -243,6 +312,7 @@ impl Sandbox {
                     cwd: view.root.clone(),
                     acquires_terminal: terminal,
                     wrappers: BWRAP_WRAPPERS,
+                    user: self.user,
                     resident: None,
                 })
             }
@@ -261,7 +331,7 @@ impl Sandbox {
         {
             return Ok(namespaces.clone());
         }
-        let namespaces = Namespaces::build(bwrap, &self.view_args(view))?.map(Arc::new);
+        let namespaces = Namespaces::build(bwrap, &self.view_args(view), self.user)?.map(Arc::new);
         *last = Some((view.clone(), namespaces.clone()));
         Ok(namespaces)
     }
@@ -304,14 +374,32 @@ impl Sandbox {
             };
             args.extend([flag.into(), path(&bind.host_dir), bind.vm_path.clone()]);
         }
+        // bubblewrap covers `/proc/sys` only where its user may write it; it is always covered.
         args.extend(
-            ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-                .into_iter()
-                .map(String::from),
+            [
+                "--proc",
+                "/proc",
+                "--ro-bind",
+                "/proc/sys",
+                "/proc/sys",
+                "--dev",
+                "/dev",
+                "--tmpfs",
+                "/tmp",
+            ]
+            .into_iter()
+            .map(String::from),
         );
+        // Root inside a user namespace of bubblewrap's own user; `--uid 0` keeps it from
+        // nesting a second one, which would own nothing a resident process could join.
         args.extend(
             [
                 "--unshare-all",
+                "--unshare-user",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
                 "--die-with-parent",
                 "--new-session",
                 "--cap-drop",

@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::process::supervise::{self, Group, Stop};
-use super::sandbox::Plan;
+use super::sandbox::{Plan, reset_signals};
 use crate::runtime::{ActorError, Bytes};
 pub(in crate::vm) use types::DEFAULT_TERM;
 pub use types::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize};
@@ -282,32 +282,26 @@ impl Terminal {
 /// session leader with `pts` as its controlling terminal.
 fn spawn(plan: &Plan, pts: pty_process::Pts) -> std::io::Result<tokio::process::Child> {
     if !plan.acquires_terminal {
-        return pty_process::Command::new(&plan.program)
+        let cmd = pty_process::Command::new(&plan.program)
             .args(&plan.args)
             .env_clear()
             .envs(&plan.env)
-            .current_dir(&plan.cwd)
-            .spawn(pts)
-            .map_err(std::io::Error::other);
+            .current_dir(&plan.cwd);
+        // SAFETY: `reset_signals` makes only async-signal-safe system calls.
+        let cmd = unsafe {
+            cmd.pre_exec(|| {
+                reset_signals();
+                Ok(())
+            })
+        };
+        return cmd.spawn(pts).map_err(std::io::Error::other);
     }
     let tty = || pts.as_fd().try_clone_to_owned();
-    let mut cmd = tokio::process::Command::new(&plan.program);
-    cmd.args(&plan.args)
-        .env_clear()
-        .envs(&plan.env)
-        .current_dir(&plan.cwd)
+    plan.terminal_command()
         .stdin(tty()?)
         .stdout(tty()?)
-        .stderr(tty()?);
-    // SAFETY: setsid is async-signal-safe, as a pre-exec hook requires.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
-    }
-    cmd.spawn()
+        .stderr(tty()?)
+        .spawn()
 }
 
 fn pty_error(err: pty_process::Error) -> ActorError {

@@ -82,3 +82,13 @@ pub fn children() -> Vec<u32> {
         })
         .collect()
 }
+
+/// A temporary directory a sandbox can bind: owned by the VM's host user when the tests run
+/// as root, as `Filesystem::open_as` leaves a VM's root.
+pub fn vm_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(user) = crate::vm::identity::VmUser::default().when_root() {
+        user.adopt(dir.path()).unwrap();
+    }
+    dir
+}

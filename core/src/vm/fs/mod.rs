@@ -4,6 +4,7 @@
 //!
 //! Methods block on std I/O; callers on an async runtime wrap long ones in `spawn_blocking`.
 
+mod as_user;
 mod backend;
 mod mounts;
 mod overlay;
@@ -25,6 +26,8 @@ pub use types::{
 };
 
 use crate::runtime::{ActorError, Bytes, SafeU64, code};
+use crate::vm::identity::VmUser;
+use as_user::AsUser;
 use backend::{Confined, Meta, clear_destination, copy_tree, join_rel};
 use mounts::{Mount, MountTable, Resolved, host_error, open_driver};
 use std::collections::HashSet;
@@ -57,6 +60,8 @@ const SNAPSHOTS_DIR: &str = "snapshots";
 pub struct Filesystem {
     /// `data_dir/scratch`: overlay uppers, memory-mount fallbacks, uploads, snapshot files.
     scratch: PathBuf,
+    /// Who the host acts as on the VM's files, when it must switch (a root host).
+    user: Option<VmUser>,
     table: RwLock<MountTable>,
 }
 
@@ -65,6 +70,12 @@ impl Filesystem {
     /// missing). Scratch space left over from an earlier process is cleared, so only one
     /// `Filesystem` may be open on a `data_dir` at a time.
     pub fn open(data_dir: &Path) -> Result<Self, ActorError> {
+        Self::open_as(data_dir, None)
+    }
+
+    /// [`open`](Self::open), with the root and scratch belonging to `user` and every access
+    /// to the VM's files made as that user (see [`crate::vm::identity`]).
+    pub fn open_as(data_dir: &Path, user: Option<VmUser>) -> Result<Self, ActorError> {
         let root_path = data_dir.join("root");
         let scratch = data_dir.join("scratch");
         std::fs::create_dir_all(&root_path).map_err(|err| host_error(&err, &root_path))?;
@@ -78,10 +89,24 @@ impl Filesystem {
             let dir = scratch.join(sub);
             std::fs::create_dir_all(&dir).map_err(|err| host_error(&err, &dir))?;
         }
+        if let Some(user) = user {
+            for dir in [&root_path, &scratch] {
+                user.adopt(dir).map_err(|err| host_error(&err, dir))?;
+                // Bubblewrap binds the root as the user: it must reach it.
+                user.act(|| std::fs::read_dir(dir)).map_err(|err| {
+                    ActorError::internal(format!(
+                        "the VM's host user (uid {}) cannot reach {}: {err}; give it search permission on every directory above, or run the host as that user",
+                        user.uid,
+                        dir.display()
+                    ))
+                })?;
+            }
+        }
         let root = Confined::open(&root_path).map_err(|err| host_error(&err, &root_path))?;
         Ok(Self {
             scratch,
-            table: RwLock::new(MountTable::new(Arc::new(root))),
+            user,
+            table: RwLock::new(MountTable::new(AsUser::wrap(Arc::new(root), user))),
         })
     }
 
@@ -102,7 +127,8 @@ impl Filesystem {
             )));
         }
         // The driver first: if it cannot be opened, nothing in the VM has changed.
-        let storage = open_driver(&driver, &self.scratch)?;
+        let storage = self.as_user(|| open_driver(&driver, &self.scratch))?;
+        let storage = AsUser::wrap(storage, self.user);
         self.ensure_mount_point(&point)?;
         let read_only = options.read_only.unwrap_or(false);
         let info = MountInfo {
@@ -328,6 +354,14 @@ impl Filesystem {
             .storage
             .remove(&resolved.rel, recursive)
             .map_err(|err| ActorError::io(&err, path.as_str()))
+    }
+
+    /// Runs `f` as the VM's host user, when the host must switch.
+    fn as_user<T>(&self, f: impl FnOnce() -> T) -> T {
+        match self.user {
+            Some(user) => user.act(f),
+            None => f(),
+        }
     }
 
     fn table(&self) -> RwLockReadGuard<'_, MountTable> {

@@ -31,7 +31,7 @@ impl Vm {
     }
 
     fn with(mode: SandboxMode) -> Self {
-        let root = tempfile::tempdir().unwrap();
+        let root = crate::vm::test_support::vm_dir();
         let view = HostView {
             root: root.path().to_owned(),
             mounts: vec![],
@@ -39,7 +39,7 @@ impl Vm {
         Self {
             root,
             view,
-            sandbox: Sandbox::detect(mode, false),
+            sandbox: Sandbox::detect(mode, false, crate::vm::identity::VmUser::default()),
             processes: Processes::default(),
         }
     }

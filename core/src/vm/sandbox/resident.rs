@@ -11,9 +11,10 @@
 //!
 //! **Entering** (every process), in the child the host forks, as a pre-exec hook:
 //! 1. `setsid` and die with the host (bubblewrap's `--new-session`, `--die-with-parent`);
-//! 2. join the user namespace first: that grants capabilities inside it, and nothing outside,
-//!    which the other joins need; then the mount (its root becomes ours), network and cgroup
-//!    namespaces; `chdir` to the VM working directory;
+//! 2. join the user namespace first (a root host drops its supplementary groups before): that
+//!    grants capabilities inside it, and nothing outside, which the other joins need; then the
+//!    mount (its root becomes ours), network and cgroup namespaces; become the namespace's
+//!    root, which is the sandbox's unprivileged host user; `chdir` to the VM working directory;
 //! 3. unshare new pid, mount, IPC and UTS namespaces and set `no_new_privs`;
 //! 4. close every descriptor but stdio, as the exec it never makes would: that is how the
 //!    spawning side learns the start succeeded;
@@ -36,13 +37,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::Plan;
+use super::{Plan, reset_signals};
 use crate::runtime::ActorError;
+use crate::vm::identity::VmUser;
 
 /// The namespaces a process joins, user first: joining it grants what the others need.
 const JOINED: [(&str, c_int); 4] = [
@@ -68,17 +71,28 @@ pub struct Namespaces {
     /// In joining order; a namespace the host already is in (the network, when allowed) is
     /// left out, as joining it would need capabilities over the host's own.
     joined: Vec<(OwnedFd, c_int)>,
+    /// Whether the host is root, whose supplementary groups must not follow it in.
+    host_is_root: bool,
     caps: Caps,
 }
 
 impl Namespaces {
     /// Builds a view's namespaces by running `bwrap` with `args` (its arguments for that
-    /// view), or `None` when bubblewrap makes no user namespace (a setuid bubblewrap): there is
-    /// then nothing to join without the host's own privileges.
-    pub fn build(bwrap: &Path, args: &[String]) -> Result<Option<Self>, ActorError> {
+    /// view) as `user` (when the host is root), or `None` when bubblewrap makes no user
+    /// namespace (a setuid bubblewrap): there is then nothing to join without the host's own
+    /// privileges.
+    pub fn build(
+        bwrap: &Path,
+        args: &[String],
+        user: Option<VmUser>,
+    ) -> Result<Option<Self>, ActorError> {
         let failed =
             |what: &str| ActorError::internal(format!("cannot set up the sandbox: {what}"));
-        let mut child = std::process::Command::new(bwrap)
+        let mut command = std::process::Command::new(bwrap);
+        if let Some(user) = user {
+            command.uid(user.uid).gid(user.gid);
+        }
+        let mut child = command
             .args(args)
             .args(["--as-pid-1", "--json-status-fd", "2", "--", "cat"])
             .env_clear()
@@ -128,6 +142,7 @@ impl Namespaces {
             }
             Ok(Some(Self {
                 joined,
+                host_is_root: user.is_some(),
                 caps: Caps::none(),
             }))
         })();
@@ -313,9 +328,20 @@ impl Entry {
             if libc::getppid() != self.host {
                 libc::_exit(1);
             }
-            reset_signal_handlers();
+            reset_signals();
+            if self.ns.host_is_root {
+                check(libc::setgroups(0, std::ptr::null()))?;
+            }
             for (fd, nstype) in &self.ns.joined {
                 check(libc::setns(fd.as_raw_fd(), *nstype))?;
+            }
+            // The namespace's root: the sandbox's host user, whoever the host is.
+            check(libc::setresgid(0, 0, 0))?;
+            check(libc::setresuid(0, 0, 0))?;
+            // A change of credentials clears the parent-death signal.
+            check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
+            if libc::getppid() != self.host {
+                libc::_exit(1);
             }
             if libc::chdir(self.cwd.as_ptr()) != 0 {
                 // As bubblewrap does: the process runs, saying why it could not.
@@ -349,25 +375,6 @@ impl Entry {
 /// The top of a stack that ends at `end`, aligned as every ABI wants.
 fn stack_top(end: *mut u8) -> *mut c_void {
     (end as usize & !15) as *mut c_void
-}
-
-/// Resets handled signals to their defaults, as exec would: the host's handlers must not run
-/// in its forked children.
-unsafe fn reset_signal_handlers() {
-    for signal in 1..=libc::SIGRTMAX() {
-        // SAFETY: sigaction on a zeroed struct, ignoring signals that cannot be changed.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(signal, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction != libc::SIG_DFL
-                && old.sa_sigaction != libc::SIG_IGN
-            {
-                let mut default: libc::sigaction = std::mem::zeroed();
-                default.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(signal, &default, std::ptr::null_mut());
-            }
-        }
-    }
 }
 
 /// Waits for `pid`, returning its wait status.
@@ -413,7 +420,8 @@ fn fail(message: &[u8], code: c_int) -> ! {
 /// How a shell exits when it cannot run a program.
 const CANNOT_RUN: c_int = 126;
 
-/// `bubblewrap --proc` covers these with read-only binds when they are writable.
+/// `bubblewrap --proc` covers these with read-only binds when they are writable; the first,
+/// `/proc/sys`, is covered always, as the sandbox's own arguments do.
 const PROC_COVERED: [&CStr; 4] = [
     c"/proc/sys",
     c"/proc/sysrq-trigger",
@@ -462,10 +470,13 @@ extern "C" fn init(entry: *mut c_void) -> c_int {
     }
     for dir in PROC_COVERED {
         // SAFETY: access on a NUL-terminated path.
-        if unsafe { libc::access(dir.as_ptr(), libc::W_OK) } != 0 {
+        let always = dir == PROC_COVERED[0];
+        if !always && unsafe { libc::access(dir.as_ptr(), libc::W_OK) } != 0 {
             continue;
         }
-        let read_only = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | hidden;
+        // The always-covered one with the flags of bubblewrap's `--ro-bind` of it.
+        let flags = if always { tmpfs } else { hidden };
+        let read_only = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | flags;
         if !mount(dir, dir, None, libc::MS_BIND | libc::MS_REC, None)
             || !mount(c"", dir, None, read_only, None)
         {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::HostBind;
-use crate::vm::test_support::processes_naming;
+use crate::vm::identity::VmUser;
+use crate::vm::test_support::{processes_naming, vm_dir};
 
 struct Vm {
     root: tempfile::TempDir,
@@ -17,8 +18,8 @@ struct Vm {
 impl Vm {
     fn new() -> Self {
         Self {
-            root: tempfile::tempdir().unwrap(),
-            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false),
+            root: vm_dir(),
+            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false, VmUser::default()),
         }
     }
 
@@ -72,6 +73,9 @@ impl Vm {
             .env_clear()
             .process_group(0)
             .kill_on_drop(true);
+        if let Some(user) = self.sandbox.user() {
+            cmd.uid(user.uid).gid(user.gid);
+        }
         exec::run(cmd, &ExecOptions::default(), |_| {}, |_| {})
             .await
             .unwrap()
@@ -141,7 +145,7 @@ async fn the_network_is_unreachable() {
 #[tokio::test]
 async fn with_the_network_allowed_the_host_is_reachable() {
     let vm = Vm {
-        sandbox: Sandbox::detect(SandboxMode::Bubblewrap, true),
+        sandbox: Sandbox::detect(SandboxMode::Bubblewrap, true, VmUser::default()),
         ..Vm::new()
     };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -175,7 +179,7 @@ async fn a_mount_added_later_is_seen_and_running_processes_keep_theirs() {
     let running = tokio::spawn(async move {
         exec::run(running.command(), &ExecOptions::default(), |_| {}, |_| {}).await
     });
-    let data = tempfile::tempdir().unwrap();
+    let data = vm_dir();
     std::fs::write(data.path().join("in.txt"), "in the mount").unwrap();
     let after = vm.view(vec![HostBind {
         vm_path: "/mnt/data".into(),
@@ -337,6 +341,86 @@ async fn exit_codes_signals_cwd_env_and_missing_programs() {
     );
 }
 
+impl Vm {
+    /// Runs `script` through the plan of a launch with a host bind, which takes a bubblewrap
+    /// of its own (as agents and terminals do) rather than the resident namespaces.
+    async fn run_bound(&self, view: &HostView, script: &str) -> ExecResult {
+        let argv = ["/bin/sh", "-c", script].map(String::from);
+        let env = BTreeMap::new();
+        let binds = ["/usr/bin/env".to_owned()];
+        let launch = Launch {
+            argv: &argv,
+            cwd: "/",
+            env: &env,
+            binds: &binds,
+        };
+        let plan = self.sandbox.plan(view, &launch, false).unwrap();
+        assert!(plan.resident.is_none());
+        exec::run(plan.command(), &ExecOptions::default(), |_| {}, |_| {})
+            .await
+            .unwrap()
+    }
+}
+
+/// Root in the sandbox is an unprivileged user on the host: `/proc/sys` cannot be written
+/// (not even the sandbox's own network namespace's settings), and a setuid file it makes is
+/// neither the host root's nor kept setuid for anyone but that user.
+#[tokio::test]
+async fn sandbox_root_is_not_host_root() {
+    use std::os::unix::fs::MetadataExt;
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    let script = r#"id -u
+        for f in /proc/sys/kernel/core_uses_pid /proc/sys/net/ipv4/ip_forward; do
+            (echo 0 > $f) 2>/dev/null && echo "wrote $f"
+        done
+        touch /$1; chmod 4755 /$1"#;
+    for (name, r) in [
+        (
+            "resident",
+            vm.run(
+                &view,
+                &script.replace("$1", "resident"),
+                ExecOptions::default(),
+            )
+            .await,
+        ),
+        (
+            "bound",
+            vm.run_bound(&view, &script.replace("$1", "bound")).await,
+        ),
+    ] {
+        assert_eq!(
+            (r.exit_code, r.stdout.as_str()),
+            (Some(0), "0\n"),
+            "{name}: {r:?}"
+        );
+        let meta = std::fs::metadata(vm.root.path().join(name)).unwrap();
+        // SAFETY: geteuid cannot fail.
+        let host = unsafe { libc::geteuid() };
+        let expected = vm.sandbox.user().map_or(host, |user| user.uid);
+        assert_eq!(meta.uid(), expected, "{name}");
+        assert_ne!(meta.uid(), 0, "{name}: owned by the host's root");
+    }
+}
+
+/// A host that ignores a signal (started under `nohup`) does not pass that on: sandboxed
+/// processes, resident or bound, start with every signal at its default.
+#[tokio::test]
+async fn processes_start_with_default_signal_dispositions() {
+    let vm = Vm::new();
+    let view = vm.view(vec![]);
+    let script = "grep SigIgn /proc/self/status";
+    let before = vm.run(&view, script, ExecOptions::default()).await;
+    // SAFETY: this test runs in a process of its own (nextest), so no other test sees it.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+    let resident = vm.run(&view, script, ExecOptions::default()).await;
+    let bound = vm.run_bound(&view, script).await;
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_DFL) };
+    assert_eq!(resident.stdout, before.stdout);
+    assert_eq!(bound.stdout, before.stdout);
+}
+
 #[tokio::test]
 async fn the_init_holding_a_copy_of_the_host_is_out_of_reach() {
     let vm = Vm::new();
@@ -362,7 +446,7 @@ async fn the_init_holding_a_copy_of_the_host_is_out_of_reach() {
 /// argv entries naming them (or paths inside them) follow; other arguments stay as given.
 #[test]
 fn binds_are_mounted_in_tmp_and_argv_follows_them() {
-    let sandbox = Sandbox::detect(SandboxMode::Bubblewrap, false);
+    let sandbox = Sandbox::detect(SandboxMode::Bubblewrap, false, VmUser::default());
     let view = HostView {
         root: PathBuf::from("/data/vm/root"),
         mounts: Vec::new(),

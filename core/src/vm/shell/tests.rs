@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::runtime::code;
 use crate::vm::fs::HostView;
+use crate::vm::identity::VmUser;
 use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
 use crate::vm::test_support::{
     CHILDREN_RUNNING as SHELLS_RUNNING, DEADLINE, children, fds, group_exists, sandboxes, until,
@@ -29,7 +30,7 @@ struct Vm {
 
 impl Vm {
     fn new() -> Self {
-        let root = tempfile::tempdir().unwrap();
+        let root = crate::vm::test_support::vm_dir();
         let view = HostView {
             root: root.path().to_owned(),
             mounts: vec![],
@@ -37,7 +38,7 @@ impl Vm {
         Self {
             _root: root,
             view,
-            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false),
+            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false, VmUser::default()),
             shells: Shells::default(),
         }
     }

@@ -18,6 +18,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
 use super::Toolkits;
+use crate::vm::identity::VmUser;
 
 const SOCKET: &str = "mcp.sock";
 
@@ -73,11 +74,15 @@ pub struct McpEndpoint {
 }
 
 impl McpEndpoint {
-    /// Listens for agents' pumps; each connection is an MCP session over `toolkits`.
-    pub fn start(toolkits: Arc<Toolkits>) -> std::io::Result<Self> {
+    /// Listens for agents' pumps; each connection is an MCP session over `toolkits`. The
+    /// directory and socket belong to `user`, the VM's host user when the host is root.
+    pub fn start(toolkits: Arc<Toolkits>, user: Option<VmUser>) -> std::io::Result<Self> {
         // Socket paths are limited to ~108 bytes: a short temp dir, not the VM's data dir.
         let dir = tempfile::Builder::new().prefix("agentos-mcp-").tempdir()?;
         let listener = UnixListener::bind(dir.path().join(SOCKET))?;
+        if let Some(user) = user {
+            user.adopt(dir.path())?;
+        }
         let accept = tokio::spawn(async move {
             loop {
                 let stream = match listener.accept().await {
