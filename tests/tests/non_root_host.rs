@@ -20,7 +20,11 @@ const NOBODY: u32 = 65534;
 
 fn binary(var: &str, name: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug").join(name),
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/debug")
+                .join(name)
+        },
         PathBuf::from,
     )
 }
@@ -64,7 +68,11 @@ async fn a_host_run_as_an_unprivileged_user_works_end_to_end() {
         .expect("agentos serve starts");
     let mut lines = BufReader::new(host.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next_line().await.unwrap().expect("the host prints its URL");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the host prints its URL");
         if let Some(url) = line.strip_prefix("AGENTOS_URL=") {
             break url.to_owned();
         }
@@ -85,7 +93,11 @@ async fn a_host_run_as_an_unprivileged_user_works_end_to_end() {
                   echo more >> /hello.txt";
     let out = vm.call("exec", vec![text(script)]).await.unwrap();
     // No `wrote`: the `/proc/sys` write failed.
-    assert_eq!((&out["exitCode"], &out["stdout"]), (&0.into(), &"0\nhi\n".into()), "{out}");
+    assert_eq!(
+        (&out["exitCode"], &out["stdout"]),
+        (&0.into(), &"0\nhi\n".into()),
+        "{out}"
+    );
     assert_eq!(
         vm.call("readTextFile", vec![text("/hello.txt")]).await,
         Ok("himore\n".into())
@@ -110,7 +122,10 @@ async fn a_host_run_as_an_unprivileged_user_works_end_to_end() {
         .call("prompt", vec![session_id.clone(), text("read /hello.txt")])
         .await
         .unwrap();
-    assert_eq!(reply["text"], "echo: read /hello.txtread: himore\n", "{reply}");
+    assert_eq!(
+        reply["text"], "echo: read /hello.txtread: himore\n",
+        "{reply}"
+    );
     vm.call("closeSession", vec![session_id]).await.unwrap();
 
     // On the host, everything the VM made is the unprivileged user's, and not setuid for
