@@ -34,6 +34,8 @@ describe(`processes in the sandbox on ${kind}`, () => {
     assert.equal(info.available, true);
     assert.equal(info.network, false);
     assert.match(info.version ?? "", /bubblewrap/);
+    // The host's defaults, in a cgroup of the VM's own (v1 hierarchies on this machine).
+    assert.deepEqual(info.limits, { pidsMax: 1024, memoryMaxMib: 2048, cpuWeight: 100 }, info.limitsUnavailable);
   });
 
   test("exec honours env, cwd, stdin as text or bytes, exit codes and stderr", async () => {

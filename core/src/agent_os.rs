@@ -22,7 +22,7 @@ use crate::vm::identity::VmUser;
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
-use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode};
+use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode, VmLimits};
 use crate::vm::session::{
     self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
     PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
@@ -44,6 +44,9 @@ pub struct VmConfig {
     /// The host user a root host runs the VM's processes as and keeps its files under (root
     /// inside the sandbox); a host that is not root uses its own.
     pub sandbox_user: VmUser,
+    /// What all the VM's processes together may use (see `sandboxInfo` for whether the
+    /// host could set it).
+    pub limits: VmLimits,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
     /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
@@ -94,11 +97,13 @@ impl AgentOs {
         config: VmConfig,
         events: ActorEvents,
     ) -> Result<Self, ActorError> {
-        let sandbox = Arc::new(Sandbox::detect(
-            config.sandbox,
-            config.allow_network,
-            config.sandbox_user,
-        ));
+        let vm = data_dir
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        let sandbox = Arc::new(
+            Sandbox::detect(config.sandbox, config.allow_network, config.sandbox_user)
+                .with_limits(&vm, &config.limits),
+        );
         let fs = Arc::new(Filesystem::open_as(data_dir, sandbox.user())?);
         let events = AgentOsEvents::new(events);
         let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
@@ -115,9 +120,6 @@ impl AgentOs {
         let store = config
             .state_store
             .unwrap_or_else(|| data_dir.join("state.sqlite"));
-        let vm = data_dir
-            .file_name()
-            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
         let sessions = Arc::new(Sessions::open(
             config.agents,
             fs.clone(),
@@ -247,7 +249,24 @@ impl Parts {
     ) -> Result<ExecResult, ActorError> {
         let env = options.env.clone().unwrap_or_default();
         let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
-        exec::run(plan.command(), &options, on_stdout, on_stderr).await
+        let oom_kills = self.sandbox.oom_kills();
+        let result = exec::run(plan.command(), &options, on_stdout, on_stderr).await?;
+        // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
+        // processes killed for memory went up.
+        let killed = result.signal.as_deref() == Some("SIGKILL") || result.exit_code == Some(137);
+        if killed && self.sandbox.oom_kills() > oom_kills {
+            let limits = self.sandbox.info().limits.unwrap_or_default();
+            return Err(ActorError::limit_exceeded(format!(
+                "the VM's processes went over its memory limit ({} MiB) and the kernel killed one",
+                limits.memory_max_mib
+            ))
+            .with_metadata(serde_json::json!({
+                "limit": "memory",
+                "memoryMaxMib": limits.memory_max_mib,
+                "result": result,
+            })));
+        }
+        Ok(result)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::VmConfig;
 use crate::host::embedded::{self, ActorKind, HostConfig};
 use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
 use crate::vm::identity::VmUser;
-use crate::vm::sandbox::SandboxMode;
+use crate::vm::sandbox::{SandboxMode, VmLimits};
 use crate::vm::session::AgentConfig;
 
 /// How a host opens one actor's surface: from its data directory, the VM configuration of
@@ -39,6 +39,16 @@ pub struct VmArgs {
     /// the sandbox and owns the VMs' files. A host run as another user uses its own.
     #[arg(long, value_name = "UID:GID", default_value = "65534:65534")]
     pub sandbox_user: VmUser,
+    /// Most processes (and threads) one VM may have at once.
+    #[arg(long, value_name = "N", default_value_t = VmLimits::default().pids_max)]
+    pub vm_pids_max: u32,
+    /// Most memory one VM's processes may use together, in MiB; past it the kernel kills one.
+    #[arg(long, value_name = "MIB", default_value_t = VmLimits::default().memory_max_mib)]
+    pub vm_memory_max_mib: u32,
+    /// One VM's share of CPU time against the others' (100 = equal; 1–10000).
+    #[arg(long, value_name = "WEIGHT", default_value_t = VmLimits::default().cpu_weight,
+          value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub vm_cpu_weight: u32,
     /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
     /// repeat for more. An absolute command is bound read-only into the sandbox.
     #[arg(long = "agent", value_name = "ID=COMMAND")]
@@ -85,6 +95,11 @@ impl VmArgs {
             },
             allow_network: self.allow_network,
             sandbox_user: self.sandbox_user,
+            limits: VmLimits {
+                pids_max: self.vm_pids_max,
+                memory_max_mib: self.vm_memory_max_mib,
+                cpu_weight: self.vm_cpu_weight,
+            },
             agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
             state_store: Some(state_store),
             toolkit_proxy: std::env::current_exe().ok(),
@@ -272,6 +287,9 @@ mod tests {
             sandbox: Sandbox::None,
             allow_network: false,
             sandbox_user: VmUser::default(),
+            vm_pids_max: 1,
+            vm_memory_max_mib: 1,
+            vm_cpu_weight: 1,
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
         }

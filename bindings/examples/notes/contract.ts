@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "9ba92e317801f9eba198e5a951064a18864cf84407a50170bf789d0836fa1cd9",
+  hash: "457f5c5e3c3c214243b8942de6b1c34aaddc353514faed0b77353678cce5d86b",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

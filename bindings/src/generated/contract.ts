@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "debe42eee1917fbc7055fc80b0194c0224d0fb9622e6eb23b9c9225d908fa477",
+  hash: "6c005898d1d8bed3ad499c08e12c2db889e2d714fbfea6aefe0a3a7378bc4056",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

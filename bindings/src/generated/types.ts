@@ -535,7 +535,15 @@ version?: string,
 /**
  * Whether processes may use the network.
  */
-network: boolean, };
+network: boolean, 
+/**
+ * The limits the VM's processes run under, when the host could set them.
+ */
+limits?: VmLimits, 
+/**
+ * Why the VM's processes run without limits, when they do.
+ */
+limitsUnavailable?: string, };
 
 /**
  * How a VM isolates its processes.
@@ -835,6 +843,23 @@ uploadId: string,
  * Bytes received so far.
  */
 size: number, };
+
+/**
+ * The limits each VM's processes run under, together.
+ */
+export type VmLimits = { 
+/**
+ * Most processes (and threads) at once; a fork past it fails.
+ */
+pidsMax: number, 
+/**
+ * Most memory, in MiB; past it the kernel kills a process of the VM.
+ */
+memoryMaxMib: number, 
+/**
+ * CPU share relative to other VMs: 100 is an equal share (1–10000).
+ */
+cpuWeight: number, };
 
 /**
  * One file to write in a batch.

@@ -13,6 +13,7 @@
 //! would otherwise cost several times the process itself. It still gets its own pid
 //! namespace, `/proc`, `/tmp` and `/dev/shm`; `/dev` is read-only there.
 
+mod cgroup;
 mod resident;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,9 @@ use super::fs::HostView;
 use super::identity::VmUser;
 use crate::runtime::ActorError;
 use resident::Namespaces;
+
+use cgroup::VmCgroup;
+pub use cgroup::VmLimits;
 
 /// Host directories a sandboxed process sees read-only, when the host has them.
 const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
@@ -70,6 +74,14 @@ pub struct SandboxInfo {
     pub version: Option<String>,
     /// Whether processes may use the network.
     pub network: bool,
+    /// The limits the VM's processes run under, when the host could set them.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<VmLimits>,
+    /// Why the VM's processes run without limits, when they do.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits_unavailable: Option<String>,
 }
 
 /// A process to start: argv, VM working directory, environment.
@@ -103,6 +115,8 @@ pub struct Plan {
     pub wrappers: usize,
     /// The host user bubblewrap runs as, when the host is root.
     user: Option<VmUser>,
+    /// The VM's cgroup, which the process joins before it execs.
+    cgroup: Option<Arc<VmCgroup>>,
     resident: Option<Arc<Namespaces>>,
 }
 
@@ -146,9 +160,13 @@ impl Plan {
             // std also drops the host's supplementary groups when root sets a uid.
             cmd.uid(user.uid).gid(user.gid);
         }
-        // SAFETY: `reset_signals` makes only async-signal-safe system calls.
+        let cgroup = self.cgroup.clone();
+        // SAFETY: `join` and `reset_signals` make only async-signal-safe system calls.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
+                if let Some(cgroup) = &cgroup {
+                    cgroup.join()?;
+                }
                 reset_signals();
                 Ok(())
             });
@@ -181,6 +199,8 @@ pub struct Sandbox {
     network: bool,
     /// Who bubblewrap runs as: set when the host is root.
     user: Option<VmUser>,
+    /// The VM's cgroup, or why there is none; `None` when no limits were asked for.
+    cgroup: Option<Result<Arc<VmCgroup>, String>>,
     /// The bubblewrap binary and its version, when found.
     bwrap: Option<(PathBuf, String)>,
     /// The namespaces built for the last view a piped process ran in; `None` for a view when
@@ -207,9 +227,30 @@ impl Sandbox {
             mode,
             network,
             user: user.when_root().filter(|_| mode == SandboxMode::Bubblewrap),
+            cgroup: None,
             bwrap,
             resident: Mutex::default(),
         }
+    }
+
+    /// Runs the processes of VM `vm` (a name unique among the host's VMs) under `limits`,
+    /// when the host can set them (see [`cgroup`]); `sandboxInfo` says when it cannot.
+    pub fn with_limits(mut self, vm: &str, limits: &VmLimits) -> Self {
+        let cgroup = VmCgroup::create(vm, limits).map(Arc::new);
+        if let Err(reason) = &cgroup {
+            tracing::warn!(vm, reason, "VM processes run without limits");
+        }
+        self.cgroup = Some(cgroup);
+        self
+    }
+
+    /// How many of the VM's processes the kernel killed for going over its memory limit.
+    pub fn oom_kills(&self) -> u64 {
+        self.vm_cgroup().map_or(0, |cgroup| cgroup.oom_kills())
+    }
+
+    fn vm_cgroup(&self) -> Option<&Arc<VmCgroup>> {
+        self.cgroup.as_ref().and_then(|c| c.as_ref().ok())
     }
 
     /// The host user the VM's files and processes belong to, when the host is root and must
@@ -232,6 +273,12 @@ impl Sandbox {
             available: self.mode == SandboxMode::None || self.bwrap.is_some(),
             version: self.bwrap.as_ref().map(|(_, v)| v.clone()),
             network: self.network || self.mode == SandboxMode::None,
+            limits: self.vm_cgroup().map(|cgroup| cgroup.limits),
+            limits_unavailable: match &self.cgroup {
+                Some(Err(reason)) => Some(reason.clone()),
+                None => Some("the host set no limits for this VM".to_owned()),
+                Some(Ok(_)) => None,
+            },
         }
     }
 
@@ -264,6 +311,7 @@ impl Sandbox {
                 acquires_terminal: false,
                 wrappers: 0,
                 user: None,
+                cgroup: self.vm_cgroup().cloned(),
                 resident: None,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
@@ -285,6 +333,7 @@ impl Sandbox {
                         acquires_terminal: false,
                         wrappers: BWRAP_WRAPPERS,
                         user: self.user,
+                        cgroup: self.vm_cgroup().cloned(),
                         resident: Some(namespaces),
                     });
                 }
@@ -313,6 +362,7 @@ impl Sandbox {
                     acquires_terminal: terminal,
                     wrappers: BWRAP_WRAPPERS,
                     user: self.user,
+                    cgroup: self.vm_cgroup().cloned(),
                     resident: None,
                 })
             }

@@ -43,6 +43,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use super::cgroup::VmCgroup;
 use super::{Plan, reset_signals};
 use crate::runtime::ActorError;
 use crate::vm::identity::VmUser;
@@ -233,6 +234,8 @@ impl Caps {
 /// fork so that they only make system calls.
 struct Entry {
     ns: Arc<Namespaces>,
+    /// The VM's cgroup, joined first.
+    cgroup: Option<Arc<VmCgroup>>,
     host: libc::pid_t,
     cwd: CString,
     /// Where to look for the program, in order, as `execvp` would over the plan's `PATH`.
@@ -306,6 +309,7 @@ impl Entry {
             .into_bytes(),
             stacks: vec![0; 2 * STACK_BYTES].into_boxed_slice(),
             status: AtomicI32::new(NO_STATUS),
+            cgroup: plan.cgroup.clone(),
             ns,
         }
     }
@@ -327,6 +331,9 @@ impl Entry {
             check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0))?;
             if libc::getppid() != self.host {
                 libc::_exit(1);
+            }
+            if let Some(cgroup) = &self.cgroup {
+                cgroup.join()?;
             }
             reset_signals();
             if self.ns.host_is_root {
