@@ -148,6 +148,19 @@ impl RawClient {
         }
     }
 
+    /// Reads and discards frames until the host closes the connection; the close code it
+    /// gave, if any.
+    pub async fn until_closed(&mut self) -> Option<u16> {
+        while let Some(msg) = self.ws.next().await {
+            match msg {
+                Ok(Message::Close(frame)) => return frame.map(|f| f.code.into()),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
     /// The next frame, as JSON for easy assertions (bytes become `["$Uint8Array", …]`).
     pub async fn next(&mut self) -> Frame {
         let value = self.next_raw().await;

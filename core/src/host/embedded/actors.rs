@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use super::frames::ServerFrame;
+use super::outbox::Outbox;
 use super::store::Store;
 use crate::runtime::{
     ActorError, ActorEvents, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
@@ -106,7 +105,7 @@ pub struct Actor {
 /// One connection as its actor sees it: the events it subscribed to and its send queue.
 struct Subscriber {
     events: HashSet<String>,
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: Outbox,
 }
 
 /// Connections of one actor and the events each one subscribed to.
@@ -116,7 +115,7 @@ pub struct Subscribers {
 }
 
 impl Subscribers {
-    pub fn attach(&self, conn: u64, tx: mpsc::UnboundedSender<Outgoing>) {
+    pub fn attach(&self, conn: u64, tx: Outbox) {
         self.lock().insert(
             conn,
             Subscriber {
@@ -147,7 +146,7 @@ impl EventSink for Subscribers {
         for sub in self.lock().values() {
             if sub.events.contains(event) {
                 // A closed connection's receiver is gone; it detaches on its own.
-                let _ = sub.tx.send(Outgoing::Event {
+                sub.tx.send(Outgoing::Event {
                     name: event.to_owned(),
                     payload: payload.clone(),
                 });

@@ -1,16 +1,19 @@
 //! One WebSocket connection: reads frames, runs each action as its own task, and writes
 //! responses and subscribed events through one queue so that a call's events always precede
-//! its response.
+//! its response. The queue is bounded ([`outbox`]): a client that stops reading is closed
+//! with a reason.
+
+use std::time::Duration;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::actors::{Actor, Outgoing};
 use super::frames::{self, ClientFrame, ServerFrame};
+use super::outbox::{self, Outbox};
 use crate::runtime::{ActorError, CallContext, Encoding, Limits, Value};
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -19,35 +22,41 @@ pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limit
     let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     let connection_id = format!("c{conn}");
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    let (tx, mut inbox) = outbox::outbox(encoding, limits);
+    let init = ServerFrame::Init {
+        actor_id: &actor.id,
+        connection_id: &connection_id,
+        contract_hash: &actor.contract.hash,
+        limits,
+    };
+    match init.encode(encoding) {
+        Ok(bytes) => tx.send_bytes(bytes),
+        Err(err) => tracing::error!(%err, "frame did not encode"),
+    }
     actor.subscribers.attach(conn, tx.clone());
 
-    let writer = {
-        let (actor_id, connection_id) = (actor.id.clone(), connection_id.clone());
-        let hash = actor.contract.hash.clone();
-        tokio::spawn(async move {
-            let init = ServerFrame::Init {
-                actor_id: &actor_id,
-                connection_id: &connection_id,
-                contract_hash: &hash,
-                limits,
-            };
-            let mut next = Some(init.encode(encoding));
-            while let Some(frame) = next.take() {
-                match frame {
-                    Ok(bytes) => {
-                        if sink.send(message(encoding, bytes)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => tracing::error!(%err, "frame did not encode"),
-                }
-                next = rx.recv().await.map(|out| out.encode(encoding, limits));
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = inbox.recv().await {
+            if sink.send(message(encoding, bytes)).await.is_err() {
+                return;
             }
-        })
-    };
+        }
+        if inbox.overflowed() {
+            let close = Message::Close(Some(CloseFrame {
+                code: close_code::POLICY,
+                reason: "the client did not read what it asked for; its queue is full".into(),
+            }));
+            // A client that reads nothing may not take this either.
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
+        }
+    });
 
-    while let Some(Ok(msg)) = stream.next().await {
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            () = tx.overflowed() => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
         let bytes = match msg {
             Message::Binary(b) => b.to_vec(),
             Message::Text(t) => t.as_bytes().to_vec(),
@@ -55,7 +64,7 @@ pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limit
             Message::Ping(_) | Message::Pong(_) => continue,
         };
         if let Some(reply) = handle(&bytes, &actor, conn, &connection_id, encoding, limits, &tx) {
-            let _ = tx.send(reply);
+            tx.send(reply);
         }
     }
     actor.subscribers.detach(conn);
@@ -83,7 +92,7 @@ fn handle(
     connection_id: &str,
     encoding: Encoding,
     limits: Limits,
-    tx: &mpsc::UnboundedSender<Outgoing>,
+    tx: &Outbox,
 ) -> Option<Outgoing> {
     let error = |error: ActorError| {
         let action_id = frames::request_id(encoding, bytes);
@@ -123,7 +132,7 @@ fn handle(
                 let result = call
                     .await
                     .unwrap_or_else(|e| Err(ActorError::internal(format!("action failed: {e}"))));
-                let _ = tx.send(Outgoing::Response { id, result });
+                tx.send(Outgoing::Response { id, result });
             });
             None
         }

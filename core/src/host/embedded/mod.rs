@@ -6,6 +6,7 @@ mod actors;
 mod auth;
 mod connection;
 mod frames;
+mod outbox;
 mod store;
 
 use std::collections::HashMap;
