@@ -284,6 +284,7 @@ describe(`sessions on ${kind}`, () => {
     assert.equal(record.events, 3);
     assert.equal(record.agentType, "test");
     assert.ok(record.endedAt !== null && record.endedAt >= record.createdAt);
+    assert.equal(record.endReason, "closed");
     const gone = await vm.createSession("test", quiet);
     await vm.prompt(gone.sessionId, "forget me");
     await vm.destroySession(gone.sessionId);

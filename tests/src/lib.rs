@@ -54,6 +54,81 @@ impl TestHost {
     }
 }
 
+/// Where the workspace's binaries are (`scripts/setup.sh` builds them); `var` overrides.
+pub fn binary(var: &str, name: &str) -> std::path::PathBuf {
+    std::env::var_os(var).map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/debug")
+                .join(name)
+        },
+        std::path::PathBuf::from,
+    )
+}
+
+/// `agentos serve` on a free loopback port with `data_dir`, token [`TOKEN`], and the test
+/// agent registered as `test`; add flags, or a user, before [`ServeProcess::start`].
+pub fn serve_command(data_dir: &std::path::Path) -> std::process::Command {
+    let agent = binary("AGENTOS_TEST_AGENT", "agentos-test-agent");
+    let mut command = std::process::Command::new(binary("AGENTOS_BIN", "agentos"));
+    command
+        .args(["serve", "--port", "0", "--token", TOKEN, "--data-dir"])
+        .arg(data_dir)
+        .arg("--agent")
+        .arg(format!("test={}", agent.display()))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    command
+}
+
+/// The `agentos serve` binary running as a child of the test, killed when dropped.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    /// `ws://host:port`.
+    pub url: String,
+}
+
+impl ServeProcess {
+    /// Starts `command` (see [`serve_command`]) and waits for the URL it prints.
+    pub async fn start(command: std::process::Command) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::from(command)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("agentos serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next_line()
+                .await
+                .expect("reads")
+                .expect("the host prints its URL");
+            if let Some(url) = line.strip_prefix("AGENTOS_URL=") {
+                break url.to_owned();
+            }
+        };
+        Self { child, url }
+    }
+
+    pub async fn connect(&self, key: &str) -> RawClient {
+        RawClient::connect(
+            &format!("{}/actors/agentOS/{key}/connect?encoding=json", self.url),
+            TOKEN,
+            Encoding::Json,
+        )
+        .await
+        .expect("connects")
+    }
+
+    /// Kills the host at once, as a crash would.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("killed");
+    }
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 

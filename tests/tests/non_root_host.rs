@@ -2,32 +2,16 @@
 //! root; the tests' own user otherwise): files, exec, a shell on a PTY and a session with the
 //! test agent work, and inside the VM root is that user, so `/proc/sys` cannot be written
 //! and a setuid file the VM makes belongs to it on the host.
-//!
-//! The binaries are the workspace's `target/debug/agentos` and `agentos-test-agent`
-//! (`scripts/setup.sh` builds them; `AGENTOS_BIN` and `AGENTOS_TEST_AGENT` override).
+//! The binaries are the workspace's ([`agentos_tests::binary`]).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use agentos_core::runtime::{Encoding, Value};
-use agentos_tests::{RawClient, text};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use agentos_core::runtime::Value;
+use agentos_tests::{ServeProcess, serve_command, text};
 
-const TOKEN: &str = "non-root-token";
 const NOBODY: u32 = 65534;
-
-fn binary(var: &str, name: &str) -> PathBuf {
-    std::env::var_os(var).map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/debug")
-                .join(name)
-        },
-        PathBuf::from,
-    )
-}
 
 /// Every path below `dir` (not following symlinks).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -48,42 +32,12 @@ async fn a_host_run_as_an_unprivileged_user_works_end_to_end() {
     let data = tempfile::tempdir().unwrap();
     std::os::unix::fs::chown(data.path(), Some(host_uid), Some(host_uid)).unwrap();
     std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let agent = binary("AGENTOS_TEST_AGENT", "agentos-test-agent");
-    let mut command = std::process::Command::new(binary("AGENTOS_BIN", "agentos"));
-    command
-        .args(["serve", "--port", "0", "--token", TOKEN, "--data-dir"])
-        .arg(data.path())
-        .arg("--agent")
-        .arg(format!("test={}", agent.display()))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut command = serve_command(data.path());
     if tests_uid == 0 {
         command.uid(NOBODY).gid(NOBODY);
     }
-    let mut host = tokio::process::Command::from(command)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("agentos serve starts");
-    let mut lines = BufReader::new(host.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("the host prints its URL");
-        if let Some(url) = line.strip_prefix("AGENTOS_URL=") {
-            break url.to_owned();
-        }
-    };
-    let mut vm = RawClient::connect(
-        &format!("{url}/actors/agentOS/non-root/connect?encoding=json"),
-        TOKEN,
-        Encoding::Json,
-    )
-    .await
-    .expect("connects");
+    let host = ServeProcess::start(command).await;
+    let mut vm = host.connect("non-root").await;
 
     vm.call("writeFile", vec![text("/hello.txt"), text("hi")])
         .await
@@ -142,5 +96,5 @@ async fn a_host_run_as_an_unprivileged_user_works_end_to_end() {
         let meta = std::fs::symlink_metadata(path).unwrap();
         assert_ne!(meta.uid(), 0, "{} belongs to root", path.display());
     }
-    host.kill().await.unwrap();
+    host.kill().await;
 }

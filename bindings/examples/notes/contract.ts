@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "457f5c5e3c3c214243b8942de6b1c34aaddc353514faed0b77353678cce5d86b",
+  hash: "9eb273cfdf3a530d95c4b4bc68664036236907f30c72aa981776b7ef6e020aa7",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -375,6 +375,10 @@ createdAt: number,
  */
 endedAt: number | null, 
 /**
+ * Why it ended, once it has.
+ */
+endReason?: SessionEndReason, 
+/**
  * How many events are kept.
  */
 events: number, };
@@ -573,6 +577,11 @@ export type ScheduledEvent = { jobId: string, name: string, payload: JsonValue |
  * `scheduleCron`'s answer.
  */
 export type ScheduledJob = { id: string, };
+
+/**
+ * Why a session on record ended.
+ */
+export type SessionEndReason = "closed" | "agentExited" | "hostStopped";
 
 /**
  * One ACP session update, as the `sessionEvent` event and in `getSessionEvents`.

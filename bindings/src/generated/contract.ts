@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "6c005898d1d8bed3ad499c08e12c2db889e2d714fbfea6aefe0a3a7378bc4056",
+  hash: "b77923a06d31ebafe639fa4005640187fc3b7b7f387324a2e4a8372f45476477",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

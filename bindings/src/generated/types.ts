@@ -361,6 +361,10 @@ createdAt: number,
  */
 endedAt: number | null, 
 /**
+ * Why it ended, once it has.
+ */
+endReason?: SessionEndReason, 
+/**
  * How many events are kept.
  */
 events: number, };
@@ -559,6 +563,11 @@ export type ScheduledEvent = { jobId: string, name: string, payload: JsonValue |
  * `scheduleCron`'s answer.
  */
 export type ScheduledJob = { id: string, };
+
+/**
+ * Why a session on record ended.
+ */
+export type SessionEndReason = "closed" | "agentExited" | "hostStopped";
 
 /**
  * One ACP session update, as the `sessionEvent` event and in `getSessionEvents`.

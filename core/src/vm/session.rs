@@ -24,7 +24,7 @@ pub use terminal::Launcher;
 use terminal::Terminals;
 pub use types::{
     AgentConfig, AgentExit, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply,
-    PermissionRequest, PersistedSession, PromptInput, PromptResult, SessionEvent,
+    PermissionRequest, PersistedSession, PromptInput, PromptResult, SessionEndReason, SessionEvent,
     SessionEventsOptions, SessionInfo, SessionOptions,
 };
 
@@ -261,7 +261,7 @@ impl Sessions {
         tokio::spawn(async move {
             let exit = live.conn.exited().await;
             lock(&registry).remove(&session_id);
-            if let Err(err) = log.ended(&session_id) {
+            if let Err(err) = log.ended(&session_id, SessionEndReason::AgentExited) {
                 tracing::warn!(%err, "a session's end was not persisted");
             }
             // Pending permission requests are cancelled as their answers drop.
@@ -315,9 +315,14 @@ impl Sessions {
 
     /// Ends the session: its agent is killed and gone when this returns.
     pub async fn close(&self, session_id: &str) -> Result<(), ActorError> {
-        let live = lock(&self.live)
-            .remove(session_id)
-            .ok_or_else(|| unknown(session_id))?;
+        let Some(live) = lock(&self.live).remove(session_id) else {
+            // A session on record that already ended is closed.
+            return match self.log.ended_at(session_id)? {
+                Some(_) => Ok(()),
+                None => Err(unknown(session_id)),
+            };
+        };
+        self.log.ended(session_id, SessionEndReason::Closed)?;
         live.conn.kill();
         live.conn.exited().await;
         Ok(())

@@ -7,7 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::OptionalExtension;
 
-use super::types::{PersistedSession, SessionEvent, SessionEventsOptions, SessionInfo};
+use super::types::{
+    PersistedSession, SessionEndReason, SessionEvent, SessionEventsOptions, SessionInfo,
+};
 use crate::runtime::{ActorError, SafeU64};
 use crate::vm::store::Store;
 
@@ -22,7 +24,8 @@ pub struct EventLog {
 
 impl EventLog {
     /// The log of VM `vm` in the SQLite file `path`, which other connections (the host's own
-    /// state, other VMs) may share.
+    /// state, other VMs) may share. Sessions it still records as live belong to a run of the
+    /// VM that is over (only one runs at a time): they are marked ended, `hostStopped`.
     pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
         let store = Store::open(
             path,
@@ -44,7 +47,26 @@ impl EventLog {
              );
              PRAGMA foreign_keys = ON;",
         )?;
-        Ok(Self { store, vm })
+        let log = Self { store, vm };
+        {
+            let conn = log.lock();
+            // Files written before sessions kept why they ended.
+            let has_reason = conn
+                .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'end_reason'")
+                .and_then(|mut q| q.exists([]))
+                .map_err(db_error)?;
+            if !has_reason {
+                conn.execute("ALTER TABLE sessions ADD COLUMN end_reason TEXT", [])
+                    .map_err(db_error)?;
+            }
+            conn.execute(
+                "UPDATE sessions SET ended_at = ?2, end_reason = ?3
+                 WHERE vm = ?1 AND ended_at IS NULL",
+                (&log.vm, now_ms(), SessionEndReason::HostStopped.as_str()),
+            )
+            .map_err(db_error)?;
+        }
+        Ok(log)
     }
 
     pub fn started(&self, info: &SessionInfo) -> Result<(), ActorError> {
@@ -64,11 +86,13 @@ impl EventLog {
             .map_err(db_error)
     }
 
-    pub fn ended(&self, session_id: &str) -> Result<(), ActorError> {
+    /// Marks a session ended, unless it already is (the first reason stays).
+    pub fn ended(&self, session_id: &str, reason: SessionEndReason) -> Result<(), ActorError> {
         self.lock()
             .execute(
-                "UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
-                (session_id, now_ms()),
+                "UPDATE sessions SET ended_at = ?2, end_reason = ?3
+                 WHERE id = ?1 AND ended_at IS NULL",
+                (session_id, now_ms(), reason.as_str()),
             )
             .map(drop)
             .map_err(db_error)
@@ -136,7 +160,7 @@ impl EventLog {
         let conn = self.lock();
         let mut query = conn
             .prepare(
-                "SELECT s.id, s.agent_type, s.cwd, s.created_at, s.ended_at,
+                "SELECT s.id, s.agent_type, s.cwd, s.created_at, s.ended_at, s.end_reason,
                         (SELECT COUNT(*) FROM session_events e WHERE e.session_id = s.id)
                  FROM sessions s WHERE s.vm = ?1 ORDER BY s.created_at, s.id",
             )
@@ -149,12 +173,13 @@ impl EventLog {
                     row.get::<_, String>(2)?,
                     row.get::<_, u64>(3)?,
                     row.get::<_, Option<u64>>(4)?,
-                    row.get::<_, u32>(5)?,
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, u32>(6)?,
                 ))
             })
             .map_err(db_error)?;
         rows.map(|row| {
-            let (session_id, agent_type, cwd, created_at, ended_at, events) =
+            let (session_id, agent_type, cwd, created_at, ended_at, end_reason, events) =
                 row.map_err(db_error)?;
             Ok(PersistedSession {
                 session_id,
@@ -162,10 +187,24 @@ impl EventLog {
                 cwd,
                 created_at: SafeU64::new(created_at)?,
                 ended_at: ended_at.map(SafeU64::new).transpose()?,
+                end_reason: end_reason.as_deref().and_then(SessionEndReason::parse),
                 events,
             })
         })
         .collect()
+    }
+
+    /// When a session on record ended: `Some(None)` while it is live, `None` if there is
+    /// no such session.
+    pub fn ended_at(&self, session_id: &str) -> Result<Option<Option<u64>>, ActorError> {
+        self.lock()
+            .query_row(
+                "SELECT ended_at FROM sessions WHERE id = ?1 AND vm = ?2",
+                (session_id, &self.vm),
+                |row| row.get::<_, Option<u64>>(0),
+            )
+            .optional()
+            .map_err(db_error)
     }
 
     /// Deletes a session's record and its events.

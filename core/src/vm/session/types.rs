@@ -190,6 +190,35 @@ pub struct SessionEventsOptions {
     pub limit: Option<u32>,
 }
 
+/// Why a session on record ended.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionEndReason {
+    /// `closeSession` ended it.
+    Closed,
+    /// Its agent exited on its own.
+    AgentExited,
+    /// The host (or the VM) stopped while it was live, and its agent with it; found so when
+    /// the VM next opened.
+    HostStopped,
+}
+
+impl SessionEndReason {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::AgentExited => "agentExited",
+            Self::HostStopped => "hostStopped",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        [Self::Closed, Self::AgentExited, Self::HostStopped]
+            .into_iter()
+            .find(|reason| reason.as_str() == s)
+    }
+}
+
 /// A session on record, live or ended, as `listPersistedSessions` reports it.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -201,6 +230,10 @@ pub struct PersistedSession {
     pub created_at: SafeU64,
     /// When its agent ended, if it has.
     pub ended_at: Option<SafeU64>,
+    /// Why it ended, once it has.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<SessionEndReason>,
     /// How many events are kept.
     pub events: u32,
 }
