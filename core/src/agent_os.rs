@@ -7,16 +7,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
+use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter, GROUP_AGENTOS, code};
 use crate::vm::cron::{
     self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
     ScheduledJob,
 };
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
-    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
-    MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
-    SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
+    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, MkdirOptions,
+    MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
+    SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry,
+    WriteFileResult,
 };
 use crate::vm::identity::VmUser;
 use crate::vm::process::{
@@ -233,6 +234,14 @@ impl Parts {
         let mut env = agent.env.clone();
         env.extend(options.env.clone().unwrap_or_default());
         let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        // Said here, rather than by the sandbox on the agent's stderr as it exits.
+        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
+            return Err(ActorError::new(
+                GROUP_AGENTOS,
+                code::NOT_A_DIRECTORY,
+                format!("the session's cwd {cwd} is not a directory"),
+            ));
+        }
         let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
         self.sessions
             .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)

@@ -2,6 +2,7 @@
 //! client side of the pinned `agent-client-protocol` crate. Everything ACP-typed stays here;
 //! what leaves is JSON in ACP's own shapes (as the crate serializes them) or plain values.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use agent_client_protocol::schema::ProtocolVersion;
@@ -117,9 +118,14 @@ pub struct AgentConnection {
     pub pid: u32,
     state: Arc<Mutex<State>>,
     exit: watch::Receiver<Option<AgentExit>>,
+    /// The agent's last lines on stderr: why it exited, often.
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
     /// Ends the connection task (and so the agent's stdin).
     _close: oneshot::Sender<()>,
 }
+
+/// How many of the agent's last stderr lines an `agent_exited` error carries.
+const STDERR_TAIL: usize = 20;
 
 #[derive(Default)]
 struct State {
@@ -154,9 +160,18 @@ impl AgentConnection {
         };
         let (exit_tx, exit) = watch::channel(None);
         let stderr_client = client.clone();
+        let stderr_tail = Arc::<Mutex<VecDeque<String>>>::default();
+        let tail = stderr_tail.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
+                {
+                    let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line.clone());
+                }
                 stderr_client.stderr(line);
             }
             let status = child.wait().await.ok();
@@ -337,6 +352,7 @@ impl AgentConnection {
             pid,
             state,
             exit,
+            stderr_tail,
             _close: close,
         };
         match tokio::time::timeout(START_TIMEOUT, starting.open(new_session.cwd, mcp_servers)).await
@@ -520,14 +536,33 @@ impl AgentConnection {
                     || agent_client_protocol::is_incoming_transport_closed(&err) =>
                 {
                     match tokio::time::timeout(REAP_GRACE, self.exited()).await {
-                        Ok(exit) => Err(exited_error(exit)),
+                        Ok(exit) => Err(self.exited_error(exit)),
                         Err(_) => Err(agent_error(err)),
                     }
                 }
                 Err(err) => Err(agent_error(err)),
             },
-            exit = self.exited() => Err(exited_error(exit)),
+            exit = self.exited() => Err(self.exited_error(exit)),
         }
+    }
+
+    /// `agent_exited`, with the agent's last stderr lines (the last also in the message).
+    fn exited_error(&self, exit: AgentExit) -> ActorError {
+        let stderr: Vec<String> = self
+            .stderr_tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        let last = stderr
+            .last()
+            .map_or_else(String::new, |line| format!(": {line}"));
+        let mut metadata = json(&exit);
+        if let Some(fields) = metadata.as_object_mut() {
+            fields.insert("stderr".into(), json(&stderr));
+        }
+        ActorError::agent_exited(format!("the agent exited ({exit}){last}")).with_metadata(metadata)
     }
 }
 
@@ -559,10 +594,6 @@ fn client_error(err: ActorError) -> agent_client_protocol::Error {
 fn agent_error(err: agent_client_protocol::Error) -> ActorError {
     ActorError::agent_error(format!("the agent answered with an error: {}", err.message))
         .with_metadata(json(&err))
-}
-
-fn exited_error(exit: AgentExit) -> ActorError {
-    ActorError::agent_exited(format!("the agent exited ({exit})")).with_metadata(json(&exit))
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
