@@ -6,6 +6,7 @@ mod actors;
 mod auth;
 mod connection;
 mod frames;
+mod listener;
 mod outbox;
 mod store;
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 pub use actors::ActorKind;
 use actors::Actors;
 pub use auth::generate_token;
+use listener::{GuardedListener, Peer};
 
 use crate::runtime::{ActorError, Encoding, Limits};
 
@@ -113,7 +115,8 @@ pub async fn start(
         .map_err(|e| ActorError::internal(e.to_string()))?;
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let app = app.into_make_service_with_connect_info::<Peer>();
+        axum::serve(GuardedListener::new(listener), app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
@@ -133,6 +136,7 @@ struct ConnectQuery {
 
 async fn connect(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     Path((name, key)): Path<(String, String)>,
     Query(query): Query<ConnectQuery>,
     headers: HeaderMap,
@@ -145,6 +149,7 @@ async fn connect(
         )
             .into_response();
     }
+    peer.authenticated();
     let encoding: Encoding = match query.encoding.as_deref().unwrap_or("cbor").parse() {
         Ok(e) => e,
         Err(err) => return (StatusCode::BAD_REQUEST, err.message).into_response(),
