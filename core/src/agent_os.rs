@@ -48,6 +48,9 @@ pub struct VmConfig {
     /// What all the VM's processes together may use (see `sandboxInfo` for whether the
     /// host could set it).
     pub limits: VmLimits,
+    /// How many shells, and spawned processes, may run in the VM at once: each holds
+    /// descriptors and a task of the host's.
+    pub quotas: VmQuotas,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
     /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
@@ -66,10 +69,39 @@ pub struct VmConfig {
     pub toolkit_proxy: Option<PathBuf>,
 }
 
+/// Host-side quotas of one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmQuotas {
+    pub max_shells: usize,
+    pub max_processes: usize,
+}
+
+impl Default for VmQuotas {
+    fn default() -> Self {
+        Self {
+            max_shells: 64,
+            max_processes: 256,
+        }
+    }
+}
+
+impl VmQuotas {
+    fn check(what: &str, running: usize, max: usize) -> Result<(), ActorError> {
+        if running >= max {
+            return Err(ActorError::limit_exceeded(format!(
+                "this VM already runs {running} {what}, its most (end one first)"
+            ))
+            .with_metadata(serde_json::json!({ "limit": what, "max": max })));
+        }
+        Ok(())
+    }
+}
+
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
 /// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
     parts: Parts,
+    quotas: VmQuotas,
     processes: Processes,
     shells: Shells,
     cron: Cron,
@@ -155,6 +187,7 @@ impl AgentOs {
                 Arc::new(events.clone()),
             )?,
             parts,
+            quotas: config.quotas,
             processes: Processes::default(),
             shells: Shells::default(),
             events,
@@ -595,6 +628,8 @@ impl AgentOs {
         args: Vec<String>,
         options: Option<SpawnOptions>,
     ) -> Result<ProcessInfo, ActorError> {
+        let running = self.processes.list().iter().filter(|p| p.running).count();
+        VmQuotas::check("processes", running, self.quotas.max_processes)?;
         let options = options.unwrap_or_default();
         let argv: Vec<String> = std::iter::once(command).chain(args).collect();
         let terminal = options.pty.is_some();
@@ -692,6 +727,7 @@ impl AgentOs {
     /// its end as one `shellExit`, after the last output.
     #[action]
     pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
+        VmQuotas::check("shells", self.shells.list().len(), self.quotas.max_shells)?;
         let options = options.unwrap_or_default();
         let argv = options.argv();
         let plan = self.parts.plan(

@@ -8,12 +8,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::VmConfig;
 use crate::host::embedded::{self, ActorKind, HostConfig};
 use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
 use crate::vm::identity::VmUser;
 use crate::vm::sandbox::{SandboxMode, VmLimits};
 use crate::vm::session::AgentConfig;
+use crate::{VmConfig, VmQuotas};
 
 /// How a host opens one actor's surface: from its data directory, the VM configuration of
 /// the flags, and the sink of its own events. `AgentOs::open` is one.
@@ -49,6 +49,12 @@ pub struct VmArgs {
     #[arg(long, value_name = "WEIGHT", default_value_t = VmLimits::default().cpu_weight,
           value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub vm_cpu_weight: u32,
+    /// Most shells one VM may have open at once.
+    #[arg(long, value_name = "N", default_value_t = VmQuotas::default().max_shells)]
+    pub vm_max_shells: usize,
+    /// Most spawned processes one VM may have running at once.
+    #[arg(long, value_name = "N", default_value_t = VmQuotas::default().max_processes)]
+    pub vm_max_processes: usize,
     /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
     /// repeat for more. An absolute command is bound read-only into the sandbox.
     #[arg(long = "agent", value_name = "ID=COMMAND")]
@@ -99,6 +105,10 @@ impl VmArgs {
                 pids_max: self.vm_pids_max,
                 memory_max_mib: self.vm_memory_max_mib,
                 cpu_weight: self.vm_cpu_weight,
+            },
+            quotas: VmQuotas {
+                max_shells: self.vm_max_shells,
+                max_processes: self.vm_max_processes,
             },
             agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
             state_store: Some(state_store),
@@ -290,6 +300,8 @@ mod tests {
             vm_pids_max: 1,
             vm_memory_max_mib: 1,
             vm_cpu_weight: 1,
+            vm_max_shells: 1,
+            vm_max_processes: 1,
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
         }

@@ -12,4 +12,4 @@ pub mod runtime;
 pub use agentos_macros::surface;
 pub mod vm;
 
-pub use agent_os::{AgentOs, VmConfig, agent_os_actions};
+pub use agent_os::{AgentOs, VmConfig, VmQuotas, agent_os_actions};

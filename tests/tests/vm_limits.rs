@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits, Surface, Value};
 use agentos_core::vm::sandbox::VmLimits;
-use agentos_core::{AgentOs, VmConfig};
+use agentos_core::{AgentOs, VmConfig, VmQuotas};
 
 const LIMITS: VmLimits = VmLimits {
     pids_max: 32,
@@ -96,4 +96,54 @@ async fn a_fork_loop_and_a_huge_allocation_are_stopped_by_the_vms_own_limits() {
     assert!(!err.contains("allocated"), "{err}");
     let out = exec(&a, &ctx, "echo still here").await.unwrap();
     assert_eq!(field(&out, "stdout").as_text(), Some("still here\n"));
+}
+
+/// Host-side quotas: past its most shells or running spawned processes, a VM refuses more
+/// with a typed error until one ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shells_and_spawned_processes_are_capped_per_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = VmConfig {
+        quotas: VmQuotas {
+            max_shells: 2,
+            max_processes: 2,
+        },
+        ..VmConfig::default()
+    };
+    let os = AgentOs::open(dir.path(), config, ActorEvents::new(Arc::new(Discard))).unwrap();
+    let ctx = CallContext::new(
+        "quotas:1".into(),
+        Arc::new(Discard),
+        Arc::new(BridgeHub::new(Duration::from_secs(1))),
+        Limits::default(),
+    );
+    let call = |name: &'static str, args: Vec<Value>| os.dispatch(name, args, &ctx);
+    let shell = call("openShell", vec![]).await.unwrap();
+    call("openShell", vec![]).await.unwrap();
+    let err = call("openShell", vec![]).await.unwrap_err();
+    assert_eq!(err.code, "limit_exceeded", "{err:?}");
+    call("closeShell", vec![field(&shell, "shellId").clone()])
+        .await
+        .unwrap();
+    call("openShell", vec![]).await.unwrap();
+
+    let sleep = || {
+        vec![
+            Value::Text("sleep".into()),
+            Value::Array(vec![Value::Text("30".into())]),
+        ]
+    };
+    let first = call("spawn", sleep()).await.unwrap();
+    call("spawn", sleep()).await.unwrap();
+    let err = call("spawn", sleep()).await.unwrap_err();
+    assert_eq!(err.code, "limit_exceeded", "{err:?}");
+    let pid = field(&first, "pid").clone();
+    call(
+        "killProcess",
+        vec![pid.clone(), Value::Text("SIGKILL".into())],
+    )
+    .await
+    .unwrap();
+    call("waitProcess", vec![pid]).await.unwrap();
+    call("spawn", sleep()).await.unwrap();
 }
