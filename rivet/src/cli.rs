@@ -40,6 +40,7 @@ impl RivetServe {
     /// `AGENTOS_RIVET_POOL=…` on stdout first: tests read it.
     pub async fn run<S: Surface>(self, open: impl Open<S>) -> anyhow::Result<()> {
         let data_dir = std::path::absolute(&self.data_dir)?;
+        agentos_core::vm::identity::prepare_data_dir(&data_dir)?;
         // Session events of every actor's VM, each under its own directory's name, as on the
         // embedded host.
         let vm = self.vm.config(data_dir.join(SESSION_STORE))?;

@@ -99,6 +99,14 @@ impl VmUser {
     }
 }
 
+/// Creates the host's data directory, or takes the one given: mode 0711, so that no other
+/// user lists what it holds while a VM's host user can still reach its own root inside.
+pub fn prepare_data_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,7 +169,7 @@ impl Actors {
         data_dir: PathBuf,
         bridge_timeout: Duration,
     ) -> Result<Self, ActorError> {
-        std::fs::create_dir_all(&data_dir)
+        crate::vm::identity::prepare_data_dir(&data_dir)
             .map_err(|e| ActorError::internal(format!("{}: {e}", data_dir.display())))?;
         Ok(Self {
             store: Store::open(&data_dir.join(super::STATE_FILE))?,
