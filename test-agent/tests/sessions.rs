@@ -77,6 +77,6 @@ async fn a_crash_fails_the_prompt_with_agent_exited() {
     assert_eq!(err.code, code::AGENT_EXITED);
     assert_eq!(
         err.metadata.as_deref(),
-        Some(&serde_json::json!({ "exitCode": 3, "signal": null }))
+        Some(&serde_json::json!({ "exitCode": 3, "signal": null, "stderr": [] }))
     );
 }
