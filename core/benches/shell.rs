@@ -37,6 +37,7 @@ fn main() {
                 limits: Limits::default(),
                 bridge_timeout: Duration::from_secs(5),
                 web_root: None,
+                vm_policy: Default::default(),
             },
             embedded::agent_os_kinds(VmConfig::default()),
         ))

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::host::embedded::Idle;
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter, GROUP_AGENTOS, code};
 use crate::vm::cron::{
     self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
@@ -192,6 +193,17 @@ impl AgentOs {
             shells: Shells::default(),
             events,
         })
+    }
+}
+
+/// Idle: nothing runs that closing the VM would end. A cron job keeps it open, since on the
+/// embedded host only an open VM fires its jobs.
+impl Idle for AgentOs {
+    fn idle(&self) -> bool {
+        self.processes.list().iter().all(|process| !process.running)
+            && self.shells.list().is_empty()
+            && self.parts.sessions.list().is_empty()
+            && self.cron.list().is_empty()
     }
 }
 

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::host::embedded::{self, ActorKind, HostConfig};
+use crate::host::embedded::{self, ActorKind, HostConfig, Idle, VmPolicy};
 use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
 use crate::vm::identity::VmUser;
 use crate::vm::sandbox::{SandboxMode, VmLimits};
@@ -210,12 +210,19 @@ pub struct EmbeddedServe {
     /// terminal page.
     #[arg(long, env = "AGENTOS_WEB_ROOT")]
     pub web_root: Option<PathBuf>,
+    /// Close a VM after this many seconds with no connection and nothing running (it opens
+    /// again on the next connection, files and all).
+    #[arg(long, value_name = "SECONDS", default_value_t = VmPolicy::default().idle_timeout.as_secs())]
+    pub vm_idle_timeout_secs: u64,
+    /// The most VMs open at once; past it the longest idle one is closed to make room.
+    #[arg(long, value_name = "N", default_value_t = VmPolicy::default().max_live)]
+    pub max_vms: usize,
 }
 
 impl EmbeddedServe {
     /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
     /// `AGENTOS_URL=…` and `AGENTOS_TOKEN=…` on stdout first: tests and scripts read them.
-    pub async fn run<S: Surface>(
+    pub async fn run<S: Surface + Idle>(
         self,
         open: impl Open<S>,
     ) -> Result<(), Box<dyn std::error::Error>> {
@@ -230,6 +237,10 @@ impl EmbeddedServe {
                 limits: self.limits.limits(),
                 bridge_timeout: self.limits.bridge_timeout(),
                 web_root: self.web_root.clone(),
+                vm_policy: VmPolicy {
+                    idle_timeout: Duration::from_secs(self.vm_idle_timeout_secs),
+                    max_live: self.max_vms,
+                },
             },
             HashMap::from([(S::contract().actor.clone(), kind)]),
         )

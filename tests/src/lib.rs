@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentos_core::host::embedded::{self, HostConfig, RunningHost};
+use agentos_core::host::embedded::{self, HostConfig, RunningHost, VmPolicy};
 use agentos_core::runtime::{Encoding, Limits, Value};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -19,6 +19,11 @@ pub struct TestHost {
 
 impl TestHost {
     pub async fn start(limits: Limits) -> Self {
+        Self::with_policy(limits, VmPolicy::default()).await
+    }
+
+    /// A host that closes idle VMs as `policy` says.
+    pub async fn with_policy(limits: Limits, vm_policy: VmPolicy) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let host = embedded::start(
             HostConfig {
@@ -28,6 +33,7 @@ impl TestHost {
                 limits,
                 bridge_timeout: Duration::from_secs(5),
                 web_root: None,
+                vm_policy,
             },
             embedded::agent_os_kinds(agentos_core::VmConfig::default()),
         )
@@ -110,6 +116,8 @@ impl ServeProcess {
                 break url.to_owned();
             }
         };
+        // The host goes on printing (its token, say): a closed pipe would fail it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self { child, url }
     }
 

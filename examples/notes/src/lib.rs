@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use agentos_core::host::embedded::Idle;
 use agentos_core::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use agentos_core::vm::fs::FileContent;
 use agentos_core::{AgentOs, VmConfig};
@@ -41,6 +42,13 @@ pub struct NotesApp {
 impl AsRef<AgentOs> for NotesApp {
     fn as_ref(&self) -> &AgentOs {
         &self.vm
+    }
+}
+
+/// The notebook is saved on every change: only the VM can have work in progress.
+impl Idle for NotesApp {
+    fn idle(&self) -> bool {
+        self.vm.idle()
     }
 }
 

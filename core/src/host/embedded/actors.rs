@@ -1,10 +1,13 @@
 //! Actor instances by name and key: each one surface object, its subscribers and its pending
-//! bridge requests. Instances are created on first connection and kept while the host runs.
+//! bridge requests. Instances are created on first connection and kept while they are in use:
+//! one with no connection, no call and no work of its own ([`Idle`]) for the policy's idle
+//! time is closed, and opened again on the next connection; past the most live instances,
+//! the longest idle one makes room.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::frames::ServerFrame;
 use super::outbox::Outbox;
@@ -13,10 +16,21 @@ use crate::runtime::{
     ActorError, ActorEvents, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
 };
 
+/// Whether closing an actor now would end nothing in progress: what it runs on its own
+/// (processes, shells, sessions, scheduled jobs) rather than for a connected client.
+pub trait Idle {
+    fn idle(&self) -> bool;
+}
+
+/// One opened actor: its surface, and how to ask whether it is idle.
+pub struct Opened {
+    surface: Arc<dyn Surface>,
+    idle: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
 /// Builds the surface object of one actor from its data directory and the sink of its own
 /// events.
-pub type Factory =
-    Arc<dyn Fn(&Path, ActorEvents) -> Result<Arc<dyn Surface>, ActorError> + Send + Sync>;
+pub type Factory = Arc<dyn Fn(&Path, ActorEvents) -> Result<Opened, ActorError> + Send + Sync>;
 
 /// An actor kind the host serves.
 pub struct ActorKind {
@@ -25,13 +39,18 @@ pub struct ActorKind {
 }
 
 impl ActorKind {
-    pub fn of<S: Surface>(
+    pub fn of<S: Surface + Idle>(
         open: impl Fn(&Path, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static,
     ) -> Self {
         Self {
             contract: S::contract(),
             factory: Arc::new(move |dir, events| {
-                Ok(Arc::new(open(dir, events)?) as Arc<dyn Surface>)
+                let surface = Arc::new(open(dir, events)?);
+                let idle = surface.clone();
+                Ok(Opened {
+                    surface,
+                    idle: Box::new(move || idle.idle()),
+                })
             }),
         }
     }
@@ -100,6 +119,41 @@ pub struct Actor {
     pub surface: Arc<dyn Surface>,
     pub bridges: Arc<BridgeHub>,
     pub subscribers: Arc<Subscribers>,
+    idle: Box<dyn Fn() -> bool + Send + Sync>,
+    /// When a connection last opened or closed.
+    last_used: Mutex<Instant>,
+}
+
+impl Actor {
+    /// Notes a connection opening or closing: idle time counts from the last one.
+    pub fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+}
+
+/// When the host closes idle actors.
+#[derive(Debug, Clone, Copy)]
+pub struct VmPolicy {
+    /// How long an actor stays open with no connection and nothing running.
+    pub idle_timeout: Duration,
+    /// The most actors open at once.
+    pub max_live: usize,
+}
+
+impl Default for VmPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(300),
+            max_live: 256,
+        }
+    }
 }
 
 /// One connection as its actor sees it: the events it subscribed to and its send queue.
@@ -155,12 +209,22 @@ impl EventSink for Subscribers {
     }
 }
 
+type Live = HashMap<(String, String), Arc<Actor>>;
+
+/// The actors nothing uses (no connection, no call: only the map holds them) and that are
+/// idle.
+fn closable(live: &Live) -> impl Iterator<Item = (&(String, String), &Arc<Actor>)> {
+    live.iter()
+        .filter(|(_, actor)| Arc::strong_count(actor) == 1 && (actor.idle)())
+}
+
 pub struct Actors {
     kinds: HashMap<String, ActorKind>,
-    live: tokio::sync::Mutex<HashMap<(String, String), Arc<Actor>>>,
+    live: tokio::sync::Mutex<Live>,
     store: Store,
     data_dir: PathBuf,
     bridge_timeout: Duration,
+    pub policy: VmPolicy,
 }
 
 impl Actors {
@@ -168,6 +232,7 @@ impl Actors {
         kinds: HashMap<String, ActorKind>,
         data_dir: PathBuf,
         bridge_timeout: Duration,
+        policy: VmPolicy,
     ) -> Result<Self, ActorError> {
         crate::vm::identity::prepare_data_dir(&data_dir)
             .map_err(|e| ActorError::internal(format!("{}: {e}", data_dir.display())))?;
@@ -177,7 +242,29 @@ impl Actors {
             live: Default::default(),
             data_dir,
             bridge_timeout,
+            policy,
         })
+    }
+
+    /// Closes the actors idle for the policy's time.
+    pub async fn close_idle(&self) {
+        let mut live = self.live.lock().await;
+        let timeout = self.policy.idle_timeout;
+        let keys: Vec<_> = closable(&live)
+            .filter(|(_, actor)| actor.idle_for() >= timeout)
+            .map(|(key, _)| key.clone())
+            .collect();
+        Self::close(&mut live, keys).await;
+    }
+
+    /// Closes the actors at `keys`, the lock held meanwhile so that none reopens before it is
+    /// closed (its data directory is its own).
+    async fn close(live: &mut Live, keys: Vec<(String, String)>) {
+        let closed: Vec<_> = keys.iter().filter_map(|key| live.remove(key)).collect();
+        if !closed.is_empty() {
+            tracing::debug!(count = closed.len(), "closing idle actors");
+            let _ = tokio::task::spawn_blocking(move || drop(closed)).await;
+        }
     }
 
     /// The live actor `name`/`key`, started on first use.
@@ -190,7 +277,20 @@ impl Actors {
         })?;
         let mut live = self.live.lock().await;
         if let Some(actor) = live.get(&(name.to_owned(), key.to_owned())) {
+            actor.touch();
             return Ok(actor.clone());
+        }
+        if live.len() >= self.policy.max_live {
+            let Some(longest) = closable(&live)
+                .max_by_key(|(_, actor)| actor.idle_for())
+                .map(|(key, _)| key.clone())
+            else {
+                return Err(ActorError::limit_exceeded(format!(
+                    "this host already has {} actors open, its most, and none is idle",
+                    live.len()
+                )));
+            };
+            Self::close(&mut live, vec![longest]).await;
         }
         let id = self.store.actor_id(name, key)?;
         let dir = self.data_dir.join("actors").join(&id);
@@ -198,15 +298,17 @@ impl Actors {
         let subscribers = Arc::<Subscribers>::default();
         let bridges = Arc::new(BridgeHub::new(self.bridge_timeout));
         let events = ActorEvents::with_bridges(subscribers.clone(), bridges.clone());
-        let surface = tokio::task::spawn_blocking(move || factory(&dir, events))
+        let opened = tokio::task::spawn_blocking(move || factory(&dir, events))
             .await
             .map_err(|e| ActorError::internal(format!("actor start failed: {e}")))??;
         let actor = Arc::new(Actor {
             id,
             contract: kind.contract,
-            surface,
+            surface: opened.surface,
             bridges,
             subscribers,
+            idle: opened.idle,
+            last_used: Mutex::new(Instant::now()),
         });
         live.insert((name.to_owned(), key.to_owned()), actor.clone());
         Ok(actor)

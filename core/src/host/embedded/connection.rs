@@ -71,6 +71,7 @@ pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limit
     drop(tx);
     // In-flight calls hold their own senders; the writer ends when the last one finishes.
     let _ = writer.await;
+    actor.touch();
 }
 
 fn message(encoding: Encoding, bytes: Vec<u8>) -> Message {

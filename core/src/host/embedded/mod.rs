@@ -23,8 +23,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tokio::sync::oneshot;
 
-pub use actors::ActorKind;
 use actors::Actors;
+pub use actors::{ActorKind, Idle, VmPolicy};
 pub use auth::generate_token;
 use listener::{GuardedListener, Peer};
 
@@ -50,6 +50,8 @@ pub struct HostConfig {
     /// A directory served read-only under `/terminal/`: the browser terminal page
     /// (`bindings/web`), so that it and the actors share an origin.
     pub web_root: Option<PathBuf>,
+    /// When idle actors are closed.
+    pub vm_policy: VmPolicy,
 }
 
 /// The actor kinds of the agentOS host: `agentOS`, backed by [`crate::AgentOs`] VMs that all
@@ -86,14 +88,19 @@ pub async fn start(
     kinds: HashMap<String, ActorKind>,
 ) -> Result<RunningHost, ActorError> {
     let shared = Arc::new(Shared {
-        actors: Actors::new(kinds, config.data_dir, config.bridge_timeout)?,
+        actors: Actors::new(
+            kinds,
+            config.data_dir,
+            config.bridge_timeout,
+            config.vm_policy,
+        )?,
         token: config.token,
         limits: config.limits,
     });
     let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/actors/{name}/{key}/connect", get(connect))
-        .with_state(shared);
+        .with_state(shared.clone());
     if let Some(root) = config.web_root {
         // The page's relative links need the trailing slash.
         let index = format!("{WEB_PATH}/");
@@ -114,13 +121,26 @@ pub async fn start(
         .local_addr()
         .map_err(|e| ActorError::internal(e.to_string()))?;
     let (shutdown, stopped) = oneshot::channel::<()>();
+    let idle_closer = {
+        let every = (shared.actors.policy.idle_timeout / 2)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                shared.actors.close_idle().await;
+            }
+        })
+    };
     let task = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<Peer>();
-        axum::serve(GuardedListener::new(listener), app)
+        let served = axum::serve(GuardedListener::new(listener), app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
-            .await
+            .await;
+        idle_closer.abort();
+        served
     });
     Ok(RunningHost {
         addr,
@@ -158,6 +178,9 @@ async fn connect(
         Ok(actor) => actor,
         Err(err) if err.code == crate::runtime::code::NOT_FOUND => {
             return (StatusCode::NOT_FOUND, err.message).into_response();
+        }
+        Err(err) if err.code == crate::runtime::code::LIMIT_EXCEEDED => {
+            return (StatusCode::SERVICE_UNAVAILABLE, err.message).into_response();
         }
         Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.message).into_response(),
     };
