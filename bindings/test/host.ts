@@ -28,6 +28,13 @@ const BIN = process.env.AGENTOS_BIN ?? fileURLToPath(new URL("../../../target/de
 /** The repository's root directory. */
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
+/**
+ * What every test host may mount (`hostDir` mounts, overlay lowers): the temporary directory,
+ * where the suites make theirs. The host's data directory is there too; the host refuses it
+ * whatever it allows.
+ */
+export const HOST_PATH_ARGS: readonly string[] = ["--allow-host-path", tmpdir()];
+
 /** The deterministic ACP agent of `test-agent/` (built by `scripts/setup.sh`). */
 export const TEST_AGENT =
   process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
@@ -43,7 +50,7 @@ export async function startHost(
 ): Promise<Host> {
   const token = `t${Math.random().toString(36).slice(2)}`;
   const [bin, ...subcommand] = command;
-  const child = spawn(bin!, [...subcommand, "--port", "0", "--data-dir", dataDir, ...extraArgs], {
+  const child = spawn(bin!, [...subcommand, "--port", "0", "--data-dir", dataDir, ...HOST_PATH_ARGS, ...extraArgs], {
     env: { ...process.env, AGENTOS_TOKEN: token },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -100,7 +107,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
   }
   const engine = await startEngine();
   try {
-    const host = await startRivetHost(engine, extraArgs, commands?.rivet);
+    const host = await startRivetHost(engine, [...HOST_PATH_ARGS, ...extraArgs], commands?.rivet);
     return {
       kind,
       pid: host.pid,

@@ -136,6 +136,20 @@ describe(`processes in the sandbox on ${kind}`, () => {
     }
   });
 
+  test("host directories the host does not allow are refused, its data directory always", async () => {
+    for (const path of ["/", "/etc", host.dataDir]) {
+      await assert.rejects(
+        vm.mountFs("/mnt/host", { type: "hostDir", path }),
+        (e: unknown) => e instanceof ActorError && e.code === "invalid_input" && e.message.includes(`\`${path}\``),
+      );
+      await assert.rejects(
+        vm.mountFs("/mnt/host", { type: "overlay", lower: path }),
+        (e: unknown) => e instanceof ActorError && e.code === "invalid_input",
+      );
+    }
+    assert.equal(await vm.exists("/mnt/host"), false);
+  });
+
   test("an overlay mount that processes cannot see is refused clearly", async () => {
     const lower = mkdtempSync(join(tmpdir(), "agentos-lower-"));
     try {

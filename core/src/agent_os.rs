@@ -15,10 +15,10 @@ use crate::vm::cron::{
 };
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
-    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, MkdirOptions,
-    MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
-    SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, VmPath, WriteFileEntry,
-    WriteFileResult,
+    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, HostPathPolicy,
+    MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions,
+    SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, VmPath,
+    WriteFileEntry, WriteFileResult,
 };
 use crate::vm::identity::VmUser;
 use crate::vm::process::{
@@ -54,6 +54,9 @@ pub struct VmConfig {
     pub quotas: VmQuotas,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
+    /// The host directories `hostDir` mounts and overlay lowers may use (none by default;
+    /// never the VM's own data directory).
+    pub host_paths: HostPathPolicy,
     /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
     /// VMs (each under the name of its data directory). Unset, each VM keeps a
     /// `state.sqlite` of its own.
@@ -138,7 +141,11 @@ impl AgentOs {
             Sandbox::detect(config.sandbox, config.allow_network, config.sandbox_user)
                 .with_limits(&vm, &config.limits),
         );
-        let fs = Arc::new(Filesystem::open_as(data_dir, sandbox.user())?);
+        let fs = Arc::new(Filesystem::open_as(
+            data_dir,
+            sandbox.user(),
+            config.host_paths,
+        )?);
         let events = AgentOsEvents::new(events);
         let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
         for spec in config.toolkits {

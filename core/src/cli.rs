@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::host::embedded::{self, ActorKind, HostConfig, Idle, VmPolicy};
 use crate::runtime::{ActorError, ActorEvents, Limits, Surface};
+use crate::vm::fs::HostPathPolicy;
 use crate::vm::identity::VmUser;
 use crate::vm::sandbox::{SandboxMode, VmLimits};
 use crate::vm::session::AgentConfig;
@@ -63,6 +64,24 @@ pub struct VmArgs {
     /// "description"?, "binds"? } }`.
     #[arg(long)]
     pub agents_file: Option<PathBuf>,
+    /// Host directories that `hostDir` mounts and overlay lowers may use. Boxed: the
+    /// command enums of the host binaries hold these flags inline.
+    #[command(flatten)]
+    pub host_paths: Box<HostPathArgs>,
+}
+
+/// The host directories a VM's `hostDir` mounts and overlay lowers may use.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HostPathArgs {
+    /// A host directory that `hostDir` mounts and overlay lowers may use, with everything
+    /// below it (symlinks resolved); repeat for more. Without one, every host path is
+    /// refused. Never the data directory, nor anything inside it or containing it.
+    #[arg(long = "allow-host-path", value_name = "DIR")]
+    pub allow: Vec<PathBuf>,
+    /// As --allow-host-path, read-only: a `hostDir` mount there must set `readOnly` (an
+    /// overlay never writes its lower).
+    #[arg(long = "allow-host-path-ro", value_name = "DIR")]
+    pub allow_ro: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -88,13 +107,21 @@ pub enum ConfigError {
     AgentFlag(String),
     #[error("agent {id}: bind {bind} is not an absolute path")]
     RelativeBind { id: String, bind: String },
+    #[error("{flag} {path}: {source}")]
+    HostPath {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl VmArgs {
     /// The VM configuration these flags describe, with session events and cron jobs kept in
-    /// `state_store`. Agents reach toolkits through this very binary's [`ToolkitMcp`].
+    /// `state_store`, a file of the host's data directory (which no mount may reach). Agents
+    /// reach toolkits through this very binary's [`ToolkitMcp`].
     pub fn config(&self, state_store: PathBuf) -> Result<VmConfig, ConfigError> {
         Ok(VmConfig {
+            host_paths: self.host_paths(&state_store)?,
             sandbox: match self.sandbox {
                 Sandbox::Bubblewrap => SandboxMode::Bubblewrap,
                 Sandbox::None => SandboxMode::None,
@@ -115,6 +142,31 @@ impl VmArgs {
             toolkit_proxy: std::env::current_exe().ok(),
             ..VmConfig::default()
         })
+    }
+}
+
+impl VmArgs {
+    /// The directories of `--allow-host-path` and `--allow-host-path-ro`, each of which must
+    /// exist; the data directory holding `state_store` is protected.
+    fn host_paths(&self, state_store: &Path) -> Result<HostPathPolicy, ConfigError> {
+        let mut policy = HostPathPolicy::default();
+        fn flagged(flag: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError {
+            let path = path.to_owned();
+            move |source| ConfigError::HostPath { flag, path, source }
+        }
+        for (flag, dirs, read_only) in [
+            ("--allow-host-path", &self.host_paths.allow, false),
+            ("--allow-host-path-ro", &self.host_paths.allow_ro, true),
+        ] {
+            for dir in dirs {
+                policy.allow(dir, read_only).map_err(flagged(flag, dir))?;
+            }
+        }
+        let data_dir = state_store.parent().unwrap_or(Path::new("."));
+        policy
+            .protect(data_dir)
+            .map_err(flagged("--data-dir", data_dir))?;
+        Ok(policy)
     }
 }
 
@@ -315,6 +367,7 @@ mod tests {
             vm_max_processes: 1,
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
+            host_paths: Box::default(),
         }
     }
 
@@ -327,6 +380,46 @@ mod tests {
         assert_eq!(
             (echo.command.as_str(), &echo.args[..]),
             ("/bin/echo", &["a".to_owned(), "b".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn host_path_flags_allow_directories_and_protect_the_data_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let (rw, ro, data) = (base.join("rw"), base.join("ro"), base.join("data"));
+        for dir in [&rw, &ro] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        let mut vm = args(&[]);
+        vm.host_paths.allow = vec![rw.clone(), PathBuf::from("/")];
+        vm.host_paths.allow_ro = vec![ro.clone()];
+        let config = vm.config(data.join("host.sqlite")).unwrap();
+        let allowed: Vec<_> = config
+            .host_paths
+            .allowed()
+            .iter()
+            .map(|a| (a.path.clone(), a.read_only))
+            .collect();
+        assert_eq!(
+            allowed,
+            [(rw, false), (PathBuf::from("/"), false), (ro, true)]
+        );
+        vm.host_paths.allow_ro = vec![base.join("missing")];
+        assert!(matches!(
+            vm.config(data.join("host.sqlite")),
+            Err(ConfigError::HostPath {
+                flag: "--allow-host-path-ro",
+                ..
+            })
+        ));
+        assert!(
+            args(&[])
+                .config(data.join("host.sqlite"))
+                .unwrap()
+                .host_paths
+                .allowed()
+                .is_empty()
         );
     }
 

@@ -249,8 +249,11 @@ impl<S: Surface> Actor for SurfaceActor<S> {
         let events = ActorEvents::with_bridges(Arc::new(Broadcast(ctx.clone())), bridges.clone());
         let (open, at) = (setup.open.clone(), dir.clone());
         let surface = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&at)
-                .map_err(|e| ActorError::internal(format!("{}: {e}", at.display())))?;
+            // Mode 0711, like the root: others may pass through to a VM's root, not list.
+            for dir in at.parent().into_iter().chain([at.as_path()]) {
+                agentos_core::vm::identity::prepare_data_dir(dir)
+                    .map_err(|e| ActorError::internal(format!("{}: {e}", dir.display())))?;
+            }
             open(&at, events)
         })
         .await?

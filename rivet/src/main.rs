@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Connect to an engine and serve `agentOS` actors until SIGTERM or Ctrl-C.
-    Serve(RivetServe),
+    Serve(Box<RivetServe>),
     /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
     #[command(hide = true)]
     ToolkitMcp(ToolkitMcp),

@@ -1,13 +1,42 @@
 //! Bad input against the live embedded host: each case gets a typed error, and the next call
 //! on the same connection succeeds. Every case runs in both encodings.
 
+use agentos_core::host::embedded::{self, HostConfig, VmPolicy};
 use agentos_core::runtime::{Encoding, Limits, Value};
+use agentos_core::vm::fs::HostPathPolicy;
 use agentos_tests::{RawClient, TOKEN, TestHost, request, text};
 
 const LIMIT: u32 = 64 * 1024;
 
 async fn host() -> TestHost {
     TestHost::start(Limits::with_message_bytes(LIMIT)).await
+}
+
+/// A host whose VMs may mount `dir` (and no other host directory), as `--allow-host-path`.
+async fn host_allowing(dir: &std::path::Path) -> TestHost {
+    let mut host_paths = HostPathPolicy::default();
+    host_paths.allow(dir, false).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    host_paths.protect(data.path()).unwrap();
+    let config = agentos_core::VmConfig {
+        host_paths,
+        ..agentos_core::VmConfig::default()
+    };
+    let host = embedded::start(
+        HostConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: TOKEN.into(),
+            data_dir: data.path().to_path_buf(),
+            limits: Limits::with_message_bytes(LIMIT),
+            bridge_timeout: std::time::Duration::from_secs(5),
+            web_root: None,
+            vm_policy: VmPolicy::default(),
+        },
+        embedded::agent_os_kinds(config),
+    )
+    .await
+    .unwrap();
+    TestHost { host, data }
 }
 
 /// Asserts `result` is an error frame with `code`, then that the connection still works.
@@ -192,11 +221,11 @@ async fn unknown_action_and_garbage_frames() {
 
 #[tokio::test]
 async fn paths_escaping_a_host_dir_mount_are_refused() {
-    let host = host().await;
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret"), "top secret").unwrap();
     let shared = tempfile::tempdir().unwrap();
     std::fs::write(shared.path().join("ok.txt"), "fine").unwrap();
+    let host = host_allowing(shared.path()).await;
     std::os::unix::fs::symlink(outside.path().join("secret"), shared.path().join("abs")).unwrap();
     let rel = format!(
         "../{}/secret",
@@ -206,6 +235,15 @@ async fn paths_escaping_a_host_dir_mount_are_refused() {
 
     for encoding in ENCODINGS {
         let mut c = host.connect("escape", encoding).await;
+        // The data directory and each VM's are traverse-only for other users.
+        let actors = host.data.path().join("actors");
+        let vm_dir = std::fs::read_dir(&actors).unwrap().next().unwrap().unwrap();
+        for dir in [host.data.path(), &actors, &vm_dir.path()] {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(dir).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o7777, 0o711, "{}", dir.display());
+        }
         let driver = Value::Map(vec![
             (text("type"), text("hostDir")),
             (text("path"), text(shared.path().to_str().unwrap())),
@@ -230,6 +268,23 @@ async fn paths_escaping_a_host_dir_mount_are_refused() {
         c.call("unmountFs", vec![text("/mnt/shared")])
             .await
             .expect("unmounts");
+        // Host directories the host does not allow, and its own data, are refused.
+        let data = host.data.path().to_str().unwrap().to_owned();
+        for path in ["/", "/etc", outside.path().to_str().unwrap(), &data] {
+            for kind in ["hostDir", "overlay"] {
+                let field = if kind == "hostDir" { "path" } else { "lower" };
+                let driver =
+                    Value::Map(vec![(text("type"), text(kind)), (text(field), text(path))]);
+                let r = c.call("mountFs", vec![text("/mnt/host"), driver]).await;
+                let err = assert_error_then_usable(&mut c, r, "invalid_input").await;
+                let message = err["message"].as_str().unwrap();
+                assert!(message.contains(&format!("`{path}`")), "{message}");
+            }
+        }
+        assert_eq!(
+            c.call("exists", vec![text("/mnt/host")]).await,
+            Ok(false.into())
+        );
     }
 }
 

@@ -203,9 +203,10 @@ pub struct Sandbox {
     cgroup: Option<Result<Arc<VmCgroup>, String>>,
     /// The bubblewrap binary and its version, when found.
     bwrap: Option<(PathBuf, String)>,
-    /// The namespaces built for the last view a piped process ran in; `None` for a view when
-    /// bubblewrap made no user namespace to join.
-    resident: Mutex<Option<(HostView, Option<Arc<Namespaces>>)>>,
+    /// The namespaces built for the last view a piped process ran in, with the identity of
+    /// the root directory they bind; `None` for a view when bubblewrap made no user namespace
+    /// to join.
+    resident: Mutex<Option<Resident>>,
 }
 
 impl Sandbox {
@@ -376,13 +377,17 @@ impl Sandbox {
         view: &HostView,
     ) -> Result<Option<Arc<Namespaces>>, ActorError> {
         let mut last = self.resident.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((seen, namespaces)) = &*last
+        // Namespaces bind the root's directory, not its path: a restored root is another
+        // directory at the same path.
+        let root = root_id(&view.root);
+        if let Some((seen, seen_root, namespaces)) = &*last
             && seen == view
+            && *seen_root == root
         {
             return Ok(namespaces.clone());
         }
         let namespaces = Namespaces::build(bwrap, &self.view_args(view), self.user)?.map(Arc::new);
-        *last = Some((view.clone(), namespaces.clone()));
+        *last = Some((view.clone(), root, namespaces.clone()));
         Ok(namespaces)
     }
 
@@ -463,6 +468,19 @@ impl Sandbox {
         }
         args
     }
+}
+
+/// A directory's device and inode.
+type RootId = (u64, u64);
+
+/// Resident namespaces, the view they show and the root directory they bind.
+type Resident = (HostView, Option<RootId>, Option<Arc<Namespaces>>);
+
+fn root_id(dir: &Path) -> Option<RootId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir)
+        .ok()
+        .map(|meta| (meta.dev(), meta.ino()))
 }
 
 fn path(p: &std::path::Path) -> String {

@@ -209,6 +209,9 @@ impl EventSink for Subscribers {
     }
 }
 
+/// Where the actors' data directories are, in the host's.
+const ACTORS_DIR: &str = "actors";
+
 type Live = HashMap<(String, String), Arc<Actor>>;
 
 /// The actors nothing uses (no connection, no call: only the map holds them) and that are
@@ -234,8 +237,12 @@ impl Actors {
         bridge_timeout: Duration,
         policy: VmPolicy,
     ) -> Result<Self, ActorError> {
-        crate::vm::identity::prepare_data_dir(&data_dir)
-            .map_err(|e| ActorError::internal(format!("{}: {e}", data_dir.display())))?;
+        // Mode 0711, and so is each VM's own directory (made as the VM opens): others may pass
+        // through to a VM's root, not list what the host keeps.
+        for dir in [data_dir.clone(), data_dir.join(ACTORS_DIR)] {
+            crate::vm::identity::prepare_data_dir(&dir)
+                .map_err(|e| ActorError::internal(format!("{}: {e}", dir.display())))?;
+        }
         Ok(Self {
             store: Store::open(&data_dir.join(super::STATE_FILE))?,
             kinds,
@@ -293,7 +300,7 @@ impl Actors {
             Self::close(&mut live, vec![longest]).await;
         }
         let id = self.store.actor_id(name, key)?;
-        let dir = self.data_dir.join("actors").join(&id);
+        let dir = self.data_dir.join(ACTORS_DIR).join(&id);
         let factory = kind.factory.clone();
         let subscribers = Arc::<Subscribers>::default();
         let bridges = Arc::new(BridgeHub::new(self.bridge_timeout));

@@ -13,10 +13,13 @@ mod snapshot;
 mod types;
 
 #[cfg(test)]
+mod host_path_tests;
+#[cfg(test)]
 mod test_vm;
 #[cfg(test)]
 mod tests;
 
+pub use mounts::{AllowedHostPath, HostPathPolicy};
 pub use path::VmPath;
 pub use snapshot::SnapshotArchive;
 pub use types::{
@@ -33,7 +36,7 @@ use mounts::{Mount, MountTable, Resolved, host_error, open_driver};
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// What a process sandbox binds to show the VM's tree: the root and each mount's directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,30 +57,51 @@ pub struct HostBind {
 /// Subdirectories of scratch, created by `open`.
 const UPLOADS_DIR: &str = "uploads";
 const SNAPSHOTS_DIR: &str = "snapshots";
+/// The VM's root, in its data directory.
+const ROOT_DIR: &str = "root";
 
 /// One VM's filesystem. Cheap to share (`Send + Sync`, every method takes `&self`): the mount
 /// table sits behind a lock that is held only to resolve a path, never during I/O.
 pub struct Filesystem {
+    /// The VM's data directory: its root, scratch, and a restore's new root while it is built.
+    data_dir: PathBuf,
     /// `data_dir/scratch`: overlay uppers, memory-mount fallbacks, uploads, snapshot files.
     scratch: PathBuf,
     /// Who the host acts as on the VM's files, when it must switch (a root host).
     user: Option<VmUser>,
+    /// Which host directories `hostDir` mounts and overlay lowers may use.
+    host_paths: HostPathPolicy,
+    /// Held by a restore from building the new root to swapping it in: one at a time.
+    restoring: Mutex<()>,
     table: RwLock<MountTable>,
 }
 
 impl Filesystem {
-    /// Opens the VM filesystem kept in `data_dir`: its root is `data_dir/root` (created if
-    /// missing). Scratch space left over from an earlier process is cleared, so only one
-    /// `Filesystem` may be open on a `data_dir` at a time.
+    /// Opens the VM filesystem kept in `data_dir` (mode 0711: others may pass through, not
+    /// list it): its root is `data_dir/root` (created if missing; a restore that a crash
+    /// interrupted is rolled back or completed first). Scratch space left over from an
+    /// earlier process is cleared, so only one `Filesystem` may be open on a `data_dir` at a
+    /// time. No host directory may be mounted: see [`open_as`](Self::open_as).
     pub fn open(data_dir: &Path) -> Result<Self, ActorError> {
-        Self::open_as(data_dir, None)
+        Self::open_as(data_dir, None, HostPathPolicy::default())
     }
 
     /// [`open`](Self::open), with the root and scratch belonging to `user` and every access
-    /// to the VM's files made as that user (see [`crate::vm::identity`]).
-    pub fn open_as(data_dir: &Path, user: Option<VmUser>) -> Result<Self, ActorError> {
-        let root_path = data_dir.join("root");
+    /// to the VM's files made as that user (see [`crate::vm::identity`]), and `hostDir`
+    /// mounts and overlay lowers limited to what `host_paths` allows (never `data_dir`).
+    pub fn open_as(
+        data_dir: &Path,
+        user: Option<VmUser>,
+        mut host_paths: HostPathPolicy,
+    ) -> Result<Self, ActorError> {
+        let root_path = data_dir.join(ROOT_DIR);
         let scratch = data_dir.join("scratch");
+        crate::vm::identity::prepare_data_dir(data_dir)
+            .map_err(|err| host_error(&err, data_dir))?;
+        host_paths
+            .protect(data_dir)
+            .map_err(|err| host_error(&err, data_dir))?;
+        snapshot::recover_root(data_dir)?;
         std::fs::create_dir_all(&root_path).map_err(|err| host_error(&err, &root_path))?;
         match std::fs::remove_dir_all(&scratch) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
@@ -104,13 +128,17 @@ impl Filesystem {
         }
         let root = Confined::open(&root_path).map_err(|err| host_error(&err, &root_path))?;
         Ok(Self {
+            data_dir: data_dir.to_owned(),
             scratch,
             user,
+            host_paths,
+            restoring: Mutex::new(()),
             table: RwLock::new(MountTable::new(AsUser::wrap(Arc::new(root), user))),
         })
     }
 
-    /// Mounts `driver` at `path`, creating the mount point directory if it is missing.
+    /// Mounts `driver` at `path`, creating the mount point directory if it is missing. A host
+    /// directory must be one the host allows (see [`HostPathPolicy`]), else `invalid_input`.
     pub fn mount(
         &self,
         path: &str,
@@ -126,11 +154,12 @@ impl Filesystem {
                 "something is already mounted at {point}"
             )));
         }
+        let read_only = options.read_only.unwrap_or(false);
         // The driver first: if it cannot be opened, nothing in the VM has changed.
-        let storage = self.as_user(|| open_driver(&driver, &self.scratch))?;
+        let storage =
+            self.as_user(|| open_driver(&driver, &self.scratch, &self.host_paths, read_only))?;
         let storage = AsUser::wrap(storage, self.user);
         self.ensure_mount_point(&point)?;
-        let read_only = options.read_only.unwrap_or(false);
         let info = MountInfo {
             path: point.to_string(),
             driver: driver.clone(),

@@ -3,18 +3,33 @@
 //! Archives are canonical: entries in sorted depth-first order (a directory before its
 //! contents), GNU headers with mtime, uid and gid 0, no owner names and only permission bits,
 //! so the same tree always gives the same bytes and snapshot → restore → snapshot is stable.
-//! Restore checks every entry before touching anything, because an archive comes from a client.
+//! Restore checks every entry before touching anything, because an archive comes from a client,
+//! then builds the new root next to the old one and swaps it in with one rename: a restore that
+//! fails, or a host killed during one, leaves the old root exactly as it was.
 
-use super::backend::{NodeKind, parent_rel};
+use super::as_user::AsUser;
+use super::backend::{Confined, NodeKind, Storage, join_rel, parent_rel};
+use super::mounts::host_error;
 use super::types::{SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo};
-use super::{Filesystem, SNAPSHOTS_DIR, UPLOADS_DIR, VmPath, skip_not_found};
+use super::{Filesystem, ROOT_DIR, SNAPSHOTS_DIR, UPLOADS_DIR, VmPath, skip_not_found};
 use crate::runtime::{ActorError, Bytes, SafeU64};
+use crate::vm::identity::VmUser;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, PoisonError};
+
+/// Where a restore builds the new root: beside the root, on the same filesystem, so that a
+/// rename swaps it in.
+const STAGING_DIR: &str = "root.restoring";
+/// Where the old root waits while the new one is renamed into place, on a filesystem that
+/// cannot exchange two directories in one rename.
+const ASIDE_DIR: &str = "root.replaced";
+/// A tar archive is made of 512-byte blocks and ends with zero blocks.
+const BLOCK: u64 = 512;
 
 /// A finished snapshot archive in a scratch file, deleted when this is dropped.
 pub struct SnapshotArchive {
@@ -354,9 +369,12 @@ impl Filesystem {
         Ok(self.scratch.join(UPLOADS_DIR).join(id))
     }
 
-    /// Replaces the root's contents with an archive's. Mount contents are kept, except that
-    /// entries under a mount path are written through the mount. Every entry is checked first:
-    /// an invalid archive changes nothing.
+    /// Replaces the root's contents with an archive's, all at once: the new root is built
+    /// beside the old one and swapped in by a rename, so a restore that fails (or a host killed
+    /// during one) leaves the old root exactly as it was. Mount contents are kept, except that
+    /// entries under a mount path are written through the mount, before the swap (those
+    /// writes stay if a later entry fails). Every entry is checked first: an invalid,
+    /// truncated or empty archive changes nothing.
     pub fn restore(&self, source: SnapshotSource) -> Result<(), ActorError> {
         match source {
             SnapshotSource::Bytes(bytes) => self.restore_archive(Cursor::new(&bytes[..])),
@@ -377,7 +395,41 @@ impl Filesystem {
     fn restore_archive<R: Read + Seek>(&self, mut reader: R) -> Result<(), ActorError> {
         self.check_archive(&mut reader)?;
         reader.seek(SeekFrom::Start(0)).map_err(invalid_archive)?;
-        self.clear_root()?;
+        let _one_at_a_time = self
+            .restoring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let staging = Staging::create(&self.data_dir, self.user)?;
+        self.extract(reader, &staging.storage)?;
+        self.swap_in(&staging)
+        // Dropping `staging` deletes what is left beside the root: the old root, once swapped.
+    }
+
+    /// Writes the archive's entries: those under a mount through the mount, the rest into
+    /// `staged`, the new root, where the root's mount points are directories too.
+    fn extract<R: Read>(&self, reader: R, staged: &Arc<dyn Storage>) -> Result<(), ActorError> {
+        let (root, points) = {
+            let table = self.table();
+            (table.root(), table.points())
+        };
+        // Where an entry lands: through its mount, or into the new root in the old one's place.
+        let target = |path: &VmPath| -> Result<(Arc<dyn Storage>, String), ActorError> {
+            let resolved = self.resolve_writable(path)?;
+            if Arc::ptr_eq(&resolved.storage, &root) {
+                Ok((Arc::clone(staged), resolved.rel))
+            } else {
+                Ok((resolved.storage, resolved.rel))
+            }
+        };
+        for (point, _) in points {
+            if let Some(parent) = point.parent()
+                && Arc::ptr_eq(&self.resolve(&parent).storage, &root)
+            {
+                staged
+                    .mkdir(point.relative(), true)
+                    .map_err(|err| ActorError::io(&err, point.as_str()))?;
+            }
+        }
         let mut dir_modes = Vec::new();
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(invalid_archive)? {
@@ -390,8 +442,8 @@ impl Filesystem {
                 continue;
             }
             let mode = entry.header().mode().map_err(invalid_archive)? & 0o777;
-            let resolved = self.resolve_writable(&path)?;
-            let (storage, rel) = (&*resolved.storage, resolved.rel.as_str());
+            let (storage, rel) = target(&path)?;
+            let (storage, rel) = (&*storage, rel.as_str());
             let vm_err = |err: io::Error| ActorError::io(&err, path.as_str());
             if let EntryKind::Directory = kind {
                 match storage.mkdir(rel, false) {
@@ -405,7 +457,8 @@ impl Filesystem {
                 continue;
             }
             storage.mkdir(parent_rel(rel), true).map_err(vm_err)?;
-            // Inside a mount an older file or link may sit there; never write through a link.
+            // An older file or link may sit there (a mount's, or an earlier entry's); never
+            // write through a link.
             match storage.lstat(rel) {
                 Ok(meta) if !meta.is_dir() => storage.remove(rel, false).map_err(vm_err)?,
                 _ => {}
@@ -420,12 +473,42 @@ impl Filesystem {
         }
         // Last, and deepest first, so a read-only directory could still be filled.
         for (path, mode) in dir_modes.into_iter().rev() {
-            let resolved = self.resolve_writable(&path)?;
-            resolved
-                .storage
-                .set_mode(&resolved.rel, mode)
+            let (storage, rel) = target(&path)?;
+            storage
+                .set_mode(&rel, mode)
                 .map_err(|err| ActorError::io(&err, path.as_str()))?;
         }
+        Ok(())
+    }
+
+    /// Puts the staged root in the old one's place and the filesystem on it. The table stays
+    /// locked meanwhile, so that no path resolves to the old root once the new one is in place.
+    /// Resident sandboxes still bind the old directory; the sandbox rebuilds them when it sees
+    /// another directory at the root's path.
+    fn swap_in(&self, staging: &Staging) -> Result<(), ActorError> {
+        let root_path = self.data_dir.join(ROOT_DIR);
+        let aside = self.data_dir.join(ASIDE_DIR);
+        let swap_err = |err: io::Error| {
+            ActorError::internal(format!(
+                "swapping the restored root into {}: {err}",
+                root_path.display()
+            ))
+        };
+        let mut table = self.table_mut();
+        let swap = Swap::perform(&staging.path, &root_path, &aside).map_err(swap_err)?;
+        let root = match Confined::open(&root_path) {
+            Ok(root) => root,
+            Err(err) => {
+                // The old root goes back: the VM keeps the files it was using.
+                if let Err(undo) = swap.undo(&staging.path, &root_path, &aside) {
+                    tracing::error!(path = %root_path.display(), %undo, "could not put the old root back");
+                }
+                return Err(host_error(&err, &root_path));
+            }
+        };
+        let old = table.replace_root(AsUser::wrap(Arc::new(root), self.user));
+        drop(table);
+        drop(old);
         Ok(())
     }
 
@@ -435,9 +518,12 @@ impl Filesystem {
         let mounts = self.table().points();
         let mut paths = Vec::new();
         let mut links = HashSet::new();
-        let mut archive = tar::Archive::new(reader);
+        // Where the last entry's data ends, padded to a block: the end marker comes next.
+        let mut end = 0;
+        let mut archive = tar::Archive::new(&mut *reader);
         for entry in archive.entries().map_err(invalid_archive)? {
             let entry = entry.map_err(invalid_archive)?;
+            end = entry.raw_file_position() + entry.size().div_ceil(BLOCK) * BLOCK;
             let Some(path) = entry_path(&entry)? else {
                 continue;
             };
@@ -475,24 +561,191 @@ impl Filesystem {
                 )));
             }
         }
+        // Without the end marker the archive was cut short, perhaps to nothing, and would
+        // restore only part of a tree.
+        let mut marker = [0; BLOCK as usize];
+        let ended = reader.seek(SeekFrom::Start(end)).is_ok()
+            && reader.read_exact(&mut marker).is_ok()
+            && marker.iter().all(|byte| *byte == 0);
+        if !ended {
+            return Err(ActorError::invalid_input(
+                "not a valid snapshot archive: it has no end-of-archive marker (it is empty or truncated)",
+            ));
+        }
         Ok(())
     }
+}
 
-    /// Empties the root's own storage (not mounts), then puts back the mount point
-    /// directories that lived in it.
-    fn clear_root(&self) -> Result<(), ActorError> {
-        let (root, mounts) = {
-            let table = self.table();
-            (table.root(), table.points())
+/// The directory a restore builds the new root in, deleted when dropped, with whatever it
+/// holds by then: nothing the VM uses, since after the swap it holds the old root.
+struct Staging {
+    data_dir: PathBuf,
+    path: PathBuf,
+    /// The new root, reached as the VM's host user.
+    storage: Arc<dyn Storage>,
+}
+
+impl Staging {
+    /// A fresh, empty directory beside the root, with the root's owner and mode.
+    fn create(data_dir: &Path, user: Option<VmUser>) -> Result<Self, ActorError> {
+        let root = data_dir.join(ROOT_DIR);
+        let path = data_dir.join(STAGING_DIR);
+        let host_err = |err: io::Error| host_error(&err, &path);
+        // Left by a restore whose clean-up failed.
+        remove_tree(&path).map_err(host_err)?;
+        let owner = std::fs::metadata(&root).map_err(|err| host_error(&err, &root))?;
+        std::fs::create_dir(&path).map_err(host_err)?;
+        let storage = Confined::open(&path).map_err(host_err)?;
+        let staging = Self {
+            data_dir: data_dir.to_owned(),
+            path: path.clone(),
+            storage: AsUser::wrap(Arc::new(storage), user),
         };
-        let root_err = |err: io::Error| ActorError::io(&err, "/");
-        for name in root.list("").map_err(root_err)? {
-            root.remove(&name, true).map_err(root_err)?;
+        let made = std::fs::metadata(&path).map_err(host_err)?;
+        if (made.uid(), made.gid()) != (owner.uid(), owner.gid()) {
+            std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid()))
+                .map_err(host_err)?;
         }
-        for (point, _) in mounts {
-            self.ensure_mount_point(&point)?;
+        std::fs::set_permissions(
+            &path,
+            std::fs::Permissions::from_mode(owner.mode() & 0o7777),
+        )
+        .map_err(host_err)?;
+        Ok(staging)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Err(err) = discard_leftovers(&self.data_dir) {
+            tracing::warn!(path = %self.path.display(), %err, "could not remove a restore's leftovers");
         }
+    }
+}
+
+/// How a restore swapped the new root in, which says how to undo it.
+#[derive(Debug, Clone, Copy)]
+enum Swap {
+    /// One `renameat2(RENAME_EXCHANGE)`: the old root is where the new one was.
+    Exchanged,
+    /// The old root renamed aside, then the new one into its place.
+    MovedAside,
+}
+
+impl Swap {
+    /// Puts `new` at `root`. At every step a complete root is at `root` (the old one, then
+    /// the new one) or, between the two renames of the fallback, at `aside`, which
+    /// [`recover_root`] puts back.
+    fn perform(new: &Path, root: &Path, aside: &Path) -> io::Result<Self> {
+        match exchange(new, root) {
+            Ok(()) => return Ok(Self::Exchanged),
+            // Filesystems without RENAME_EXCHANGE, and kernels before 3.15.
+            Err(err)
+                if matches!(
+                    err.raw_os_error(),
+                    Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+                ) => {}
+            Err(err) => return Err(err),
+        }
+        std::fs::rename(root, aside)?;
+        if let Err(err) = std::fs::rename(new, root) {
+            std::fs::rename(aside, root)?;
+            return Err(err);
+        }
+        Ok(Self::MovedAside)
+    }
+
+    /// Puts the old root back at `root` and the new one back at `new`.
+    fn undo(self, new: &Path, root: &Path, aside: &Path) -> io::Result<()> {
+        match self {
+            Self::Exchanged => exchange(new, root),
+            Self::MovedAside => {
+                std::fs::rename(root, new)?;
+                std::fs::rename(aside, root)
+            }
+        }
+    }
+}
+
+/// Swaps two paths atomically: `renameat2(RENAME_EXCHANGE)`.
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let a = std::ffi::CString::new(a.as_os_str().as_bytes())?;
+    let b = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that outlive the call, relative to the working
+    // directory; the call keeps no pointer.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
         Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Finishes what a restore interrupted by a crash left in `data_dir`, before the VM opens:
+/// the old root goes back in place if it was moved aside and the new one never took its
+/// place, and the half-built or replaced root beside it is deleted.
+pub(super) fn recover_root(data_dir: &Path) -> Result<(), ActorError> {
+    let root = data_dir.join(ROOT_DIR);
+    let aside = data_dir.join(ASIDE_DIR);
+    let found = |path: &Path| exists(path).map_err(|err| host_error(&err, path));
+    if !found(&root)? && found(&aside)? {
+        tracing::warn!(path = %root.display(), "putting back the root an interrupted restore moved aside");
+        std::fs::rename(&aside, &root).map_err(|err| host_error(&err, &root))?;
+    }
+    discard_leftovers(data_dir).map_err(|err| host_error(&err, data_dir))
+}
+
+/// Deletes the staging directory and, once the root is in place, the old root moved aside.
+fn discard_leftovers(data_dir: &Path) -> io::Result<()> {
+    remove_tree(&data_dir.join(STAGING_DIR))?;
+    if exists(&data_dir.join(ROOT_DIR))? {
+        remove_tree(&data_dir.join(ASIDE_DIR))?;
+    }
+    Ok(())
+}
+
+/// Whether anything is at `path` (a link counts, and is not followed).
+fn exists(path: &Path) -> io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Deletes `path` and everything below it, if it is there. Links are removed, never followed
+/// (std's `remove_dir_all` opens each directory without following one). A host that is not
+/// root cannot empty a directory the VM made read-only: those are opened up first, through a
+/// handle confined to the tree.
+fn remove_tree(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        done => return done,
+    }
+    let tree = Confined::open(path)?;
+    open_up(&tree, "");
+    drop(tree);
+    std::fs::remove_dir_all(path)
+}
+
+/// Makes every directory at or below `rel` writable by its owner, as far as it can.
+fn open_up(tree: &Confined, rel: &str) {
+    if !tree.lstat(rel).is_ok_and(|meta| meta.is_dir()) {
+        return;
+    }
+    let _ = tree.set_mode(rel, 0o700);
+    for name in tree.list(rel).unwrap_or_default() {
+        open_up(tree, &join_rel(rel, &name));
     }
 }
 
@@ -912,6 +1165,171 @@ mod tests {
         vm.restore(&fine).unwrap();
         assert_eq!(vm.read("/d/up"), "fine");
         assert!(!vm.fs.exists("/precious").unwrap());
+    }
+
+    /// Every node under a host directory, sorted: path, kind, mode, and a file's bytes or a
+    /// link's target. Compares trees byte for byte.
+    fn host_tree(dir: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
+        fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, String, u32, Vec<u8>)>) {
+            let mut names: Vec<_> = std::fs::read_dir(dir.join(rel))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            for name in names {
+                let rel = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let host = dir.join(&rel);
+                let meta = std::fs::symlink_metadata(&host).unwrap();
+                let mode = meta.permissions().mode() & 0o7777;
+                if meta.is_symlink() {
+                    let target = std::fs::read_link(&host).unwrap();
+                    out.push((rel, "link".into(), 0, target.into_os_string().into_vec()));
+                } else if meta.is_dir() {
+                    out.push((rel.clone(), "dir".into(), mode, Vec::new()));
+                    walk(dir, &rel, out);
+                } else {
+                    out.push((rel, "file".into(), mode, std::fs::read(&host).unwrap()));
+                }
+            }
+        }
+        use std::os::unix::ffi::OsStringExt;
+        let mut out = Vec::new();
+        walk(dir, "", &mut out);
+        out
+    }
+
+    /// What a restore leaves beside the root: nothing, once it is over.
+    fn leftovers(vm: &Vm) -> Vec<String> {
+        let data = vm.tmp.path().join("data");
+        [STAGING_DIR, ASIDE_DIR]
+            .into_iter()
+            .filter(|dir| data.join(dir).exists())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_restore_that_fails_midway_leaves_the_root_exactly_as_it_was() {
+        use tar::EntryType::{Directory as D, Regular as F};
+        let vm = Vm::new();
+        populate(&vm);
+        let before = host_tree(&vm.root());
+        let snapshot = vm.snapshot(false);
+        let whole = {
+            let source = Vm::new();
+            source.write("/a.txt", "replaced");
+            source.write("/new", "n");
+            source.snapshot(false)
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "a directory, then a file of the same name",
+                raw_archive(&[
+                    ("a.txt", F, "", b"overwritten"),
+                    ("dir", D, "", b""),
+                    ("zzz", D, "", b""),
+                    ("zzz", F, "", b"clash"),
+                ]),
+            ),
+            ("an empty archive", Vec::new()),
+            ("cut data", whole[..700].to_vec()),
+            ("a cut header", whole[..1100].to_vec()),
+            ("no end marker", whole[..whole.len() - 1024].to_vec()),
+        ];
+        for (what, archive) in cases {
+            let err = vm.restore(&archive).unwrap_err();
+            assert!(
+                [code::INVALID_INPUT, code::IS_A_DIRECTORY].contains(&err.code.as_str()),
+                "{what}: {err:?}"
+            );
+            assert_eq!(host_tree(&vm.root()), before, "{what} changed the root");
+            assert_eq!(vm.snapshot(false), snapshot, "{what} changed the VM's view");
+            assert!(leftovers(&vm).is_empty(), "{what}: {:?}", leftovers(&vm));
+        }
+        vm.restore(&whole).unwrap();
+        assert_eq!(vm.read("/a.txt"), "replaced");
+    }
+
+    #[test]
+    fn a_successful_restore_swaps_in_a_new_root_the_filesystem_then_uses() {
+        use std::os::unix::fs::MetadataExt;
+        let source = Vm::new();
+        populate(&source);
+        let archive = source.snapshot(false);
+        let vm = Vm::new();
+        vm.write("/old", "o");
+        let old_root = std::fs::metadata(vm.root()).unwrap();
+        std::fs::set_permissions(vm.root(), std::fs::Permissions::from_mode(0o751)).unwrap();
+        vm.restore(&archive).unwrap();
+        assert_eq!(host_tree(&vm.root()), host_tree(&source.root()));
+        let new_root = std::fs::metadata(vm.root()).unwrap();
+        assert_ne!(new_root.ino(), old_root.ino(), "another directory");
+        assert_eq!(new_root.mode() & 0o7777, 0o751, "with the old one's mode");
+        assert_eq!(
+            (new_root.uid(), new_root.gid()),
+            (old_root.uid(), old_root.gid())
+        );
+        assert!(leftovers(&vm).is_empty());
+        // Reads and writes reach the new root's directory.
+        vm.write("/after", "a");
+        assert_eq!(std::fs::read(vm.root().join("after")).unwrap(), b"a");
+        assert!(!vm.fs.exists("/old").unwrap());
+        assert_eq!(vm.fs.host_view().unwrap().root, vm.root());
+        // A second restore swaps again.
+        vm.restore(&archive).unwrap();
+        assert!(!vm.fs.exists("/after").unwrap());
+        assert_eq!(vm.snapshot(false), archive);
+    }
+
+    /// Closes the VM, lets `crash` leave its data directory as a killed restore would, and
+    /// opens it again.
+    fn reopen_after(vm: Vm, crash: impl FnOnce(&Path)) -> Vm {
+        let Vm { tmp, fs } = vm;
+        drop(fs);
+        let data = tmp.path().join("data");
+        crash(&data);
+        let fs = Filesystem::open(&data).unwrap();
+        Vm { tmp, fs }
+    }
+
+    #[test]
+    fn an_interrupted_restore_is_rolled_back_or_completed_on_open() {
+        let vm = Vm::new();
+        populate(&vm);
+        let before = host_tree(&vm.root());
+        let half_built = |data: &Path| {
+            std::fs::create_dir_all(data.join(STAGING_DIR).join("half")).unwrap();
+            std::fs::write(data.join(STAGING_DIR).join("half/f"), b"partial").unwrap();
+        };
+        // Killed while extracting: the staging directory is half full.
+        let vm = reopen_after(vm, half_built);
+        assert_eq!(host_tree(&vm.root()), before);
+        assert!(leftovers(&vm).is_empty());
+        // Killed between the fallback's two renames: no root, the old one aside.
+        let vm = reopen_after(vm, |data| {
+            half_built(data);
+            std::fs::rename(data.join(ROOT_DIR), data.join(ASIDE_DIR)).unwrap();
+        });
+        assert_eq!(host_tree(&vm.root()), before, "the old root is put back");
+        assert!(leftovers(&vm).is_empty());
+        assert_eq!(vm.read("/a.txt"), "alpha");
+        // Killed after the swap: the new root is in place, the old one beside it.
+        let vm = reopen_after(vm, |data| {
+            std::fs::rename(data.join(ROOT_DIR), data.join(ASIDE_DIR)).unwrap();
+            std::fs::create_dir(data.join(ROOT_DIR)).unwrap();
+            std::fs::write(data.join(ROOT_DIR).join("new"), b"new root").unwrap();
+            // A read-only directory in what is left over.
+            let locked = data.join(ASIDE_DIR).join("locked");
+            std::fs::create_dir(&locked).unwrap();
+            std::fs::write(locked.join("f"), b"x").unwrap();
+            std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+        });
+        assert_eq!(vm.fs.readdir("/").unwrap(), ["new"]);
+        assert!(leftovers(&vm).is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{FileContent, Filesystem, MkdirOptions, MountDriver, MountOptions};
+use super::{FileContent, Filesystem, HostPathPolicy, MkdirOptions, MountDriver, MountOptions};
 
 pub(crate) struct Vm {
     pub(crate) tmp: tempfile::TempDir,
@@ -11,13 +11,16 @@ pub(crate) struct Vm {
 }
 
 impl Vm {
+    /// A VM whose host directories (see [`host_dir`](Self::host_dir)) may be mounted.
     pub(crate) fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        let fs = Filesystem::open(&tmp.path().join("data")).unwrap();
+        let mut host_paths = HostPathPolicy::default();
+        host_paths.allow(tmp.path(), false).unwrap();
+        let fs = Filesystem::open_as(&tmp.path().join("data"), None, host_paths).unwrap();
         Self { tmp, fs }
     }
 
-    /// A host directory next to the VM's data dir.
+    /// A host directory next to the VM's data dir, in the directory mounts may use.
     pub(crate) fn host_dir(&self, name: &str) -> PathBuf {
         let dir = self.tmp.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
