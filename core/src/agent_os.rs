@@ -16,11 +16,12 @@ use crate::vm::cron::{
 use crate::vm::exec::{self, ExecOptions, ExecResult};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, HostPathPolicy,
-    MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions,
-    SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, VmPath,
-    WriteFileEntry, WriteFileResult,
+    MAX_READ_BYTES, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult,
+    ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource,
+    UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
 };
 use crate::vm::identity::VmUser;
+use crate::vm::mount_store::{MountStore, Mounts};
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
@@ -52,6 +53,10 @@ pub struct VmConfig {
     /// How many shells, and spawned processes, may run in the VM at once: each holds
     /// descriptors and a task of the host's.
     pub quotas: VmQuotas,
+    /// The most bytes `readFile` (and `readFiles`, all entries together) reads: the host's
+    /// message limit, since no larger answer could be sent (unset: the largest any host
+    /// allows). A larger file is refused from its size, unread.
+    pub read_limit: Option<u64>,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
     /// The host directories `hostDir` mounts and overlay lowers may use (none by default;
@@ -78,6 +83,8 @@ pub struct VmConfig {
 pub struct VmQuotas {
     pub max_shells: usize,
     pub max_processes: usize,
+    /// Bytes the VM's uploads not yet restored may hold together (on the host's disk).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for VmQuotas {
@@ -85,6 +92,7 @@ impl Default for VmQuotas {
         Self {
             max_shells: 64,
             max_processes: 256,
+            max_upload_bytes: 1 << 30,
         }
     }
 }
@@ -105,6 +113,8 @@ impl VmQuotas {
 /// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
     parts: Parts,
+    mounts: Mounts,
+    read_limit: u64,
     quotas: VmQuotas,
     processes: Processes,
     shells: Shells,
@@ -161,6 +171,7 @@ impl AgentOs {
         let store = config
             .state_store
             .unwrap_or_else(|| data_dir.join("state.sqlite"));
+        let mounts = Mounts::restore(MountStore::open(&store, vm.clone())?, &fs)?;
         let sessions = Arc::new(Sessions::open(
             config.agents,
             fs.clone(),
@@ -194,7 +205,9 @@ impl AgentOs {
                 runner,
                 Arc::new(events.clone()),
             )?,
+            mounts,
             parts,
+            read_limit: config.read_limit.unwrap_or(MAX_READ_BYTES),
             quotas: config.quotas,
             processes: Processes::default(),
             shells: Shells::default(),
@@ -448,6 +461,19 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
 }
 
+/// Runs the blocking filesystem work of a synchronous action so that it starves no other
+/// task (other VMs, the host's accept loop): on a multi-threaded runtime, the worker hands
+/// its other tasks to another thread first. Elsewhere (no runtime, or a current-thread one,
+/// as in tests) it just runs.
+fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 #[crate::surface(
     actor = "agentOS",
     events(
@@ -474,64 +500,64 @@ impl AgentOs {
         driver: MountDriver,
         options: Option<MountOptions>,
     ) -> Result<MountInfo, ActorError> {
-        self.parts
-            .fs
-            .mount(&path, driver, options.unwrap_or_default())
+        self.mounts
+            .mount(&self.parts.fs, &path, driver, options.unwrap_or_default())
     }
 
     /// Unmounts the filesystem mounted at `path`.
     #[action]
     pub fn unmount_fs(&self, path: String) -> Result<(), ActorError> {
-        self.parts.fs.unmount(&path)
+        self.mounts.unmount(&self.parts.fs, &path)
     }
 
-    /// Lists the mounts, sorted by path.
+    /// Lists the mounts, sorted by path. They outlive the host: one made before a restart
+    /// that did not come back as it was says how (`restored`).
     #[action]
     pub fn list_mounts(&self) -> Vec<MountInfo> {
-        self.parts.fs.list_mounts()
+        self.mounts.list(&self.parts.fs)
     }
 
     /// Reads a whole file as bytes.
     #[action]
     pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
-        self.parts.fs.read_file(&path)
+        off_runtime(|| self.parts.fs.read_file_within(&path, self.read_limit))
     }
 
     /// Reads a whole file as UTF-8 text.
     #[action]
     pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
-        String::from_utf8(self.parts.fs.read_file(&path)?.0)
+        String::from_utf8(off_runtime(|| self.parts.fs.read_file_within(&path, self.read_limit))?.0)
             .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
     }
 
     /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
     #[action]
     pub fn write_file(&self, path: String, content: FileContent) -> Result<(), ActorError> {
-        self.parts.fs.write_file(&path, content)
+        off_runtime(|| self.parts.fs.write_file(&path, content))
     }
 
     /// Reads several files; each entry carries its content or its own error.
     #[action]
     pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
-        self.parts.fs.read_files(paths)
+        off_runtime(|| self.parts.fs.read_files_within(paths, self.read_limit))
     }
 
     /// Writes several files; one failure does not fail the others.
     #[action]
     pub fn write_files(&self, entries: Vec<WriteFileEntry>) -> Vec<WriteFileResult> {
-        self.parts.fs.write_files(entries)
+        off_runtime(|| self.parts.fs.write_files(entries))
     }
 
     /// Creates a directory; with `recursive`, its missing parents too.
     #[action]
     pub fn mkdir(&self, path: String, options: Option<MkdirOptions>) -> Result<(), ActorError> {
-        self.parts.fs.mkdir(&path, options.unwrap_or_default())
+        off_runtime(|| self.parts.fs.mkdir(&path, options.unwrap_or_default()))
     }
 
     /// Lists the names in a directory, sorted.
     #[action]
     pub fn readdir(&self, path: String) -> Result<Vec<String>, ActorError> {
-        self.parts.fs.readdir(&path)
+        off_runtime(|| self.parts.fs.readdir(&path))
     }
 
     /// Lists a tree depth-first in sorted order, descending into mounts.
@@ -541,33 +567,35 @@ impl AgentOs {
         path: String,
         options: Option<ReaddirRecursiveOptions>,
     ) -> Result<Vec<DirEntry>, ActorError> {
-        self.parts
-            .fs
-            .readdir_recursive(&path, options.unwrap_or_default())
+        off_runtime(|| {
+            self.parts
+                .fs
+                .readdir_recursive(&path, options.unwrap_or_default())
+        })
     }
 
     /// Describes a file, directory or symlink.
     #[action]
     pub fn stat(&self, path: String) -> Result<FileStat, ActorError> {
-        self.parts.fs.stat(&path)
+        off_runtime(|| self.parts.fs.stat(&path))
     }
 
     /// Whether `path` exists. Paths that try to escape a mount are still errors.
     #[action]
     pub fn exists(&self, path: String) -> Result<bool, ActorError> {
-        self.parts.fs.exists(&path)
+        off_runtime(|| self.parts.fs.exists(&path))
     }
 
     /// Moves a file or directory, across mounts too.
     #[action(name = "move")]
     pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
-        self.parts.fs.rename(&from, &to)
+        off_runtime(|| self.parts.fs.rename(&from, &to))
     }
 
     /// Deletes a file, or a directory (non-empty ones only with `recursive`).
     #[action]
     pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
-        self.parts.fs.delete(&path, options.unwrap_or_default())
+        off_runtime(|| self.parts.fs.delete(&path, options.unwrap_or_default()))
     }
 
     /// Exports the root filesystem as a tar archive in deterministic order. The archive
@@ -603,7 +631,8 @@ impl AgentOs {
         chunk: Bytes,
         upload_id: Option<String>,
     ) -> Result<UploadInfo, ActorError> {
-        self.parts.fs.upload_chunk(upload_id, chunk)
+        let max_pending = self.quotas.max_upload_bytes;
+        off_runtime(|| self.parts.fs.upload_chunk(upload_id, chunk, max_pending))
     }
 
     /// Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as

@@ -56,6 +56,9 @@ pub struct VmArgs {
     /// Most spawned processes one VM may have running at once.
     #[arg(long, value_name = "N", default_value_t = VmQuotas::default().max_processes)]
     pub vm_max_processes: usize,
+    /// Most bytes one VM's uploads may hold before they are restored, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = VmQuotas::default().max_upload_bytes >> 20)]
+    pub vm_max_upload_mib: u64,
     /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
     /// repeat for more. An absolute command is bound read-only into the sandbox.
     #[arg(long = "agent", value_name = "ID=COMMAND")]
@@ -136,6 +139,7 @@ impl VmArgs {
             quotas: VmQuotas {
                 max_shells: self.vm_max_shells,
                 max_processes: self.vm_max_processes,
+                max_upload_bytes: self.vm_max_upload_mib << 20,
             },
             agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
             state_store: Some(state_store),
@@ -278,7 +282,8 @@ impl EmbeddedServe {
         self,
         open: impl Open<S>,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let vm = self.vm.config(self.data_dir.join(embedded::STATE_FILE))?;
+        let mut vm = self.vm.config(self.data_dir.join(embedded::STATE_FILE))?;
+        vm.read_limit = Some(self.limits.max_message_bytes.into());
         let token = self.token.unwrap_or_else(embedded::generate_token);
         let kind = ActorKind::of(move |dir, events| open(dir, vm.clone(), events));
         let running = embedded::start(
@@ -365,6 +370,7 @@ mod tests {
             vm_cpu_weight: 1,
             vm_max_shells: 1,
             vm_max_processes: 1,
+            vm_max_upload_mib: 1,
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
             host_paths: Box::default(),

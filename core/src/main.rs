@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve actors over WebSocket (loopback by default).
-    Serve(EmbeddedServe),
+    Serve(Box<EmbeddedServe>),
     /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
     #[command(hide = true)]
     ToolkitMcp(ToolkitMcp),

@@ -43,7 +43,8 @@ impl RivetServe {
         agentos_core::vm::identity::prepare_data_dir(&data_dir)?;
         // Session events of every actor's VM, each under its own directory's name, as on the
         // embedded host.
-        let vm = self.vm.config(data_dir.join(SESSION_STORE))?;
+        let mut vm = self.vm.config(data_dir.join(SESSION_STORE))?;
+        vm.read_limit = Some(self.limits.max_message_bytes.into());
         let mut setup = Setup::new(data_dir, move |dir, events| open(dir, vm.clone(), events));
         setup.limits = self.limits.limits();
         setup.bridge_timeout = self.limits.bridge_timeout();

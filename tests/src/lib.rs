@@ -35,7 +35,10 @@ impl TestHost {
                 web_root: None,
                 vm_policy,
             },
-            embedded::agent_os_kinds(agentos_core::VmConfig::default()),
+            embedded::agent_os_kinds(agentos_core::VmConfig {
+                read_limit: Some(limits.max_message_bytes.into()),
+                ..agentos_core::VmConfig::default()
+            }),
         )
         .await
         .expect("host starts");

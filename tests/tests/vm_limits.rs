@@ -107,6 +107,7 @@ async fn shells_and_spawned_processes_are_capped_per_vm() {
         quotas: VmQuotas {
             max_shells: 2,
             max_processes: 2,
+            ..VmQuotas::default()
         },
         ..VmConfig::default()
     };

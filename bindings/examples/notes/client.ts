@@ -32,7 +32,8 @@ export interface NotesActions {
    */
   unmountFs(path: string): Promise<void>;
   /**
-   * Lists the mounts, sorted by path.
+   * Lists the mounts, sorted by path. They outlive the host: one made before a restart
+   * that did not come back as it was says how (`restored`).
    */
   listMounts(): Promise<Array<MountInfo>>;
   /**

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "9eb273cfdf3a530d95c4b4bc68664036236907f30c72aa981776b7ef6e020aa7",
+  hash: "41521f8a25f1415e7cffe667eeb622b1835507f054e6ac252386050a2033b0fa",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -293,7 +293,11 @@ driver: MountDriver,
 /**
  * Whether writes through the mount are rejected.
  */
-readOnly: boolean, };
+readOnly: boolean, 
+/**
+ * Set for a mount that came back from before the host restarted other than it was.
+ */
+restored?: MountRestored, };
 
 /**
  * Options for `mountFs`.
@@ -303,6 +307,11 @@ export type MountOptions = {
  * Reject every write through this mount with `read_only`.
  */
 readOnly?: boolean, };
+
+/**
+ * How a mount made before a restart came back, when not as it was.
+ */
+export type MountRestored = { "kind": "empty" } | { "kind": "unavailable", reason: string, };
 
 /**
  * One note of the notebook.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "b77923a06d31ebafe639fa4005640187fc3b7b7f387324a2e4a8372f45476477",
+  hash: "6622038c318ef36e0bc8f47fe6bf21a3a042cc088a68884a565796ec86346f9a",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

@@ -284,7 +284,11 @@ driver: MountDriver,
 /**
  * Whether writes through the mount are rejected.
  */
-readOnly: boolean, };
+readOnly: boolean, 
+/**
+ * Set for a mount that came back from before the host restarted other than it was.
+ */
+restored?: MountRestored, };
 
 /**
  * Options for `mountFs`.
@@ -294,6 +298,11 @@ export type MountOptions = {
  * Reject every write through this mount with `read_only`.
  */
 readOnly?: boolean, };
+
+/**
+ * How a mount made before a restart came back, when not as it was.
+ */
+export type MountRestored = { "kind": "empty" } | { "kind": "unavailable", reason: string, };
 
 /**
  * An OS process running for a spawned process: the program itself or a descendant.

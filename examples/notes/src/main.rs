@@ -20,9 +20,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve on the embedded host (loopback WebSocket).
-    Serve(EmbeddedServe),
+    Serve(Box<EmbeddedServe>),
     /// Serve on a running Rivet Engine.
-    ServeRivet(RivetServe),
+    ServeRivet(Box<RivetServe>),
     /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
     #[command(hide = true)]
     ToolkitMcp(ToolkitMcp),

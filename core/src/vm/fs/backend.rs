@@ -4,8 +4,12 @@
 //! symlink can reach outside the directory a backend was opened on.
 
 use super::types::FileKind;
-use cap_std::fs::{Dir, Metadata, Permissions, PermissionsExt};
+use cap_std::fs::{
+    Dir, File, FileType, FileTypeExt, Metadata, OpenOptions, OpenOptionsExt, Permissions,
+    PermissionsExt,
+};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -75,8 +79,11 @@ pub(super) trait Storage: Send + Sync {
     fn lstat(&self, rel: &str) -> io::Result<Meta>;
     /// Names in a directory, in no particular order.
     fn list(&self, rel: &str) -> io::Result<Vec<String>>;
+    /// Opens a regular file for reading (see [`open_regular`]): anything else is refused,
+    /// without ever waiting on it.
     fn open_read(&self, rel: &str) -> io::Result<cap_std::fs::File>;
-    /// Creates or truncates a file (not its parents) and fills it from `data`.
+    /// Creates or truncates a file (not its parents) and fills it from `data`; an existing
+    /// node that is not a regular file is refused (see [`create_regular`]).
     fn write_from(&self, rel: &str, data: &mut dyn Read) -> io::Result<()>;
     fn mkdir(&self, rel: &str, recursive: bool) -> io::Result<()>;
     /// Removes a file, symlink or directory (a non-empty one only when `recursive`).
@@ -92,11 +99,116 @@ pub(super) trait Storage: Send + Sync {
     /// sandbox; `None` when no single directory shows what the VM sees (an overlay).
     fn host_dir(&self) -> Option<&Path>;
 
+    /// A whole file, unbounded: for tests (the `Filesystem` reads with a limit).
+    #[cfg(test)]
     fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.open_read(rel)?.read_to_end(&mut bytes)?;
         Ok(bytes)
     }
+}
+
+/// Why a node cannot be read or written as a file: it is a FIFO, socket or device. The
+/// payload of the `InvalidInput` error [`open_regular`] and [`create_regular`] return, so the
+/// `Filesystem` can name the kind; `ActorError::io` alone reports `invalid_input` with it.
+#[derive(Debug)]
+pub(super) struct NotRegular {
+    /// "FIFO", "socket", "character device", "block device" or "special file".
+    pub kind: &'static str,
+}
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "is a {}, not a regular file", self.kind)
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// The error for a node of `file_type` where a regular file was needed.
+pub(super) fn not_regular(file_type: &FileType) -> io::Error {
+    if file_type.is_dir() {
+        return io::ErrorKind::IsADirectory.into();
+    }
+    let kind = if file_type.is_fifo() {
+        "FIFO"
+    } else if file_type.is_socket() {
+        "socket"
+    } else if file_type.is_char_device() {
+        "character device"
+    } else if file_type.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    };
+    io::Error::new(io::ErrorKind::InvalidInput, NotRegular { kind })
+}
+
+fn require_regular(file_type: &FileType) -> io::Result<()> {
+    if file_type.is_file() {
+        Ok(())
+    } else {
+        Err(not_regular(file_type))
+    }
+}
+
+/// Open flags that make `open(2)` itself never wait: on a FIFO without a peer it would, and a
+/// terminal must not become the host's controlling one. Cleared once the node is known to be
+/// a regular file (which ignores them anyway).
+const NO_WAIT: i32 = libc::O_NONBLOCK | libc::O_NOCTTY;
+
+/// Opens the regular file at `path` (symlinks followed, confined to `dir`) for reading.
+/// A FIFO, socket or device is refused with a [`NotRegular`] error and a directory with
+/// `IsADirectory`, and opening never blocks: the node is looked at first (so a device is not
+/// even opened), opened with `O_NONBLOCK`, and what was opened is checked again with `fstat`
+/// (the path may have changed in between).
+pub(super) fn open_regular(dir: &Dir, path: &Path) -> io::Result<File> {
+    require_regular(&dir.metadata(path)?.file_type())?;
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(NO_WAIT);
+    checked_open(dir, path, &options)
+}
+
+/// Creates or truncates the file at `path` for writing, as [`open_regular`] opens one for
+/// reading: an existing FIFO, socket, device or directory is refused, never waited on.
+pub(super) fn create_regular(dir: &Dir, path: &Path) -> io::Result<File> {
+    match dir.metadata(path) {
+        Ok(meta) => require_regular(&meta.file_type())?,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let mut options = OpenOptions::new();
+    options
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(NO_WAIT);
+    checked_open(dir, path, &options)
+}
+
+fn checked_open(dir: &Dir, path: &Path, options: &OpenOptions) -> io::Result<File> {
+    let file = match dir.open_with(path, options) {
+        Ok(file) => file,
+        // A socket, or a FIFO without a reader opened to write: one swapped in since the look.
+        Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(match dir.metadata(path) {
+                Ok(meta) if !meta.is_file() => not_regular(&meta.file_type()),
+                _ => err,
+            });
+        }
+        Err(err) => return Err(err),
+    };
+    require_regular(&file.metadata()?.file_type())?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open for as long as `file` lives; F_GETFL/F_SETFL only change its flags.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !cleared {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(file)
 }
 
 /// cap-std's own escape error; `ActorError::io` recognizes it and reports `path_escape`, so
@@ -204,11 +316,11 @@ impl Storage for Confined {
     }
 
     fn open_read(&self, rel: &str) -> io::Result<cap_std::fs::File> {
-        self.dir.open(host_rel(rel))
+        open_regular(&self.dir, host_rel(rel))
     }
 
     fn write_from(&self, rel: &str, data: &mut dyn Read) -> io::Result<()> {
-        let mut file = self.dir.create(host_rel(rel))?;
+        let mut file = create_regular(&self.dir, host_rel(rel))?;
         io::copy(data, &mut file)?;
         Ok(())
     }

@@ -24,14 +24,14 @@ pub use path::VmPath;
 pub use snapshot::SnapshotArchive;
 pub use types::{
     DeleteOptions, DirEntry, FileContent, FileKind, FileStat, MkdirOptions, MountDriver, MountInfo,
-    MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
-    SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
+    MountOptions, MountRestored, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
+    SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
 };
 
 use crate::runtime::{ActorError, Bytes, SafeU64, code};
 use crate::vm::identity::VmUser;
 use as_user::AsUser;
-use backend::{Confined, Meta, clear_destination, copy_tree, join_rel};
+use backend::{Confined, Meta, NotRegular, clear_destination, copy_tree, join_rel};
 use mounts::{Mount, MountTable, Resolved, host_error, open_driver};
 use std::collections::HashSet;
 use std::io;
@@ -59,6 +59,10 @@ const UPLOADS_DIR: &str = "uploads";
 const SNAPSHOTS_DIR: &str = "snapshots";
 /// The VM's root, in its data directory.
 const ROOT_DIR: &str = "root";
+
+/// The most [`Filesystem::read_file`] reads when given no smaller limit: no host can send a
+/// larger file in a message (`Limits::max_message_bytes` is a `u32`).
+pub const MAX_READ_BYTES: u64 = u32::MAX as u64;
 
 /// One VM's filesystem. Cheap to share (`Send + Sync`, every method takes `&self`): the mount
 /// table sits behind a lock that is held only to resolve a path, never during I/O.
@@ -102,6 +106,7 @@ impl Filesystem {
             .protect(data_dir)
             .map_err(|err| host_error(&err, data_dir))?;
         snapshot::recover_root(data_dir)?;
+        mounts::sweep_memory_dirs();
         std::fs::create_dir_all(&root_path).map_err(|err| host_error(&err, &root_path))?;
         match std::fs::remove_dir_all(&scratch) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
@@ -164,6 +169,7 @@ impl Filesystem {
             path: point.to_string(),
             driver: driver.clone(),
             read_only,
+            restored: None,
         };
         let mount = Mount {
             driver,
@@ -199,36 +205,74 @@ impl Filesystem {
         self.table().host_view()
     }
 
+    /// Reads a whole regular file of at most [`MAX_READ_BYTES`] (see
+    /// [`read_file_within`](Self::read_file_within)).
     pub fn read_file(&self, path: &str) -> Result<Bytes, ActorError> {
-        let path = VmPath::parse(path)?;
-        let resolved = self.resolve(&path);
-        resolved
-            .storage
-            .read(&resolved.rel)
-            .map(Bytes)
-            .map_err(|err| ActorError::io(&err, path.as_str()))
+        self.read_file_within(path, MAX_READ_BYTES)
     }
 
-    /// Creates or replaces a file; its parent directory must exist.
+    /// Reads a whole regular file. One larger than `max_bytes` is `limit_exceeded`, told from
+    /// its size before anything is read, and at most `max_bytes + 1` bytes are ever read, so
+    /// memory stays bounded if it grows meanwhile. A FIFO, socket or device is
+    /// `invalid_input`, answered at once instead of waiting on it; a directory
+    /// `is_a_directory`.
+    pub fn read_file_within(&self, path: &str, max_bytes: u64) -> Result<Bytes, ActorError> {
+        use std::io::Read;
+        let path = VmPath::parse(path)?;
+        let resolved = self.resolve(&path);
+        let fs_err = |err: io::Error| fs_error(&err, &path);
+        let file = resolved.storage.open_read(&resolved.rel).map_err(fs_err)?;
+        let too_big = |what: String| {
+            ActorError::limit_exceeded(format!(
+                "{path} {what}, more than the {max_bytes} bytes a read may return"
+            ))
+            .with_metadata(serde_json::json!({ "path": path.as_str(), "limit": max_bytes }))
+        };
+        let size = file.metadata().map_err(fs_err)?.len();
+        if size > max_bytes {
+            return Err(too_big(format!("is {size} bytes")));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(fs_err)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_big("grew while it was read".to_owned()));
+        }
+        Ok(Bytes(bytes))
+    }
+
+    /// Creates or replaces a regular file; its parent directory must exist. A FIFO, socket
+    /// or device at `path` is `invalid_input`, never written to (nor waited on).
     pub fn write_file(&self, path: &str, content: FileContent) -> Result<(), ActorError> {
         let path = VmPath::parse(path)?;
         let resolved = self.resolve_writable(&path)?;
         resolved
             .storage
             .write_from(&resolved.rel, &mut content.as_bytes())
-            .map_err(|err| ActorError::io(&err, path.as_str()))
+            .map_err(|err| fs_error(&err, &path))
     }
 
     /// Reads each path independently: one failure is reported in its entry, not for the batch.
     pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
+        self.read_files_within(paths, MAX_READ_BYTES)
+    }
+
+    /// [`read_files`](Self::read_files), with `max_bytes` for the contents of all entries
+    /// together: an entry that would go over it is `limit_exceeded` (and not read).
+    pub fn read_files_within(&self, paths: Vec<String>, max_bytes: u64) -> Vec<ReadFileResult> {
+        let mut left = max_bytes;
         paths
             .into_iter()
-            .map(|path| match self.read_file(&path) {
-                Ok(content) => ReadFileResult {
-                    path,
-                    content: Some(content),
-                    error: None,
-                },
+            .map(|path| match self.read_file_within(&path, left) {
+                Ok(content) => {
+                    left -= content.0.len() as u64;
+                    ReadFileResult {
+                        path,
+                        content: Some(content),
+                        error: None,
+                    }
+                }
                 Err(error) => ReadFileResult {
                     path,
                     content: None,
@@ -495,6 +539,18 @@ impl Drop for Filesystem {
             }
             _ => {}
         }
+    }
+}
+
+/// `ActorError::io`, except that a FIFO, socket or device where a regular file was needed is
+/// named: "`/f` is a FIFO, not a regular file" (`invalid_input`, its kind in the metadata).
+fn fs_error(err: &io::Error, path: &VmPath) -> ActorError {
+    match err.get_ref().and_then(|e| e.downcast_ref::<NotRegular>()) {
+        Some(NotRegular { kind }) => {
+            ActorError::invalid_input(format!("`{path}` is a {kind}, not a regular file"))
+                .with_metadata(serde_json::json!({ "path": path.as_str(), "kind": kind }))
+        }
+        None => ActorError::io(err, path.as_str()),
     }
 }
 

@@ -160,6 +160,7 @@ impl MountTable {
                 path: point.to_string(),
                 driver: mount.driver.clone(),
                 read_only: mount.read_only,
+                restored: None,
             })
             .collect()
     }
@@ -364,17 +365,37 @@ fn lexically_normal(path: &Path) -> PathBuf {
     normal
 }
 
+/// What memory mount directories are named after: with the host's pid, so that those of a
+/// host that is gone can be told apart and removed ([`sweep_memory_dirs`]).
+const MEMORY_PREFIX: &str = "agentos-memory-";
+
 /// A fresh directory in the first candidate that accepts one: `/dev/shm` keeps memory mounts
 /// in RAM, and scratch works everywhere else.
 fn create_memory_dir(candidates: &[&Path]) -> io::Result<OwnedDir> {
     let mut last_err = io::Error::from(io::ErrorKind::NotFound);
+    let prefix = format!("{MEMORY_PREFIX}{}", std::process::id());
     for parent in candidates {
-        match OwnedDir::create_in(parent, "agentos-memory") {
+        match OwnedDir::create_in(parent, &prefix) {
             Ok(owned) => return Ok(owned),
             Err(err) => last_err = err,
         }
     }
     Err(last_err)
+}
+
+/// Removes the memory mount directories in `/dev/shm` of hosts that are gone (killed before
+/// they could remove them; a live host's are left alone).
+pub(super) fn sweep_memory_dirs() {
+    let Ok(entries) = std::fs::read_dir(SHM) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if crate::vm::left_by_a_gone_host(&entry.file_name(), MEMORY_PREFIX)
+            && let Err(err) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), %err, "a stale memory mount stays");
+        }
+    }
 }
 
 /// Host paths must be absolute: a relative one would depend on the server's working directory.

@@ -10,8 +10,8 @@
 //! layer to a directory whose files were since changed in the upper layer must see the change.
 
 use super::backend::{
-    Meta, NodeKind, OwnedDir, Storage, clear_destination, copy_tree, escape_error, host_rel,
-    join_rel, os_name, parent_rel,
+    Meta, NodeKind, OwnedDir, Storage, clear_destination, copy_tree, create_regular, escape_error,
+    host_rel, join_rel, not_regular, open_regular, os_name, parent_rel,
 };
 use cap_std::fs::{Dir, Permissions, PermissionsExt};
 use std::collections::{BTreeSet, VecDeque};
@@ -179,8 +179,11 @@ impl Overlay {
             NodeKind::Directory => self.copy_up_dirs(path),
             NodeKind::File => {
                 self.copy_up_dirs(parent_rel(path))?;
-                let mut source = self.lower.open(host_rel(path))?;
-                io::copy(&mut source, &mut self.upper.create(host_rel(path))?)?;
+                let mut source = open_regular(&self.lower, host_rel(path))?;
+                io::copy(
+                    &mut source,
+                    &mut create_regular(&self.upper, host_rel(path))?,
+                )?;
                 Ok(())
             }
             NodeKind::Symlink | NodeKind::Special => Err(io::ErrorKind::Unsupported.into()),
@@ -259,13 +262,18 @@ impl Storage for Overlay {
     fn open_read(&self, rel: &str) -> io::Result<cap_std::fs::File> {
         let path = self.resolve(rel, true)?;
         let (layer, _) = self.locate(&path)?;
-        self.layer(layer).open(host_rel(&path))
+        open_regular(self.layer(layer), host_rel(&path))
     }
 
     fn write_from(&self, rel: &str, data: &mut dyn Read) -> io::Result<()> {
         let path = self.resolve(rel, true)?;
         match self.locate(&path) {
             Ok((_, meta)) if meta.is_dir() => return Err(io::ErrorKind::IsADirectory.into()),
+            // Refused in either layer, not shadowed by a new file in the upper one.
+            Ok((layer, meta)) if meta.kind == NodeKind::Special => {
+                let meta = self.layer(layer).symlink_metadata(host_rel(&path))?;
+                return Err(not_regular(&meta.file_type()));
+            }
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) => return Err(err),
@@ -273,7 +281,7 @@ impl Storage for Overlay {
         let parent = parent_rel(&path);
         self.require_dir(parent)?;
         self.copy_up_dirs(parent)?;
-        io::copy(data, &mut self.upper.create(host_rel(&path))?)?;
+        io::copy(data, &mut create_regular(&self.upper, host_rel(&path))?)?;
         Ok(())
     }
 

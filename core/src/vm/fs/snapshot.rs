@@ -325,13 +325,27 @@ impl Filesystem {
         Ok(())
     }
 
-    /// Appends a piece of an archive to an upload; `None` starts a new upload.
+    /// Appends a piece of an archive to an upload; `None` starts a new upload. The VM's
+    /// uploads not yet restored may hold `max_pending` bytes together: a chunk past that is
+    /// `limit_exceeded` and not stored.
     pub fn upload_chunk(
         &self,
         upload_id: Option<String>,
         chunk: Bytes,
+        max_pending: u64,
     ) -> Result<UploadInfo, ActorError> {
         let upload_err = |err: io::Error| ActorError::internal(format!("storing upload: {err}"));
+        let pending: u64 = std::fs::read_dir(self.scratch.join(UPLOADS_DIR))
+            .map_err(upload_err)?
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .map(|meta| meta.len())
+            .sum();
+        if pending.saturating_add(chunk.0.len() as u64) > max_pending {
+            return Err(ActorError::limit_exceeded(format!(
+                "this VM's pending uploads hold {pending} bytes; this chunk would take them past its most, {max_pending} (restore or start over)"
+            ))
+            .with_metadata(serde_json::json!({ "limit": "uploads", "max": max_pending })));
+        }
         let (upload_id, mut file) = match upload_id {
             None => {
                 let id = format!("{:032x}", rand::random::<u128>());
@@ -1065,14 +1079,14 @@ mod tests {
         let mut pieces = archive.chunks(777);
         let first = vm
             .fs
-            .upload_chunk(None, Bytes(pieces.next().unwrap().to_vec()))
+            .upload_chunk(None, Bytes(pieces.next().unwrap().to_vec()), u64::MAX)
             .unwrap();
         let id = first.upload_id.clone();
         let mut size = first.size.get();
         for piece in pieces {
             let info = vm
                 .fs
-                .upload_chunk(Some(id.clone()), Bytes(piece.to_vec()))
+                .upload_chunk(Some(id.clone()), Bytes(piece.to_vec()), u64::MAX)
                 .unwrap();
             assert_eq!(info.upload_id, id);
             assert_eq!(info.size.get(), size + piece.len() as u64);
@@ -1083,12 +1097,37 @@ mod tests {
         assert_eq!(vm.snapshot(false), archive);
         let consumed = vm.fs.restore(SnapshotSource::UploadId(id.clone()));
         assert_eq!(consumed.unwrap_err().code, code::NOT_FOUND);
-        let append = vm.fs.upload_chunk(Some(id), Bytes(vec![1]));
+        let append = vm.fs.upload_chunk(Some(id), Bytes(vec![1]), u64::MAX);
         assert_eq!(append.unwrap_err().code, code::NOT_FOUND);
         for bogus in ["0123456789abcdef0123456789abcdef", "../../root/a.txt", ""] {
-            let err = vm.fs.upload_chunk(Some(bogus.into()), Bytes(vec![1]));
+            let err = vm
+                .fs
+                .upload_chunk(Some(bogus.into()), Bytes(vec![1]), u64::MAX);
             assert_eq!(err.unwrap_err().code, code::NOT_FOUND, "{bogus}");
         }
+    }
+
+    #[test]
+    fn pending_uploads_are_capped_and_a_refused_chunk_is_not_stored() {
+        let vm = Vm::new();
+        let first = vm.fs.upload_chunk(None, Bytes(vec![0; 600]), 1000).unwrap();
+        let id = first.upload_id;
+        let err = vm
+            .fs
+            .upload_chunk(Some(id.clone()), Bytes(vec![0; 500]), 1000)
+            .unwrap_err();
+        assert_eq!(err.code, code::LIMIT_EXCEEDED, "{err:?}");
+        // Another upload counts against the same total; what fits is still taken.
+        let err = vm
+            .fs
+            .upload_chunk(None, Bytes(vec![0; 401]), 1000)
+            .unwrap_err();
+        assert_eq!(err.code, code::LIMIT_EXCEEDED, "{err:?}");
+        let info = vm
+            .fs
+            .upload_chunk(Some(id), Bytes(vec![0; 400]), 1000)
+            .unwrap();
+        assert_eq!(info.size, SafeU64::new(1000).unwrap());
     }
 
     /// One raw archive entry: name, kind, link target, contents.

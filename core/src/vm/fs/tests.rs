@@ -331,11 +331,13 @@ fn mount_unmount_and_list() {
                     path: host.display().to_string()
                 },
                 read_only: true,
+                restored: None,
             },
             MountInfo {
                 path: "/z/mem".into(),
                 driver: MountDriver::Memory,
                 read_only: false,
+                restored: None,
             },
         ]
     );
@@ -688,4 +690,176 @@ fn concurrent_operations_across_threads() {
         }
     });
     assert!(vm.fs.list_mounts().is_empty());
+}
+
+/// Runs `call` on a thread of its own and waits for it at most 10 s, so that a call that
+/// blocks fails the test instead of hanging it; on a timeout, `release` is called first (to
+/// let the stuck thread go).
+fn promptly<T: Send + 'static>(
+    what: &str,
+    call: impl FnOnce() -> T + Send + 'static,
+    release: impl FnOnce(),
+) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    match result.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(value) => value,
+        Err(_) => {
+            release();
+            panic!("{what} blocked");
+        }
+    }
+}
+
+/// Opens the FIFO at `host` both ways without waiting, and closes it: whatever waits on it,
+/// to read or to write, goes on.
+fn release_fifo(host: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(host);
+}
+
+fn mkfifo(host: &std::path::Path) {
+    let path = std::ffi::CString::new(host.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+}
+
+/// Asserts that reading and writing `path` is refused at once, as a `kind`, not a regular file.
+fn assert_refused_promptly(vm: &Arc<Vm>, path: &'static str, kind: &str, host: &Path) {
+    let expect = |what: &str, err: ActorError| {
+        assert_eq!(err.code, code::INVALID_INPUT, "{what}: {err}");
+        assert_eq!(
+            err.message,
+            format!("`{path}` is a {kind}, not a regular file"),
+            "{what}"
+        );
+        assert_eq!(
+            err.metadata.as_deref(),
+            Some(&serde_json::json!({ "path": path, "kind": kind })),
+            "{what}"
+        );
+    };
+    // Twice: the first attempt must not leave anything behind that the second waits on.
+    for _ in 0..2 {
+        let fs = vm.clone();
+        let read = promptly(
+            "readFile",
+            move || fs.fs.read_file(path),
+            || release_fifo(host),
+        );
+        expect("readFile", read.unwrap_err());
+    }
+    let fs = vm.clone();
+    let write = promptly(
+        "writeFile",
+        move || fs.fs.write_file(path, FileContent::Text("x".into())),
+        || release_fifo(host),
+    );
+    expect("writeFile", write.unwrap_err());
+    let fs = vm.clone();
+    let batch = promptly(
+        "readFiles",
+        move || fs.fs.read_files(vec![path.into()]),
+        || release_fifo(host),
+    );
+    expect("readFiles", batch[0].error.clone().unwrap());
+    // Left as it was: not replaced by a regular file.
+    assert!(!std::fs::symlink_metadata(host).unwrap().is_file());
+}
+
+#[test]
+fn fifos_sockets_and_devices_are_refused_without_waiting() {
+    let vm = Arc::new(Vm::new());
+    let root = vm.root();
+    mkfifo(&root.join("f"));
+    symlink("f", root.join("to-fifo")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
+    assert_refused_promptly(&vm, "/f", "FIFO", &root.join("f"));
+    assert_refused_promptly(&vm, "/to-fifo", "FIFO", &root.join("f"));
+    assert_refused_promptly(&vm, "/sock", "socket", &root.join("sock"));
+    // A device node can only be made with CAP_MKNOD: tried when the test has it.
+    let null = std::ffi::CString::new(root.join("null").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `null` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::mknod(null.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) } == 0 {
+        assert_refused_promptly(&vm, "/null", "character device", &root.join("null"));
+    }
+    // An overlay resolves and opens its layers itself; a FIFO in the lower layer is refused
+    // too, not shadowed by a new file in the upper one.
+    let lower = vm.host_dir("lower");
+    mkfifo(&lower.join("f"));
+    let driver = MountDriver::Overlay {
+        lower: lower.display().to_string(),
+    };
+    vm.fs.mount("/o", driver, MountOptions::default()).unwrap();
+    assert_refused_promptly(&vm, "/o/f", "FIFO", &lower.join("f"));
+    // Regular files and directories are as before.
+    vm.write("/regular", "fine");
+    assert_eq!(vm.read("/regular"), "fine");
+    assert_eq!(code_of(vm.fs.read_file("/")), code::IS_A_DIRECTORY);
+}
+
+/// The process's peak resident memory, in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[test]
+fn a_file_over_the_limit_is_limit_exceeded_without_being_read() {
+    const MIB: u64 = 1 << 20;
+    let vm = Arc::new(Vm::new());
+    let big = std::fs::File::create(vm.root().join("big")).unwrap();
+    big.set_len(1 << 30).unwrap(); // 1 GiB, sparse
+    let before = peak_rss();
+    let fs = vm.clone();
+    let err = promptly(
+        "reading a 1 GiB file",
+        move || fs.fs.read_file_within("/big", MIB).unwrap_err(),
+        || {},
+    );
+    // Told from its size: nothing near the file's size was ever held.
+    let grown = peak_rss().saturating_sub(before);
+    assert!(grown < 64 * MIB, "reading used {grown} bytes");
+    assert_eq!(err.code, code::LIMIT_EXCEEDED, "{err}");
+    assert_eq!(
+        err.message,
+        format!(
+            "/big is {} bytes, more than the {MIB} bytes a read may return",
+            1u64 << 30
+        )
+    );
+    assert_eq!(
+        err.metadata.as_deref(),
+        Some(&serde_json::json!({ "path": "/big", "limit": MIB }))
+    );
+    let fs = vm.clone();
+    let batch = promptly(
+        "reading a 1 GiB file in a batch",
+        move || fs.fs.read_files_within(vec!["/big".into()], MIB),
+        || {},
+    );
+    assert_eq!(batch[0].error.as_ref().unwrap().code, code::LIMIT_EXCEEDED);
+    let grown = peak_rss().saturating_sub(before);
+    assert!(grown < 64 * MIB, "reading a batch used {grown} bytes");
+
+    // Up to the limit exactly; a batch's entries share it.
+    vm.write("/ten", "0123456789");
+    assert_eq!(vm.fs.read_file_within("/ten", 10).unwrap().0, b"0123456789");
+    assert_eq!(
+        code_of(vm.fs.read_file_within("/ten", 9)),
+        code::LIMIT_EXCEEDED
+    );
+    let batch = vm
+        .fs
+        .read_files_within(vec!["/ten".into(), "/ten".into()], 15);
+    assert_eq!(batch[0].content.as_ref().unwrap().0, b"0123456789");
+    assert_eq!(batch[1].error.as_ref().unwrap().code, code::LIMIT_EXCEEDED);
 }

@@ -42,6 +42,20 @@ pub struct MountInfo {
     pub driver: MountDriver,
     /// Whether writes through the mount are rejected.
     pub read_only: bool,
+    /// Set for a mount that came back from before the host restarted other than it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub restored: Option<MountRestored>,
+}
+
+/// How a mount made before a restart came back, when not as it was.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum MountRestored {
+    /// A memory mount: mounted again, empty (its contents lived in memory).
+    Empty,
+    /// Not mounted: its host directory is gone or no longer allowed. `unmountFs` forgets it.
+    Unavailable { reason: String },
 }
 
 /// File contents: a string is written as UTF-8.

@@ -233,17 +233,7 @@ fn sweep(parent: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        let host = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok());
-        // SAFETY: kill with signal 0 only checks that the process exists.
-        let gone = host.is_some_and(|pid| {
-            (unsafe { libc::kill(pid, 0) }) == -1
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-        });
-        if gone {
+        if crate::vm::left_by_a_gone_host(&entry.file_name(), "") {
             let _ = std::fs::remove_dir(entry.path());
         }
     }

@@ -245,20 +245,25 @@ impl AgentConnection {
                 agent_client_protocol::on_receive_request!(),
             )
             .on_receive_request(
-                async move |request: ReadTextFileRequest, responder, _cx| match reads
-                    .read_text_file(&request.path.to_string_lossy())
-                {
-                    Ok(content) => responder.respond(ReadTextFileResponse::new(content)),
-                    Err(err) => responder.respond_with_error(client_error(err)),
+                async move |request: ReadTextFileRequest, responder, _cx| {
+                    let (reads, path) =
+                        (reads.clone(), request.path.to_string_lossy().into_owned());
+                    match blocking(move || reads.read_text_file(&path)).await {
+                        Ok(content) => responder.respond(ReadTextFileResponse::new(content)),
+                        Err(err) => responder.respond_with_error(client_error(err)),
+                    }
                 },
                 agent_client_protocol::on_receive_request!(),
             )
             .on_receive_request(
-                async move |request: WriteTextFileRequest, responder, _cx| match writes
-                    .write_text_file(&request.path.to_string_lossy(), &request.content)
-                {
-                    Ok(()) => responder.respond(WriteTextFileResponse::new()),
-                    Err(err) => responder.respond_with_error(client_error(err)),
+                async move |request: WriteTextFileRequest, responder, _cx| {
+                    let (writes, path) =
+                        (writes.clone(), request.path.to_string_lossy().into_owned());
+                    let content = request.content;
+                    match blocking(move || writes.write_text_file(&path, &content)).await {
+                        Ok(()) => responder.respond(WriteTextFileResponse::new()),
+                        Err(err) => responder.respond_with_error(client_error(err)),
+                    }
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -583,6 +588,16 @@ fn exit_status(exit: AgentExit) -> TerminalExitStatus {
                 .ok()
                 .map(|signal| signal.as_str().to_owned())
         }))
+}
+
+/// Runs an agent's file request on tokio's blocking threads: the filesystem blocks on std I/O,
+/// which must stall no worker of the runtime (other sessions, other VMs, the host).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ActorError> + Send + 'static,
+) -> Result<T, ActorError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
 }
 
 /// A failed client-side request (a file, a terminal), as the agent sees it.
