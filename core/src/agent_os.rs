@@ -53,10 +53,10 @@ pub struct VmConfig {
     /// How many shells, and spawned processes, may run in the VM at once: each holds
     /// descriptors and a task of the host's.
     pub quotas: VmQuotas,
-    /// The most bytes `readFile` (and `readFiles`, all entries together) reads: the host's
-    /// message limit, since no larger answer could be sent (unset: the largest any host
-    /// allows). A larger file is refused from its size, unread.
-    pub read_limit: Option<u64>,
+    /// The largest answer an action may give: the host's message limit (unset: the largest
+    /// any host allows). `readFile` refuses a larger file from its size, unread; `exec` keeps
+    /// at most half of it of each stream, so that its result always fits.
+    pub answer_limit: Option<u64>,
     /// The agents `createSession` can start, by id.
     pub agents: BTreeMap<String, AgentConfig>,
     /// The host directories `hostDir` mounts and overlay lowers may use (none by default;
@@ -114,7 +114,6 @@ impl VmQuotas {
 pub struct AgentOs {
     parts: Parts,
     mounts: Mounts,
-    read_limit: u64,
     quotas: VmQuotas,
     processes: Processes,
     shells: Shells,
@@ -133,7 +132,12 @@ struct Parts {
     toolkit_proxy: Option<PathBuf>,
     /// The toolkits' MCP socket, opened for the first session that needs it.
     mcp: Arc<Mutex<Option<McpEndpoint>>>,
+    /// See [`VmConfig::answer_limit`].
+    answer_limit: u64,
 }
+
+/// What an `exec` result holds besides its output, with room to spare.
+const EXEC_RESULT_OVERHEAD: u64 = 16 * 1024;
 
 impl AgentOs {
     /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
@@ -187,6 +191,7 @@ impl AgentOs {
             toolkits,
             toolkit_proxy: config.toolkit_proxy,
             mcp: Arc::default(),
+            answer_limit: config.answer_limit.unwrap_or(MAX_READ_BYTES),
         };
         let runner: cron::Runner = {
             let (parts, events) = (parts.clone(), events.clone());
@@ -207,7 +212,6 @@ impl AgentOs {
             )?,
             mounts,
             parts,
-            read_limit: config.read_limit.unwrap_or(MAX_READ_BYTES),
             quotas: config.quotas,
             processes: Processes::default(),
             shells: Shells::default(),
@@ -321,10 +325,20 @@ impl Parts {
         on_stdout: impl Fn(&[u8]) + Send + Sync,
         on_stderr: impl Fn(&[u8]) + Send + Sync,
     ) -> Result<ExecResult, ActorError> {
+        let mut options = options;
+        // Both streams, kept whole, must fit in one answer with the rest of the result: more
+        // is truncated and flagged, never a result lost to `limit_exceeded`.
+        let per_stream = self.answer_limit.saturating_sub(EXEC_RESULT_OVERHEAD) / 2;
+        let kept = options
+            .max_output_bytes
+            .map_or(exec::DEFAULT_MAX_OUTPUT as u64, u64::from)
+            .min(per_stream);
+        options.max_output_bytes = Some(u32::try_from(kept).unwrap_or(u32::MAX));
         let env = options.env.clone().unwrap_or_default();
         let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
         let oom_kills = self.sandbox.oom_kills();
-        let result = exec::run(plan.command(), &options, on_stdout, on_stderr).await?;
+        let mut result = exec::run(plan.command(), &options, on_stdout, on_stderr).await?;
+        fit_answer(&mut result, self.answer_limit);
         // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
         // processes killed for memory went up.
         let killed = result.signal.as_deref() == Some("SIGKILL") || result.exit_code == Some(137);
@@ -341,6 +355,24 @@ impl Parts {
             })));
         }
         Ok(result)
+    }
+}
+
+/// Trims the longer stream of `result` by halves, flagging it truncated, until the result
+/// encodes within `limit` as JSON (the encoding that grows most: a NUL is `\u0000`).
+fn fit_answer(result: &mut ExecResult, limit: u64) {
+    let encoded = |result: &ExecResult| serde_json::to_vec(result).map_or(0, |v| v.len() as u64);
+    while encoded(result) + EXEC_RESULT_OVERHEAD > limit {
+        let (stream, truncated) = if result.stdout.len() >= result.stderr.len() {
+            (&mut result.stdout, &mut result.stdout_truncated)
+        } else {
+            (&mut result.stderr, &mut result.stderr_truncated)
+        };
+        if stream.is_empty() {
+            return;
+        }
+        stream.truncate(stream.floor_char_boundary(stream.len() / 2));
+        *truncated = true;
     }
 }
 
@@ -520,14 +552,25 @@ impl AgentOs {
     /// Reads a whole file as bytes.
     #[action]
     pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
-        off_runtime(|| self.parts.fs.read_file_within(&path, self.read_limit))
+        off_runtime(|| {
+            self.parts
+                .fs
+                .read_file_within(&path, self.parts.answer_limit)
+        })
     }
 
     /// Reads a whole file as UTF-8 text.
     #[action]
     pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
-        String::from_utf8(off_runtime(|| self.parts.fs.read_file_within(&path, self.read_limit))?.0)
-            .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+        String::from_utf8(
+            off_runtime(|| {
+                self.parts
+                    .fs
+                    .read_file_within(&path, self.parts.answer_limit)
+            })?
+            .0,
+        )
+        .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
     }
 
     /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
@@ -539,7 +582,11 @@ impl AgentOs {
     /// Reads several files; each entry carries its content or its own error.
     #[action]
     pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
-        off_runtime(|| self.parts.fs.read_files_within(paths, self.read_limit))
+        off_runtime(|| {
+            self.parts
+                .fs
+                .read_files_within(paths, self.parts.answer_limit)
+        })
     }
 
     /// Writes several files; one failure does not fail the others.

@@ -282,8 +282,9 @@ impl EmbeddedServe {
         self,
         open: impl Open<S>,
     ) -> Result<(), Box<dyn std::error::Error>> {
+        raise_fd_limit()?;
         let mut vm = self.vm.config(self.data_dir.join(embedded::STATE_FILE))?;
-        vm.read_limit = Some(self.limits.max_message_bytes.into());
+        vm.answer_limit = Some(self.limits.max_message_bytes.into());
         let token = self.token.unwrap_or_else(embedded::generate_token);
         let kind = ActorKind::of(move |dir, events| open(dir, vm.clone(), events));
         let running = embedded::start(
@@ -347,6 +348,15 @@ pub fn init_logging() {
         .init();
 }
 
+/// Raises this process's soft limit on open files to its hard limit: every connection, VM,
+/// process and shell holds descriptors, and the usual soft limit (1,024) is reached long
+/// before the memory or the CPU are. Returns the new limit.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    let limit = rlimit::increase_nofile_limit(u64::MAX)?;
+    tracing::debug!(limit, "open file limit");
+    Ok(limit)
+}
+
 /// Resolves on SIGTERM or Ctrl-C: how every host is told to stop.
 pub async fn shutdown_signal() -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -387,6 +397,16 @@ mod tests {
             (echo.command.as_str(), &echo.args[..]),
             ("/bin/echo", &["a".to_owned(), "b".to_owned()][..])
         );
+    }
+
+    #[test]
+    fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+        // As a shell would start the host (nextest runs each test in a process of its own).
+        let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        rlimit::Resource::NOFILE.set(hard.min(1024), hard).unwrap();
+        let limit = raise_fd_limit().unwrap();
+        let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        assert_eq!((limit, soft), (hard, hard));
     }
 
     #[test]

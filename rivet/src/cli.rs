@@ -39,12 +39,13 @@ impl RivetServe {
     /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
     /// `AGENTOS_RIVET_POOL=…` on stdout first: tests read it.
     pub async fn run<S: Surface>(self, open: impl Open<S>) -> anyhow::Result<()> {
+        agentos_core::cli::raise_fd_limit()?;
         let data_dir = std::path::absolute(&self.data_dir)?;
         agentos_core::vm::identity::prepare_data_dir(&data_dir)?;
         // Session events of every actor's VM, each under its own directory's name, as on the
         // embedded host.
         let mut vm = self.vm.config(data_dir.join(SESSION_STORE))?;
-        vm.read_limit = Some(self.limits.max_message_bytes.into());
+        vm.answer_limit = Some(self.limits.max_message_bytes.into());
         let mut setup = Setup::new(data_dir, move |dir, events| open(dir, vm.clone(), events));
         setup.limits = self.limits.limits();
         setup.bridge_timeout = self.limits.bridge_timeout();

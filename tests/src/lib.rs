@@ -24,6 +24,19 @@ impl TestHost {
 
     /// A host that closes idle VMs as `policy` says.
     pub async fn with_policy(limits: Limits, vm_policy: VmPolicy) -> Self {
+        Self::with(limits, vm_policy, None).await
+    }
+
+    /// A host that serves `web_root` under `/terminal/`.
+    pub async fn with_web_root(web_root: std::path::PathBuf) -> Self {
+        Self::with(Limits::default(), VmPolicy::default(), Some(web_root)).await
+    }
+
+    async fn with(
+        limits: Limits,
+        vm_policy: VmPolicy,
+        web_root: Option<std::path::PathBuf>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let host = embedded::start(
             HostConfig {
@@ -32,11 +45,11 @@ impl TestHost {
                 data_dir: data.path().to_path_buf(),
                 limits,
                 bridge_timeout: Duration::from_secs(5),
-                web_root: None,
+                web_root,
                 vm_policy,
             },
             embedded::agent_os_kinds(agentos_core::VmConfig {
-                read_limit: Some(limits.max_message_bytes.into()),
+                answer_limit: Some(limits.max_message_bytes.into()),
                 ..agentos_core::VmConfig::default()
             }),
         )

@@ -308,3 +308,31 @@ async fn wrong_token_unknown_actor_and_unknown_encoding_fail_before_upgrade() {
         assert_eq!(status(err), expected, "{actor} {token} {encoding}");
     }
 }
+
+/// Output larger than a message is truncated and flagged, with the exit code kept, whatever
+/// `maxOutputBytes` asks for: never a result lost to `limit_exceeded`.
+#[tokio::test]
+async fn exec_output_past_the_message_limit_is_truncated_not_lost() {
+    let host = host().await;
+    for encoding in ENCODINGS {
+        let mut c = host.connect("output", encoding).await;
+        for options in [
+            Value::Null,
+            Value::Map(vec![(
+                text("maxOutputBytes"),
+                Value::Integer(10_000_000.into()),
+            )]),
+        ] {
+            // NULs (six bytes each in JSON) and invalid UTF-8 (three, once replaced).
+            let script =
+                "head -c 200000 /dev/zero; head -c 200000 /dev/zero | tr '\\0' '\\377' >&2; exit 3";
+            let out = c.call("exec", vec![text(script), options]).await.unwrap();
+            assert_eq!(out["exitCode"], 3);
+            assert_eq!(out["stdoutTruncated"], true);
+            assert_eq!(out["stderrTruncated"], true);
+            let kept =
+                out["stdout"].as_str().unwrap().len() + out["stderr"].as_str().unwrap().len();
+            assert!(kept < LIMIT as usize, "{kept} bytes kept");
+        }
+    }
+}

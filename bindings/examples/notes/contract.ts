@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "41521f8a25f1415e7cffe667eeb622b1835507f054e6ac252386050a2033b0fa",
+  hash: "93e3dea053cda985c21256de3f76459aae50bb99ceca3f8d9050916c15902231",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -173,7 +173,8 @@ stdin?: FileContent,
  */
 timeout?: number, 
 /**
- * Bytes of each stream kept in the result (default 1 MiB); callbacks get everything.
+ * Bytes of each stream kept in the result (default 1 MiB, and at most half of what one
+ * message may carry, so that the result always fits); callbacks get everything.
  */
 maxOutputBytes?: number, };
 

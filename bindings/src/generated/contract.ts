@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "6622038c318ef36e0bc8f47fe6bf21a3a042cc088a68884a565796ec86346f9a",
+  hash: "033001aabea30e4cfa9984e3d02efe8f4aa2dbcf4e544c2805c68793dfbf40a3",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

@@ -18,7 +18,7 @@ use crate::runtime::ActorError;
 const KILL_GRACE: Duration = Duration::from_secs(5);
 
 /// Output kept in the result by default, per stream.
-const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
+pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
 
 /// Options of `exec` and `execArgv`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -40,7 +40,8 @@ pub struct ExecOptions {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
-    /// Bytes of each stream kept in the result (default 1 MiB); callbacks get everything.
+    /// Bytes of each stream kept in the result (default 1 MiB, and at most half of what one
+    /// message may carry, so that the result always fits); callbacks get everything.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_bytes: Option<u32>,

@@ -76,9 +76,11 @@ impl Toolkits {
             .iter()
             .map(|(tool, tool_spec)| {
                 check_tool_name(&spec.name, tool)?;
-                if !tool_spec.input_schema.is_object() {
+                // MCP clients (the official SDKs among them) reject a whole `tools/list`
+                // holding one tool whose input schema is not literally an object schema.
+                if tool_spec.input_schema.get("type") != Some(&Json::from("object")) {
                     return Err(ActorError::invalid_input(format!(
-                        "tool `{}{SEPARATOR}{tool}`: inputSchema must be a JSON object (MCP requires one)",
+                        "tool `{}{SEPARATOR}{tool}`: inputSchema must be an object schema, `{{ \"type\": \"object\", … }}` (MCP requires one)",
                         spec.name
                     )));
                 }
@@ -271,21 +273,31 @@ mod tests {
     #[test]
     fn names_and_schemas_are_checked_at_registration() {
         let kits = Toolkits::new(Arc::new(NoClient));
+        let object = || json!({ "type": "object" });
         for bad in [
-            kit("a__b", "t", json!({})),
-            kit("a_", "t", json!({})),
-            kit("a b", "t", json!({})),
-            kit("a", &"t".repeat(62), json!({})),
-            kit("a", "t", json!({ "type": "no-such-type" })),
+            kit("a__b", "t", object()),
+            kit("a_", "t", object()),
+            kit("a b", "t", object()),
+            kit("a", &"t".repeat(62), object()),
+            kit(
+                "a",
+                "t",
+                json!({ "type": "object", "properties": { "x": { "type": "nope" } } }),
+            ),
             kit("a", "t", json!(true)),
+            // Valid JSON Schemas, but not object schemas: MCP clients refuse them.
+            kit("a", "t", json!({ "type": "string" })),
+            kit("a", "t", json!({})),
         ] {
             let err = kits.register(bad.clone()).unwrap_err();
             assert_eq!(err.code, "invalid_input", "{bad:?}");
         }
+        let err = kits.register(kit("a", "t", json!({}))).unwrap_err();
+        assert!(err.message.contains("object schema"), "{}", err.message);
         assert!(kits.is_empty());
-        kits.register(kit("a", &"t".repeat(61), json!({}))).unwrap();
+        kits.register(kit("a", &"t".repeat(61), object())).unwrap();
         assert_eq!(kits.tools()[0].0.len(), MAX_MCP_NAME);
-        kits.register(kit("b-c_d", "_e", json!({}))).unwrap();
+        kits.register(kit("b-c_d", "_e", object())).unwrap();
         assert_eq!(kits.tools()[1].0, "b-c_d___e");
     }
 
@@ -301,7 +313,8 @@ mod tests {
         let err = kits.call("k__nope", json!({})).await.unwrap_err();
         assert!(err.starts_with("not_found:"), "{err}");
         // A tool name may start with `_`: the name splits at its first `__`.
-        kits.register(kit("k_x", "_t", json!({}))).unwrap();
+        kits.register(kit("k_x", "_t", json!({ "type": "object" })))
+            .unwrap();
         let err = kits.call("k_x___t", json!({})).await.unwrap_err();
         assert!(err.starts_with("timeout:"), "{err}");
     }

@@ -9,6 +9,7 @@ mod frames;
 mod listener;
 mod outbox;
 mod store;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -111,7 +112,9 @@ pub async fn start(
             )
             .nest_service(
                 &format!("{WEB_PATH}/"),
-                tower_http::services::ServeDir::new(root),
+                web::router(&root).map_err(|e| {
+                    ActorError::internal(format!("web root {}: {e}", root.display()))
+                })?,
             );
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
