@@ -59,6 +59,10 @@ async fn a_client_that_never_reads_is_closed_and_the_host_stays_bounded() {
         );
     }
     let peak = peak_rss_kb();
+    eprintln!(
+        "1 GB of output to a client that reads nothing: peak RSS +{} kB",
+        peak - baseline
+    );
     assert!(
         peak - baseline < GROWTH_BOUND_KB,
         "RSS grew by {} kB",
@@ -99,5 +103,6 @@ async fn reading_a_huge_file_is_refused_unread() {
     let err = vm.call("readFile", vec![text("/big")]).await.unwrap_err();
     assert_eq!(err["code"], "limit_exceeded", "{err}");
     let grew = peak_rss_kb() - baseline;
+    eprintln!("readFile of a 1 GB file: peak RSS +{grew} kB");
     assert!(grew < 64 * 1024, "RSS grew by {grew} kB");
 }
