@@ -1,19 +1,26 @@
 //! A connection's outgoing queue, bounded in bytes. Frames are encoded when queued, so the
-//! queue knows exactly what it holds; a client that stops reading while its calls and
-//! subscriptions keep producing frames fills it, and the connection is then closed with a
-//! reason instead of buffering without end. Responses are never dropped on their own: a
-//! connection that cannot take them all is closed whole.
+//! queue knows exactly what it holds. A client that reads, if more slowly than its calls and
+//! subscriptions produce (a snapshot or a fast process streaming to it), may fall behind by
+//! [`SOFT_MESSAGES`] of the largest messages, and by up to [`HARD_MESSAGES`] while it keeps
+//! taking frames; one that stops reading, or falls further behind, is closed with a reason
+//! instead of buffered without end. Responses are never dropped on their own: a connection
+//! that cannot take them all is closed whole.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc};
 
 use super::actors::Outgoing;
 use crate::runtime::{Encoding, Limits};
 
-/// How many of the largest messages one connection may have queued.
-const MESSAGES_QUEUED: usize = 8;
+/// How many of the largest messages a connection may have queued in any case.
+const SOFT_MESSAGES: usize = 8;
+/// How many it may have queued while its client keeps reading.
+const HARD_MESSAGES: usize = 64;
+/// How long a client with more than [`SOFT_MESSAGES`] queued may take no frame at all.
+const STALL: Duration = Duration::from_secs(5);
 
 /// The sending side, shared by the connection's calls and its actor's event fan-out.
 #[derive(Clone)]
@@ -26,9 +33,26 @@ pub struct Outbox {
 
 struct State {
     queued: AtomicUsize,
-    budget: usize,
+    soft: usize,
+    hard: usize,
+    /// When the writer last took a frame: the client was reading then.
+    last_taken: Mutex<Instant>,
     overflowed: AtomicBool,
     closed: Notify,
+}
+
+impl State {
+    /// Whether a queue of `queued` bytes is more than this client may have waiting.
+    fn too_far_behind(&self, queued: usize) -> bool {
+        let stalled = || {
+            self.last_taken
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .elapsed()
+                > STALL
+        };
+        queued > self.hard || (queued > self.soft && stalled())
+    }
 }
 
 /// The receiving side, for the connection's writer.
@@ -41,7 +65,9 @@ pub fn outbox(encoding: Encoding, limits: Limits) -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::unbounded_channel();
     let state = Arc::new(State {
         queued: AtomicUsize::new(0),
-        budget: (limits.max_message_bytes as usize).saturating_mul(MESSAGES_QUEUED),
+        soft: (limits.max_message_bytes as usize).saturating_mul(SOFT_MESSAGES),
+        hard: (limits.max_message_bytes as usize).saturating_mul(HARD_MESSAGES),
+        last_taken: Mutex::new(Instant::now()),
         overflowed: AtomicBool::new(false),
         closed: Notify::new(),
     });
@@ -55,8 +81,8 @@ pub fn outbox(encoding: Encoding, limits: Limits) -> (Outbox, Inbox) {
 }
 
 impl Outbox {
-    /// Encodes and queues `out`. Past the budget nothing more is queued and the connection
-    /// is told to close ([`Outbox::overflowed`]).
+    /// Encodes and queues `out`. Past what the client may have waiting nothing more is
+    /// queued and the connection is told to close ([`Outbox::overflowed`]).
     pub fn send(&self, out: Outgoing) {
         if self.state.overflowed.load(Ordering::Acquire) {
             return;
@@ -74,7 +100,7 @@ impl Outbox {
             return;
         }
         let queued = state.queued.fetch_add(bytes.len(), Ordering::AcqRel) + bytes.len();
-        if queued > state.budget {
+        if state.too_far_behind(queued) {
             state.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
             if !state.overflowed.swap(true, Ordering::AcqRel) {
                 tracing::warn!(queued, "a client stopped reading; closing its connection");
@@ -111,6 +137,11 @@ impl Inbox {
         if self.state.overflowed.load(Ordering::Acquire) {
             return None;
         }
+        *self
+            .state
+            .last_taken
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         let bytes = self.rx.recv().await?;
         self.state.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
         Some(bytes)
@@ -135,15 +166,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_that_does_not_read_fills_the_budget_and_no_more() {
+    async fn a_client_far_behind_is_closed_at_the_hard_limit() {
         let limits = Limits::with_message_bytes(1024);
         let (outbox, mut inbox) = outbox(Encoding::Cbor, limits);
-        for _ in 0..100 {
+        for _ in 0..200 {
             outbox.send(event(512));
         }
-        assert!(outbox.queued() <= 8 * 1024, "{}", outbox.queued());
+        assert!(
+            outbox.queued() <= HARD_MESSAGES * 1024,
+            "{}",
+            outbox.queued()
+        );
         // The overflow is signalled and the writer stops.
-        tokio::time::timeout(std::time::Duration::from_secs(1), outbox.overflowed())
+        tokio::time::timeout(Duration::from_secs(1), outbox.overflowed())
             .await
             .expect("overflow signalled");
         assert!(inbox.overflowed());
@@ -151,14 +186,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_client_that_stopped_reading_is_closed_past_the_soft_limit() {
+        let limits = Limits::with_message_bytes(1024);
+        let (outbox, inbox) = outbox(Encoding::Cbor, limits);
+        for _ in 0..20 {
+            outbox.send(event(512));
+        }
+        assert!(!inbox.overflowed(), "it may still be reading");
+        // It took no frame for longer than the stall allows.
+        *outbox.state.last_taken.lock().unwrap() = Instant::now() - STALL * 2;
+        outbox.send(event(512));
+        assert!(inbox.overflowed());
+        assert!(outbox.queued() <= 21 * 1024, "{}", outbox.queued());
+    }
+
+    #[tokio::test]
     async fn a_reading_client_gets_everything_in_order() {
         let limits = Limits::with_message_bytes(1024);
         let (outbox, mut inbox) = outbox(Encoding::Cbor, limits);
+        // Behind by more than the soft limit at times, but reading.
         for round in 0..50 {
-            for _ in 0..4 {
+            for _ in 0..30 {
                 outbox.send(event(512));
             }
-            for _ in 0..4 {
+            for _ in 0..30 {
                 assert!(inbox.recv().await.is_some(), "round {round}");
             }
         }
