@@ -38,7 +38,9 @@ impl Limits {
 
     /// Parsers stop recursing here; it is above `max_depth` so the precise check below can
     /// name the limit, and low enough that a hostile message cannot exhaust the stack.
-    pub(crate) const PARSE_DEPTH: usize = 128;
+    /// (Public, hidden, only so that `fuzz/` can compile the embedded host's frame decoding.)
+    #[doc(hidden)]
+    pub const PARSE_DEPTH: usize = 128;
 
     pub fn check_size(&self, bytes: usize) -> Result<(), ActorError> {
         if bytes > self.max_message_bytes as usize {
