@@ -11,7 +11,7 @@ pub mod process;
 pub mod sandbox;
 pub mod session;
 pub mod shell;
-mod store;
+pub(crate) mod store;
 pub mod toolkit;
 
 #[cfg(test)]

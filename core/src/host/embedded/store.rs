@@ -2,42 +2,37 @@
 //! same VM (and its data directory) after a restart.
 
 use std::path::Path;
-use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 use crate::runtime::ActorError;
 
+/// The actor registry, on the same kind of connection as the VMs' own tables in this file
+/// (WAL, a busy timeout): the VMs write to it too, and without the timeout a registration
+/// that meets one of their writes would fail with `SQLITE_BUSY` instead of waiting.
 pub struct Store {
-    conn: Mutex<Connection>,
-}
-
-fn db_error(e: rusqlite::Error) -> ActorError {
-    ActorError::internal(format!("host database: {e}"))
+    store: crate::vm::store::Store,
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, ActorError> {
-        let conn = Connection::open(path).map_err(db_error)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS actors (
+        let store = crate::vm::store::Store::open(
+            path,
+            "host database",
+            "CREATE TABLE IF NOT EXISTS actors (
                  name TEXT NOT NULL,
                  key TEXT NOT NULL,
                  id TEXT NOT NULL UNIQUE,
                  created_at INTEGER NOT NULL,
                  PRIMARY KEY (name, key)
              );",
-        )
-        .map_err(db_error)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        )?;
+        Ok(Self { store })
     }
 
     /// The id of actor `name`/`key`, created on first use.
     pub fn actor_id(&self, name: &str, key: &str) -> Result<String, ActorError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.store.lock();
         let existing = conn
             .query_row(
                 "SELECT id FROM actors WHERE name = ?1 AND key = ?2",
@@ -45,7 +40,7 @@ impl Store {
                 |row| row.get::<_, String>(0),
             )
             .optional()
-            .map_err(db_error)?;
+            .map_err(|e| self.store.error(e))?;
         if let Some(id) = existing {
             return Ok(id);
         }
@@ -57,7 +52,7 @@ impl Store {
             "INSERT INTO actors (name, key, id, created_at) VALUES (?1, ?2, ?3, ?4)",
             (name, key, &id, now),
         )
-        .map_err(db_error)?;
+        .map_err(|e| self.store.error(e))?;
         Ok(id)
     }
 }
@@ -77,5 +72,26 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.actor_id("agentOS", "a").unwrap(), first);
         assert_ne!(store.actor_id("agentOS", "b").unwrap(), first);
+    }
+
+    /// A VM holding the file's write lock (a session log or cron write in progress) makes a
+    /// registration wait for it, not fail.
+    #[test]
+    fn a_registration_waits_for_another_connections_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.sqlite");
+        let store = Store::open(&path).unwrap();
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (locked, done) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            writer.execute_batch("COMMIT").unwrap();
+        });
+        done.recv().unwrap();
+        let id = store.actor_id("agentOS", "busy");
+        holder.join().unwrap();
+        assert!(id.is_ok(), "{id:?}");
     }
 }
