@@ -5,7 +5,8 @@
 //! RivetKit gets) must agree with `Encoding::Json.decode` (what the embedded host gets), value
 //! for value or error code for error code. Odd: the rest is CBOR for any value (tags, bytes,
 //! floats, non-text keys); `unwrap_envelopes` must not panic, and what it yields must come back
-//! unchanged through `Json` and `Cbor` encode/decode wherever those can carry it exactly.
+//! unchanged through `Json` and `Cbor` encode/decode wherever those can carry it exactly (and
+//! it nests no deeper than a host accepts).
 #![no_main]
 
 use agentos_core::runtime::{Encoding, Limits, Value, unwrap_envelopes};
@@ -36,6 +37,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = unwrap_envelopes(value) else {
         return;
     };
+    // Deeper than any message a host accepts: its decoders count depth their own way near
+    // the parse limit, and such a value never reaches an encoder.
+    if Limits::default()
+        .check_args(std::slice::from_ref(&value))
+        .is_err()
+    {
+        return;
+    }
     if let Some(expected) = json_canonical(&value) {
         let wire = Encoding::Json
             .encode(&value)
