@@ -5,7 +5,7 @@
 
 pub mod driver;
 mod schedule;
-mod store;
+pub(crate) mod store;
 pub mod types;
 
 use std::collections::{BTreeMap, VecDeque};

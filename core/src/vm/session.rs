@@ -5,7 +5,7 @@
 //! Every update is also kept in the session log (`log.rs`), which outlives the host.
 
 mod acp;
-mod log;
+pub(crate) mod log;
 mod terminal;
 mod types;
 

@@ -94,4 +94,76 @@ mod tests {
         holder.join().unwrap();
         assert!(id.is_ok(), "{id:?}");
     }
+
+    /// Everything that writes `host.sqlite` at once, for a few seconds: the registry, two VMs'
+    /// session logs and a cron job store. Every write succeeds.
+    #[test]
+    fn concurrent_writers_of_the_host_file_never_see_busy() {
+        use crate::vm::cron::store::JobStore;
+        use crate::vm::session::log::EventLog;
+        use crate::vm::session::{SessionEvent, SessionInfo};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.sqlite");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let registry = Store::open(&path).unwrap();
+        let vms: Vec<_> = ["a", "b"]
+            .map(|vm| EventLog::open(&path, vm.into()).unwrap())
+            .into();
+        let jobs = JobStore::open(&path, "a".into()).unwrap();
+        let options = serde_json::from_value(serde_json::json!({
+            "schedule": "* * * * *",
+            "action": { "type": "exec", "command": "true" },
+        }))
+        .unwrap();
+        jobs.save("job", &options, None).unwrap();
+
+        let writes = std::thread::scope(|scope| {
+            let registry = scope.spawn(|| {
+                let mut n = 0u32;
+                while std::time::Instant::now() < until {
+                    registry.actor_id("agentOS", &n.to_string()).unwrap();
+                    n += 1;
+                }
+                n
+            });
+            let cron = scope.spawn(|| {
+                let mut n = 0u32;
+                while std::time::Instant::now() < until {
+                    jobs.record_run("job", n, "2026-12-03T00:00:00Z").unwrap();
+                    n += 1;
+                }
+                n
+            });
+            let logs = vms.iter().map(|log| {
+                scope.spawn(move || {
+                    let mut n = 0u32;
+                    while std::time::Instant::now() < until {
+                        let session_id = format!("{:p}-{n}", log);
+                        log.started(&SessionInfo {
+                            session_id: session_id.clone(),
+                            agent_type: "test".into(),
+                            cwd: "/".into(),
+                            pid: 1,
+                        })
+                        .unwrap();
+                        log.append(&SessionEvent {
+                            session_id,
+                            seq: 1,
+                            update: serde_json::json!({ "n": n }),
+                        })
+                        .unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            });
+            let logs: Vec<_> = logs.collect();
+            [registry.join().unwrap(), cron.join().unwrap()]
+                .into_iter()
+                .chain(logs.into_iter().map(|log| log.join().unwrap()))
+                .collect::<Vec<_>>()
+        });
+        assert!(writes.iter().all(|n| *n > 0), "{writes:?}");
+    }
 }
