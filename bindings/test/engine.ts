@@ -1,7 +1,7 @@
 /**
  * A real Rivet Engine and a real `agentos-rivet serve` for end-to-end tests: the engine from
  * the lockfile (`@rivetkit/engine-cli-linux-x64-musl`), bound to loopback on free ports with a
- * fresh storage directory and telemetry off, started by hand (see shared RIVETKIT.md: an engine
+ * fresh storage directory and telemetry off, started by hand (see docs/rivetkit.md: an engine
  * rivetkit spawns itself gets development tuning), stopped with SIGTERM at the end. Build the
  * host first (`cargo build -p agentos-rivet`; `scripts/setup.sh` does) or point
  * AGENTOS_RIVET_BIN at it.

@@ -4,7 +4,7 @@
 //! lifecycle opens the surface (an `AgentOs` VM, with its data directory per actor key under a
 //! configured root) on start and drops it on sleep and destroy.
 //!
-//! Wire details (see `RIVETKIT.md`): rivetkit hands actions the client's JSON-compatible
+//! Wire details (see `docs/rivetkit.md`): rivetkit hands actions the client's JSON-compatible
 //! envelopes (`["$Uint8Array", b64]`, `["$Undefined", 0]`, …) untouched, so they are unwrapped
 //! here and emitted again on the way out; an [`ActorError`] becomes a `RivetError` of group
 //! `user` (the only group whose message and metadata reach a client) with the error's own code

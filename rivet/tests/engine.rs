@@ -2,7 +2,7 @@
 //! (`bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl`, installed by `scripts/setup.sh`,
 //! or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh storage, the agentOS
 //! actor served in-process under a fixed pool, and rivetkit's own Rust client calling generated
-//! actions (typed, through the generated DTOs, and by name) and receiving a broadcast event. One test: one envoy per process (RIVETKIT.md).
+//! actions (typed, through the generated DTOs, and by name) and receiving a broadcast event. One test: one envoy per process (docs/rivetkit.md).
 
 mod common;
 

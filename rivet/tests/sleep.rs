@@ -1,7 +1,7 @@
 //! An actor put to sleep by the engine and woken by the next call: its VM is dropped on sleep
 //! and reopened on wake from the same data directory, so files written before the sleep are
 //! there after it. Stateless calls (a connection each) let the actor idle; a short sleep
-//! timeout makes it sleep soon. Its own binary: one envoy per process (RIVETKIT.md).
+//! timeout makes it sleep soon. Its own binary: one envoy per process (docs/rivetkit.md).
 
 mod common;
 

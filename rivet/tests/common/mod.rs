@@ -1,7 +1,7 @@
 //! A real Rivet Engine for the adapter's tests: the engine binary from the npm lockfile
 //! (`bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl`, installed by
 //! `scripts/setup.sh`, or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh
-//! storage and stopped with SIGTERM. One test per binary: one envoy per process (RIVETKIT.md).
+//! storage and stopped with SIGTERM. One test per binary: one envoy per process (docs/rivetkit.md).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -21,7 +21,7 @@ pub struct Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // SIGTERM, as RIVETKIT.md advises; then reap.
+        // SIGTERM, as docs/rivetkit.md says; then reap.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
     }
