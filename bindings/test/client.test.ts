@@ -24,7 +24,10 @@ const contract = (actions: RuntimeContract["actions"], bridges: RuntimeContract[
 
 describe("createClient", () => {
   test("reserves the client's own member names", () => {
-    assert.deepEqual([...RESERVED_NAMES].sort(), ["close", "handle", "on", "ready", "then"]);
+    assert.deepEqual(
+      [...RESERVED_NAMES].sort(),
+      ["close", "constructor", "handle", "hasOwnProperty", "on", "ready", "then", "toString", "valueOf"],
+    );
   });
 
   for (const name of RESERVED_NAMES) {

@@ -12,7 +12,9 @@ use crate::diag::Diagnostics;
 use crate::names;
 use crate::parse::{ActorBridgeDecl, MAPPINGS, Mapping, Parsed, ParsedMethod, ParsedParam};
 
-/// Names the TypeScript client object already uses, or that break JavaScript objects.
+/// Names the TypeScript client object already uses, or that break JavaScript objects: the same
+/// list as the client runtime's `RESERVED_NAMES` (`bindings/src/runtime/contract.ts`), which
+/// checks contracts it is handed at run time; a test below keeps the two equal.
 const RESERVED: &[&str] = &[
     "on",
     "handle",
@@ -652,5 +654,31 @@ fn output(ret: &ReturnType) -> Output {
     Output {
         ok: (!is_unit(&ok)).then_some(ok),
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RESERVED;
+
+    /// The macro and the TypeScript runtime refuse the same action names.
+    #[test]
+    fn reserved_names_match_the_client_runtime() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../bindings/src/runtime/contract.ts"
+        );
+        let source = std::fs::read_to_string(path).unwrap();
+        let list = source
+            .split_once("export const RESERVED_NAMES: readonly string[] = [")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .map(|(list, _)| list)
+            .expect("RESERVED_NAMES in contract.ts");
+        let names: Vec<&str> = list
+            .split(',')
+            .map(|name| name.trim().trim_matches('"'))
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert_eq!(names, RESERVED, "{path}");
     }
 }

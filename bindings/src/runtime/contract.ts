@@ -30,10 +30,22 @@ export interface RuntimeContract {
 }
 
 /**
- * Names an action cannot have because the client object already uses them; `then` would make
- * the client a thenable, so `await client` would call it.
+ * Names an action cannot have: the client object's own members, `then` (which would make the
+ * client a thenable, so `await client` would call it) and the members every JavaScript object
+ * inherits. The `#[surface]` macro refuses the same names at compile time; a unit test of the
+ * macro (`macros/src/model.rs`) reads this list and fails when the two differ.
  */
-export const RESERVED_NAMES: readonly string[] = ["on", "handle", "ready", "close", "then"];
+export const RESERVED_NAMES: readonly string[] = [
+  "on",
+  "handle",
+  "ready",
+  "close",
+  "then",
+  "constructor",
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+];
 
 /** Throws if the contract cannot be turned into a client. */
 export function checkContract(contract: RuntimeContract): void {
