@@ -658,27 +658,4 @@ fn output(ret: &ReturnType) -> Output {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::RESERVED;
-
-    /// The macro and the TypeScript runtime refuse the same action names.
-    #[test]
-    fn reserved_names_match_the_client_runtime() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../bindings/src/runtime/contract.ts"
-        );
-        let source = std::fs::read_to_string(path).unwrap();
-        let list = source
-            .split_once("export const RESERVED_NAMES: readonly string[] = [")
-            .and_then(|(_, rest)| rest.split_once("];"))
-            .map(|(list, _)| list)
-            .expect("RESERVED_NAMES in contract.ts");
-        let names: Vec<&str> = list
-            .split(',')
-            .map(|name| name.trim().trim_matches('"'))
-            .filter(|name| !name.is_empty())
-            .collect();
-        assert_eq!(names, RESERVED, "{path}");
-    }
-}
+mod tests;
