@@ -60,6 +60,9 @@ const SNAPSHOTS_DIR: &str = "snapshots";
 /// The VM's root, in its data directory.
 const ROOT_DIR: &str = "root";
 
+/// In scratch: the token of the handle that created it (see `Filesystem::owner`).
+const OWNER_FILE: &str = ".owner";
+
 /// The most [`Filesystem::read_file`] reads when given no smaller limit: no host can send a
 /// larger file in a message (`Limits::max_message_bytes` is a `u32`).
 pub const MAX_READ_BYTES: u64 = u32::MAX as u64;
@@ -71,6 +74,10 @@ pub struct Filesystem {
     data_dir: PathBuf,
     /// `data_dir/scratch`: overlay uppers, memory-mount fallbacks, uploads, snapshot files.
     scratch: PathBuf,
+    /// Written to `scratch/.owner` at open: a handle still being dropped after a newer one
+    /// opened the same directory (an evicted VM's last tasks) must not remove the newer one's
+    /// scratch.
+    owner: String,
     /// Who the host acts as on the VM's files, when it must switch (a root host).
     user: Option<VmUser>,
     /// Which host directories `hostDir` mounts and overlay lowers may use.
@@ -118,6 +125,9 @@ impl Filesystem {
             let dir = scratch.join(sub);
             std::fs::create_dir_all(&dir).map_err(|err| host_error(&err, &dir))?;
         }
+        let owner = format!("{:016x}", rand::random::<u64>());
+        let owner_file = scratch.join(OWNER_FILE);
+        std::fs::write(&owner_file, &owner).map_err(|err| host_error(&err, &owner_file))?;
         if let Some(user) = user {
             for dir in [&root_path, &scratch] {
                 user.adopt(dir).map_err(|err| host_error(&err, dir))?;
@@ -135,6 +145,7 @@ impl Filesystem {
         Ok(Self {
             data_dir: data_dir.to_owned(),
             scratch,
+            owner,
             user,
             host_paths,
             restoring: Mutex::new(()),
@@ -531,8 +542,16 @@ impl Filesystem {
 }
 
 impl Drop for Filesystem {
-    /// Scratch only ever holds this handle's temporary state.
+    /// Scratch only ever holds this handle's temporary state, unless a newer handle on the
+    /// same directory has replaced it since.
     fn drop(&mut self) {
+        if std::fs::read_to_string(self.scratch.join(OWNER_FILE))
+            .ok()
+            .as_deref()
+            != Some(self.owner.as_str())
+        {
+            return;
+        }
         match std::fs::remove_dir_all(&self.scratch) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
                 tracing::warn!(path = %self.scratch.display(), %err, "could not remove scratch");

@@ -378,6 +378,20 @@ fn memory_host_dir(parent: &Path, marker: &str) -> Option<PathBuf> {
         .find(|dir| dir.join(marker).exists())
 }
 
+/// A handle dropped after a newer one opened the same directory (an evicted VM whose last
+/// tasks end after it reopened) leaves the newer one's scratch alone.
+#[test]
+fn an_older_handle_dropped_late_keeps_the_newer_ones_scratch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let older = Filesystem::open(&data).unwrap();
+    let newer = Filesystem::open(&data).unwrap();
+    drop(older);
+    assert!(data.join("scratch/uploads").is_dir());
+    drop(newer);
+    assert!(!data.join("scratch").exists());
+}
+
 #[test]
 fn memory_mount_lives_in_dev_shm_and_vanishes_on_unmount_and_drop() {
     let vm = Vm::new();
