@@ -46,12 +46,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     if let Some(expected) = json_canonical(&value) {
-        let wire = Encoding::Json
-            .encode(&value)
-            .expect("a JSON-safe value encodes as JSON");
-        let back = Encoding::Json
-            .decode(&wire)
-            .expect("JSON decodes what it encoded");
+        let back = round_trip(Encoding::Json, &value);
         assert_eq!(
             json_canonical(&back),
             Some(expected),
@@ -59,15 +54,20 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if !has_tag(&value) {
-        let wire = Encoding::Cbor
-            .encode(&value)
-            .expect("a value encodes as CBOR");
-        let back = Encoding::Cbor
-            .decode(&wire)
-            .expect("CBOR decodes what it encoded");
+        let back = round_trip(Encoding::Cbor, &value);
         assert!(
             same(&back, &value),
             "CBOR round trip changed {value:?} into {back:?}"
         );
     }
 });
+
+/// `value` encoded and decoded again, for a value `encoding` can carry.
+fn round_trip(encoding: Encoding, value: &Value) -> Value {
+    let wire = encoding
+        .encode(value)
+        .unwrap_or_else(|e| panic!("{encoding:?} does not encode {value:?}: {e}"));
+    encoding
+        .decode(&wire)
+        .unwrap_or_else(|e| panic!("{encoding:?} does not decode what it encoded: {e}"))
+}
