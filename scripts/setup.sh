@@ -21,6 +21,6 @@ fi
 # never published (e.g. @rivetkit/engine-cli-darwin-arm64), which that npm records as inert
 # entries, while later ones (npm/cli#9846) drop them and then `npm ci` refuses their own lockfile.
 npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
-cargo build -j2 -p agentos-core --bin agentos -p agentos-rivet --bin agentos-rivet \
+cargo build -j2 -p agentos-host --bin agentos -p agentos-rivet --bin agentos-rivet \
   -p agentos-test-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
 npm run --prefix bindings build

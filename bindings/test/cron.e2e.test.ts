@@ -4,7 +4,7 @@
  * bad schedules, over both hosts; and jobs listed again with their next run after an
  * embedded host restart (on an engine, restarts are the engine's business). The
  * scheduler's firing instants and overlap policies are pinned on a manual clock in
- * `core/tests/cron.rs`.
+ * `core/vm/tests/cron.rs`.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

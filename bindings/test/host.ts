@@ -1,6 +1,6 @@
 /**
  * Starts the real `agentos serve` binary on a free loopback port with a fresh data
- * directory, for end-to-end tests; {@link startTestHost} starts either host kind. Build it first (`cargo build -p agentos-core --bin agentos`;
+ * directory, for end-to-end tests; {@link startTestHost} starts either host kind. Build it first (`cargo build -p agentos-host --bin agentos`;
  * `scripts/setup.sh` does) or point AGENTOS_BIN at it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -35,7 +35,7 @@ export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
  */
 export const HOST_PATH_ARGS: readonly string[] = ["--allow-host-path", tmpdir()];
 
-/** The deterministic ACP agent of `test-agent/` (built by `scripts/setup.sh`). */
+/** The deterministic ACP agent of `tests/agent/` (built by `scripts/setup.sh`). */
 export const TEST_AGENT =
   process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
 

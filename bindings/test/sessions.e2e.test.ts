@@ -1,6 +1,6 @@
 /**
  * Agent sessions over ACP through a real host and the generated client, against the Rust
- * test agent (`test-agent/`, started in the VM's sandbox): every session action, MCP servers
+ * test agent (`tests/agent/`, started in the VM's sandbox): every session action, MCP servers
  * arriving as given, permissions, cancel, stderr, agent → client file requests, an agent that
  * dies mid-prompt beside one that completes, and 100 sessions that leave no processes or fds;
  * over both hosts. Session events surviving a host restart is checked on the embedded host

@@ -10,16 +10,12 @@ use agentos_core::runtime::{
     ActionArgs, ActorError, Args, Encoding, Limits, MAX_SAFE_INTEGER, Surface, Value,
 };
 
-/// The embedded host's frames (`core/src/host/embedded/frames.rs`), compiled here from the
+/// The embedded host's frames (`core/host/src/embedded/frames.rs`), compiled here from the
 /// host's own source: the module is private to the host, and this keeps the fuzzed code the
-/// shipped code rather than a copy. It names `crate::runtime::…`, hence the alias below.
+/// shipped code rather than a copy, without building the host's server.
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../core/src/host/embedded/frames.rs"]
+#[path = "../../core/host/src/embedded/frames.rs"]
 pub mod frames;
-
-mod runtime {
-    pub use agentos_core::runtime::*;
-}
 
 /// Splits the first byte off as a selector (0 for an empty input).
 pub fn split(data: &[u8]) -> (u8, &[u8]) {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use agentos_core::host::embedded::{self, HostConfig, RunningHost, VmPolicy};
 use agentos_core::runtime::{Encoding, Limits, Value};
+use agentos_host::embedded::{self, HostConfig, RunningHost, VmPolicy};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -1,9 +1,9 @@
 //! Bad input against the live embedded host: each case gets a typed error, and the next call
 //! on the same connection succeeds. Every case runs in both encodings.
 
-use agentos_core::host::embedded::{self, HostConfig, VmPolicy};
 use agentos_core::runtime::{Encoding, Limits, Value};
 use agentos_core::vm::fs::HostPathPolicy;
+use agentos_host::embedded::{self, HostConfig, VmPolicy};
 use agentos_tests::{RawClient, TOKEN, TestHost, request, text};
 
 const LIMIT: u32 = 64 * 1024;

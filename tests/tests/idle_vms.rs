@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use agentos_core::host::embedded::VmPolicy;
 use agentos_core::runtime::{Encoding, Limits, Value};
+use agentos_host::embedded::VmPolicy;
 use agentos_tests::{RawClient, TOKEN, TestHost, text};
 
 fn open_fds() -> usize {

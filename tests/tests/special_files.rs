@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentos_core::VmConfig;
-use agentos_core::host::embedded::{self, HostConfig, VmPolicy};
 use agentos_core::runtime::{Encoding, Limits, Value};
 use agentos_core::vm::session::AgentConfig;
+use agentos_host::embedded::{self, HostConfig, VmPolicy};
 use agentos_tests::{RawClient, TOKEN, TestHost, text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

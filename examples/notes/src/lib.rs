@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use agentos_core::host::embedded::Idle;
+use agentos_core::runtime::instance::Idle;
 use agentos_core::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use agentos_core::vm::fs::FileContent;
 use agentos_core::{AgentOs, VmConfig};

@@ -2,8 +2,9 @@
 //! Engine): the agentOS actor with the notes app's actions, with the same flags as
 //! `agentos serve` and `agentos-rivet serve`.
 
-use agentos_core::cli::{EmbeddedServe, ToolkitMcp};
+use agentos_core::cli::ToolkitMcp;
 use agentos_example_notes::NotesApp;
+use agentos_host::cli::EmbeddedServe;
 use agentos_rivet::cli::RivetServe;
 use clap::{Parser, Subcommand};
 

@@ -6,13 +6,11 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::rt;
 use syn::Type;
 
 use crate::model::{ParamKind, Surface};
 
-pub fn render(surface: &Surface) -> TokenStream {
-    let rt = rt();
+pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let mut checks = Vec::new();
     for action in &surface.actions {
         let method = &action.method;
@@ -22,31 +20,27 @@ pub fn render(surface: &Surface) -> TokenStream {
                 ParamKind::Emitter { payload, .. } => ("event_payload", payload),
                 ParamKind::Bridge { .. } => continue,
             };
-            checks.push(assert_wire(
-                &format!("{method}_{what}_{}", p.ident),
-                ty,
-                &rt,
-            ));
+            checks.push(assert_wire(&format!("{method}_{what}_{}", p.ident), ty, rt));
         }
         if let Some(ok) = &action.output.ok {
-            checks.push(assert_wire(&format!("{method}_result"), ok, &rt));
+            checks.push(assert_wire(&format!("{method}_result"), ok, rt));
         }
     }
     for event in &surface.actor_events {
         let label = format!("{}_event_payload", event.method);
-        checks.push(assert_wire(&label, &event.payload, &rt));
+        checks.push(assert_wire(&label, &event.payload, rt));
     }
     for bridge in &surface.bridges {
         let name = crate::names::snake(&bridge.name);
         checks.push(assert_wire(
             &format!("{name}_bridge_request"),
             &bridge.request,
-            &rt,
+            rt,
         ));
         checks.push(assert_wire(
             &format!("{name}_bridge_response"),
             &bridge.response,
-            &rt,
+            rt,
         ));
     }
     quote! {

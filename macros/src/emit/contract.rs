@@ -4,14 +4,12 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::rt;
 use crate::model::{Action, Asker, ParamKind, Surface};
 use crate::names;
 
-pub fn render(surface: &Surface) -> TokenStream {
-    let rt = rt();
+pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let actor = &surface.actor;
-    let actions = surface.actions.iter().map(|a| action(a, &rt));
+    let actions = surface.actions.iter().map(|a| action(a, rt));
     let events = surface.events.iter().map(|e| {
         let (name, payload) = (&e.name, &e.payload);
         let docs = format!(

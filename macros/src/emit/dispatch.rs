@@ -5,14 +5,13 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{local, rt};
+use super::local;
 use crate::model::{Action, ParamKind, Surface};
 
-pub fn render(surface: &Surface, contract: TokenStream) -> TokenStream {
-    let rt = rt();
+pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> TokenStream {
     let (args, ctx, action) = (local("args"), local("ctx"), local("action"));
     let self_ty = &surface.item.self_ty;
-    let actions = surface.actions.iter().map(|a| action_arm(surface, a, &rt));
+    let actions = surface.actions.iter().map(|a| action_arm(surface, a, rt));
     let bridges = surface.bridges.iter().map(|b| {
         let (respond, name) = (&b.respond_action, &b.name);
         let dto = format_ident!("{}", crate::names::pascal(respond));
@@ -94,7 +93,8 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
     if let Some(error) = &action.output.error {
         // Every token of the conversion carries the error type's span, so a type that does
         // not convert is reported on the user's `E`.
-        let convert = quote_spanned!(error.span()=> ::core::convert::Into::<::agentos_core::runtime::ActorError>::into(error));
+        let convert =
+            quote_spanned!(error.span()=> ::core::convert::Into::<#rt::ActorError>::into(error));
         call = quote! {
             match #call {
                 ::core::result::Result::Ok(value) => value,

@@ -5,10 +5,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::rt;
 use crate::model::{Asker, Surface};
 
-pub fn render(surface: &Surface) -> TokenStream {
+pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let actor_bridges: Vec<_> = surface
         .bridges
         .iter()
@@ -20,7 +19,6 @@ pub fn render(surface: &Surface) -> TokenStream {
     if surface.actor_events.is_empty() && actor_bridges.is_empty() {
         return TokenStream::new();
     }
-    let rt = rt();
     let ty = &surface.events_type;
     let doc = format!(
         "Raises the `{}` actor's own events. Its host creates it from the actor's event sink.",

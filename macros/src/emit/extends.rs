@@ -6,11 +6,9 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::rt;
 use crate::model::Surface;
 
-pub fn render(surface: &Surface) -> TokenStream {
-    let rt = rt();
+pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let self_ty = &surface.item.self_ty;
     let names = surface.wire_names.iter().map(|(name, _)| name);
     let list = quote! {

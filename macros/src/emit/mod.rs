@@ -12,13 +12,14 @@ mod dto;
 mod events;
 mod extends;
 
-pub fn emit(surface: &Surface) -> TokenStream {
+/// Renders every output; `rt` is the path generated code reaches `agentos-runtime` by.
+pub fn emit(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let item = &surface.item;
-    let dtos = dto::render(surface);
-    let events = events::render(surface);
-    let checks = checks::render(surface);
-    let extends = extends::render(surface);
-    let dispatch = dispatch::render(surface, contract::render(surface));
+    let dtos = dto::render(surface, rt);
+    let events = events::render(surface, rt);
+    let checks = checks::render(surface, rt);
+    let extends = extends::render(surface, rt);
+    let dispatch = dispatch::render(surface, rt, contract::render(surface, rt));
     quote! {
         #item
         #dtos
@@ -27,11 +28,6 @@ pub fn emit(surface: &Surface) -> TokenStream {
         #extends
         #dispatch
     }
-}
-
-/// The runtime path every renderer uses.
-fn rt() -> TokenStream {
-    quote!(::agentos_core::runtime)
 }
 
 /// A local of generated code, named `name` but hygienic (`mixed_site`): a parameter the user

@@ -1,0 +1,142 @@
+//! One WebSocket connection: reads frames, runs each action as its own task, and writes
+//! responses and subscribed events through one queue so that a call's events always precede
+//! its response. The queue is bounded ([`outbox`]): a client that stops reading is closed
+//! with a reason.
+
+use std::time::Duration;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use futures_util::{SinkExt, StreamExt};
+
+use super::actors::{Actor, Outgoing};
+use super::frames::{self, ClientFrame, ServerFrame};
+use super::outbox::{self, Outbox};
+use agentos_core::runtime::instance::Init;
+use agentos_core::runtime::{ActorError, CallContext, Encoding, Limits, Value};
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limits: Limits) {
+    let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let connection_id = format!("c{conn}");
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut inbox) = outbox::outbox(encoding, limits);
+    let init = ServerFrame::Init(Init {
+        actor_id: &actor.id,
+        connection_id: &connection_id,
+        contract_hash: &actor.contract.hash,
+        limits,
+    });
+    match init.encode(encoding) {
+        Ok(bytes) => tx.send_bytes(bytes),
+        Err(err) => tracing::error!(%err, "frame did not encode"),
+    }
+    actor.subscribers.attach(conn, tx.clone());
+
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = inbox.recv().await {
+            if sink.send(message(encoding, bytes)).await.is_err() {
+                return;
+            }
+        }
+        if inbox.overflowed() {
+            let close = Message::Close(Some(CloseFrame {
+                code: close_code::POLICY,
+                reason: "the client did not read what it asked for; its queue is full".into(),
+            }));
+            // A client that reads nothing may not take this either.
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
+        }
+    });
+
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            () = tx.overflowed() => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        let bytes = match msg {
+            Message::Binary(b) => b.to_vec(),
+            Message::Text(t) => t.as_bytes().to_vec(),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if let Some(reply) = handle(&bytes, &actor, conn, &connection_id, encoding, limits, &tx) {
+            tx.send(reply);
+        }
+    }
+    actor.subscribers.detach(conn);
+    drop(tx);
+    // In-flight calls hold their own senders; the writer ends when the last one finishes.
+    let _ = writer.await;
+    actor.touch();
+}
+
+fn message(encoding: Encoding, bytes: Vec<u8>) -> Message {
+    match encoding {
+        Encoding::Cbor => Message::Binary(bytes.into()),
+        Encoding::Json => Message::Text(
+            String::from_utf8(bytes)
+                .expect("JSON encoding yields UTF-8")
+                .into(),
+        ),
+    }
+}
+
+/// Handles one frame; returns an immediate reply, or spawns the action that will reply.
+fn handle(
+    bytes: &[u8],
+    actor: &Arc<Actor>,
+    conn: u64,
+    connection_id: &str,
+    encoding: Encoding,
+    limits: Limits,
+    tx: &Outbox,
+) -> Option<Outgoing> {
+    let error = |error: ActorError| {
+        let action_id = frames::request_id(encoding, bytes);
+        Some(Outgoing::Error { error, action_id })
+    };
+    if let Err(err) = limits.check_size(bytes.len()) {
+        return error(err);
+    }
+    let value: Value = match encoding.decode(bytes) {
+        Ok(v) => v,
+        Err(err) => return error(err),
+    };
+    match frames::decode(&value) {
+        Err(err) => error(err),
+        Ok(ClientFrame::SubscriptionRequest {
+            event_name,
+            subscribe,
+        }) => {
+            actor.subscribers.subscribe(conn, event_name, subscribe);
+            None
+        }
+        Ok(ClientFrame::ActionRequest { id, name, args }) => {
+            if let Err(err) = limits.check_args(&args) {
+                return error(err);
+            }
+            let ctx = CallContext::new(
+                format!("{connection_id}:{id}"),
+                actor.subscribers.clone(),
+                actor.bridges.clone(),
+                limits,
+            );
+            let (actor, tx) = (actor.clone(), tx.clone());
+            tokio::spawn(async move {
+                let call =
+                    tokio::spawn(async move { actor.surface.dispatch(&name, args, &ctx).await });
+                // A panicking action fails its own call, not the connection or the actor.
+                let result = call
+                    .await
+                    .unwrap_or_else(|e| Err(ActorError::internal(format!("action failed: {e}"))));
+                tx.send(Outgoing::Response { id, result });
+            });
+            None
+        }
+    }
+}

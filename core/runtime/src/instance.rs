@@ -1,0 +1,105 @@
+//! How a host opens one actor instance, the same on every host: the surface object built from
+//! its data directory, with a bridge hub and an event sink of its own, off the async workers
+//! (opening a VM touches the disk and starts processes); and the `Init` information a client
+//! reads first.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::{ActorError, ActorEvents, BridgeHub, Contract, EventSink, Limits, Surface};
+
+/// Whether closing an instance now would end nothing in progress: what it runs on its own
+/// (processes, shells, sessions, scheduled jobs) rather than for a connected client.
+pub trait Idle {
+    fn idle(&self) -> bool;
+}
+
+/// Builds the surface object of one instance from its data directory and the sink of its own
+/// events.
+pub type Opener =
+    Arc<dyn Fn(&Path, ActorEvents) -> Result<Instance, ActorError> + Send + Sync + 'static>;
+
+/// A surface type a host serves: its contract and how to open an instance of it.
+#[derive(Clone)]
+pub struct Kind {
+    pub contract: &'static Contract,
+    pub open: Opener,
+}
+
+impl Kind {
+    pub fn of<S: Surface + Idle>(
+        open: impl Fn(&Path, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            contract: S::contract(),
+            open: Arc::new(move |dir, events| {
+                let surface = Arc::new(open(dir, events)?);
+                let idle = surface.clone();
+                Ok(Instance {
+                    surface,
+                    idle: Box::new(move || idle.idle()),
+                })
+            }),
+        }
+    }
+
+    /// Opens the instance whose data lives in `dir`: the directory (and its parent) made with
+    /// mode 0711, so others may pass through to a VM's root but not list what the host keeps;
+    /// then the surface, with a hub that answers its bridges and the host's sink for its events.
+    pub async fn open(
+        &self,
+        dir: PathBuf,
+        sink: Arc<dyn EventSink>,
+        bridge_timeout: Duration,
+    ) -> Result<Opened, ActorError> {
+        let bridges = Arc::new(BridgeHub::new(bridge_timeout));
+        let events = ActorEvents::with_bridges(sink, bridges.clone());
+        let open = self.open.clone();
+        let instance = tokio::task::spawn_blocking(move || {
+            for dir in dir.parent().into_iter().chain([dir.as_path()]) {
+                prepare_data_dir(dir)
+                    .map_err(|e| ActorError::internal(format!("{}: {e}", dir.display())))?;
+            }
+            open(&dir, events)
+        })
+        .await
+        .map_err(|e| ActorError::internal(format!("actor start failed: {e}")))??;
+        Ok(Opened { instance, bridges })
+    }
+}
+
+/// One opened surface, and how to ask whether it is idle.
+pub struct Instance {
+    pub surface: Arc<dyn Surface>,
+    pub idle: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+/// An instance with the hub its calls answer bridges through (the one its own events use).
+pub struct Opened {
+    pub instance: Instance,
+    pub bridges: Arc<BridgeHub>,
+}
+
+/// What a client reads before its first call: which instance and connection it has, the
+/// contract the host serves (the client refuses another) and the limits it enforces.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Init<'a> {
+    pub actor_id: &'a str,
+    pub connection_id: &'a str,
+    pub contract_hash: &'a str,
+    pub limits: Limits,
+}
+
+/// Creates a data directory (the host's, or one instance's), or takes the one given: mode
+/// 0711, so that no other user lists what it holds while a VM's host user can still reach its
+/// own root inside.
+pub fn prepare_data_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711))
+}

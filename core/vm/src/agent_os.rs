@@ -1,0 +1,1163 @@
+//! `AgentOs`, the core VM, and its annotated surface: the single source of truth for the
+//! actor's actions, events and the TypeScript client. Method bodies delegate to the
+//! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::error::code;
+use crate::runtime::instance::Idle;
+use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter, GROUP_AGENTOS};
+use crate::vm::cron::{
+    self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
+    ScheduledJob,
+};
+use crate::vm::exec::{self, ExecOptions, ExecResult};
+use crate::vm::fs::{
+    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, HostPathPolicy,
+    MAX_READ_BYTES, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult,
+    ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource,
+    UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
+};
+use crate::vm::identity::VmUser;
+use crate::vm::mount_store::{MountStore, Mounts};
+use crate::vm::process::{
+    OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
+};
+use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode, VmLimits};
+use crate::vm::session::{
+    self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
+    PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
+    SessionOptions, Sessions,
+};
+use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
+use crate::vm::toolkit::{
+    ClientTools, McpEndpoint, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits,
+};
+use serde_json::Value as Json;
+
+/// How a VM runs its processes and which agents it can start. Set by the code that hosts
+/// it, never over the wire.
+#[derive(Clone, Default)]
+pub struct VmConfig {
+    pub sandbox: SandboxMode,
+    /// Whether sandboxed processes may use the network.
+    pub allow_network: bool,
+    /// The host user a root host runs the VM's processes as and keeps its files under (root
+    /// inside the sandbox); a host that is not root uses its own.
+    pub sandbox_user: VmUser,
+    /// What all the VM's processes together may use (see `sandboxInfo` for whether the
+    /// host could set it).
+    pub limits: VmLimits,
+    /// How many shells, and spawned processes, may run in the VM at once: each holds
+    /// descriptors and a task of the host's.
+    pub quotas: VmQuotas,
+    /// The largest answer an action may give: the host's message limit (unset: the largest
+    /// any host allows). `readFile` refuses a larger file from its size, unread; `exec` keeps
+    /// at most half of it of each stream, so that its result always fits.
+    pub answer_limit: Option<u64>,
+    /// The agents `createSession` can start, by id.
+    pub agents: BTreeMap<String, AgentConfig>,
+    /// The host directories `hostDir` mounts and overlay lowers may use (none by default;
+    /// never the VM's own data directory).
+    pub host_paths: HostPathPolicy,
+    /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
+    /// VMs (each under the name of its data directory). Unset, each VM keeps a
+    /// `state.sqlite` of its own.
+    pub state_store: Option<PathBuf>,
+    /// The clock cron runs on from the start (tokio timers when unset). Jobs restored from
+    /// the store that fell due meanwhile fire once on it as soon as the VM opens, so a
+    /// durable driver that wakes a sleeping actor at a job's instant gets that job run.
+    pub schedule_driver: Option<Arc<dyn ScheduleDriver>>,
+    /// Toolkits the VM starts with, as if registered by `registerToolkit`.
+    pub toolkits: Vec<ToolkitSpec>,
+    /// The `agentos` binary, whose `toolkit-mcp` subcommand connects an agent to the VM's
+    /// toolkits (the MCP server added to every session while the VM has toolkits). `agentos
+    /// serve` sets itself; without it, sessions get no toolkit server.
+    pub toolkit_proxy: Option<PathBuf>,
+}
+
+/// Host-side quotas of one VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmQuotas {
+    pub max_shells: usize,
+    pub max_processes: usize,
+    /// Bytes the VM's uploads not yet restored may hold together (on the host's disk).
+    pub max_upload_bytes: u64,
+}
+
+impl Default for VmQuotas {
+    fn default() -> Self {
+        Self {
+            max_shells: 64,
+            max_processes: 256,
+            max_upload_bytes: 1 << 30,
+        }
+    }
+}
+
+impl VmQuotas {
+    fn check(what: &str, running: usize, max: usize) -> Result<(), ActorError> {
+        if running >= max {
+            return Err(ActorError::limit_exceeded(format!(
+                "this VM already runs {running} {what}, its most (end one first)"
+            ))
+            .with_metadata(serde_json::json!({ "limit": what, "max": max })));
+        }
+        Ok(())
+    }
+}
+
+/// One VM: its own root directory, a mount table, a process sandbox, a process table,
+/// interactive shells, agent sessions, host toolkits and cron jobs.
+pub struct AgentOs {
+    parts: Parts,
+    mounts: Mounts,
+    quotas: VmQuotas,
+    processes: Processes,
+    shells: Shells,
+    cron: Cron,
+    events: AgentOsEvents,
+}
+
+/// What both the actions and cron's jobs (which run outside any call) start work with:
+/// cheap to clone into a job's task.
+#[derive(Clone)]
+struct Parts {
+    fs: Arc<Filesystem>,
+    sandbox: Arc<Sandbox>,
+    sessions: Arc<Sessions>,
+    toolkits: Arc<Toolkits>,
+    toolkit_proxy: Option<PathBuf>,
+    /// The toolkits' MCP socket, opened for the first session that needs it.
+    mcp: Arc<Mutex<Option<McpEndpoint>>>,
+    /// See [`VmConfig::answer_limit`].
+    answer_limit: u64,
+}
+
+/// What an `exec` result holds besides its output, with room to spare.
+const EXEC_RESULT_OVERHEAD: u64 = 16 * 1024;
+
+impl AgentOs {
+    /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
+    /// VM's own events go (a shell's or spawned process's output, long after the call that
+    /// started it returned). Call it within a tokio runtime: cron's scheduler is a task of it.
+    pub fn open(
+        data_dir: &Path,
+        config: VmConfig,
+        events: ActorEvents,
+    ) -> Result<Self, ActorError> {
+        let vm = data_dir
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        let sandbox = Arc::new(
+            Sandbox::detect(config.sandbox, config.allow_network, config.sandbox_user)
+                .with_limits(&vm, &config.limits),
+        );
+        let fs = Arc::new(Filesystem::open_as(
+            data_dir,
+            sandbox.user(),
+            config.host_paths,
+        )?);
+        let events = AgentOsEvents::new(events);
+        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
+        for spec in config.toolkits {
+            toolkits.register(spec)?;
+        }
+        // Agents' terminals are processes of the VM like any other.
+        let launcher: session::Launcher = {
+            let (sandbox, fs) = (sandbox.clone(), fs.clone());
+            Arc::new(move |argv, cwd, env| {
+                Ok(plan(&sandbox, &fs, argv, cwd, env, &[], false)?.command())
+            })
+        };
+        let store = config
+            .state_store
+            .unwrap_or_else(|| data_dir.join("state.sqlite"));
+        let mounts = Mounts::restore(MountStore::open(&store, vm.clone())?, &fs)?;
+        let sessions = Arc::new(Sessions::open(
+            config.agents,
+            fs.clone(),
+            Arc::new(events.clone()),
+            &store,
+            vm.clone(),
+            launcher,
+        )?);
+        let parts = Parts {
+            fs,
+            sandbox,
+            sessions,
+            toolkits,
+            toolkit_proxy: config.toolkit_proxy,
+            mcp: Arc::default(),
+            answer_limit: config.answer_limit.unwrap_or(MAX_READ_BYTES),
+        };
+        let runner: cron::Runner = {
+            let (parts, events) = (parts.clone(), events.clone());
+            Arc::new(move |job_id, action| {
+                let (parts, events) = (parts.clone(), events.clone());
+                Box::pin(async move { run_cron_action(&parts, &events, job_id, action).await })
+            })
+        };
+        Ok(Self {
+            cron: Cron::open(
+                &store,
+                vm,
+                config
+                    .schedule_driver
+                    .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
+                runner,
+                Arc::new(events.clone()),
+            )?,
+            mounts,
+            parts,
+            quotas: config.quotas,
+            processes: Processes::default(),
+            shells: Shells::default(),
+            events,
+        })
+    }
+}
+
+/// Idle: nothing runs that closing the VM would end. A cron job keeps it open, since on the
+/// embedded host only an open VM fires its jobs.
+impl Idle for AgentOs {
+    fn idle(&self) -> bool {
+        self.processes.list().iter().all(|process| !process.running)
+            && self.shells.list().is_empty()
+            && self.parts.sessions.list().is_empty()
+            && self.cron.list().is_empty()
+    }
+}
+
+impl Parts {
+    /// How to start `argv` in the sandbox, over the VM's filesystem as it is now.
+    fn plan(
+        &self,
+        argv: &[String],
+        cwd: Option<&str>,
+        env: &BTreeMap<String, String>,
+        binds: &[String],
+        terminal: bool,
+    ) -> Result<Plan, ActorError> {
+        plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
+    }
+
+    /// The stdio MCP server entry through which a session's agent reaches the toolkits, and
+    /// the host paths its sandbox must bind for it; `None` while there are no toolkits.
+    fn toolkit_server(&self) -> Result<Option<(Json, [String; 2])>, ActorError> {
+        let Some(proxy) = self
+            .toolkit_proxy
+            .as_ref()
+            .filter(|_| !self.toolkits.is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut mcp = self.mcp.lock().unwrap_or_else(PoisonError::into_inner);
+        let endpoint = match &mut *mcp {
+            Some(endpoint) => endpoint,
+            slot => slot.insert(
+                McpEndpoint::start(self.toolkits.clone(), self.sandbox.user()).map_err(|e| {
+                    ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
+                })?,
+            ),
+        };
+        let proxy = proxy.to_string_lossy().into_owned();
+        let socket = endpoint.socket().to_string_lossy().into_owned();
+        let entry = serde_json::json!({
+            "name": "agentos-toolkits",
+            "command": self.sandbox.bound_path(&proxy),
+            "args": ["toolkit-mcp", self.sandbox.bound_path(&socket)],
+            "env": [],
+        });
+        Ok(Some((
+            entry,
+            [proxy, endpoint.dir().to_string_lossy().into_owned()],
+        )))
+    }
+
+    /// Starts `agent_type`'s program in the sandbox (with the toolkits' MCP server among its
+    /// `mcpServers` while there are toolkits) and opens an ACP session with it.
+    async fn start_session(
+        &self,
+        agent_type: String,
+        mut options: SessionOptions,
+    ) -> Result<SessionInfo, ActorError> {
+        let agent = self.sessions.agent(&agent_type)?;
+        let mut binds = agent.binds.clone();
+        if let Some((server, paths)) = self.toolkit_server()? {
+            options.mcp_servers.get_or_insert_default().push(server);
+            binds.extend(paths);
+        }
+        // Whole path components: `/bin/agentos` does not cover `/bin/agentos-test-agent`.
+        let covered = binds
+            .iter()
+            .any(|bind| Path::new(&agent.command).starts_with(bind));
+        if agent.command.starts_with('/') && !covered {
+            binds.push(agent.command.clone());
+        }
+        let argv: Vec<String> = std::iter::once(agent.command.clone())
+            .chain(agent.args.iter().cloned())
+            .collect();
+        let mut env = agent.env.clone();
+        env.extend(options.env.clone().unwrap_or_default());
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        // Said here, rather than by the sandbox on the agent's stderr as it exits.
+        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
+            return Err(ActorError::new(
+                GROUP_AGENTOS,
+                code::NOT_A_DIRECTORY,
+                format!("the session's cwd {cwd} is not a directory"),
+            ));
+        }
+        let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
+        self.sessions
+            .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
+            .await
+    }
+
+    /// Runs `argv` to completion in the sandbox.
+    async fn run_argv(
+        &self,
+        argv: &[String],
+        options: ExecOptions,
+        on_stdout: impl Fn(&[u8]) + Send + Sync,
+        on_stderr: impl Fn(&[u8]) + Send + Sync,
+    ) -> Result<ExecResult, ActorError> {
+        let mut options = options;
+        // Both streams, kept whole, must fit in one answer with the rest of the result: more
+        // is truncated and flagged, never a result lost to `limit_exceeded`.
+        let per_stream = self.answer_limit.saturating_sub(EXEC_RESULT_OVERHEAD) / 2;
+        let kept = options
+            .max_output_bytes
+            .map_or(exec::DEFAULT_MAX_OUTPUT as u64, u64::from)
+            .min(per_stream);
+        options.max_output_bytes = Some(u32::try_from(kept).unwrap_or(u32::MAX));
+        let env = options.env.clone().unwrap_or_default();
+        let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
+        let oom_kills = self.sandbox.oom_kills();
+        let mut result = exec::run(plan.command(), &options, on_stdout, on_stderr).await?;
+        fit_answer(&mut result, self.answer_limit);
+        // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
+        // processes killed for memory went up.
+        let killed = result.signal.as_deref() == Some("SIGKILL") || result.exit_code == Some(137);
+        if killed && self.sandbox.oom_kills() > oom_kills {
+            let limits = self.sandbox.info().limits.unwrap_or_default();
+            return Err(ActorError::limit_exceeded(format!(
+                "the VM's processes went over its memory limit ({} MiB) and the kernel killed one",
+                limits.memory_max_mib
+            ))
+            .with_metadata(serde_json::json!({
+                "limit": "memory",
+                "memoryMaxMib": limits.memory_max_mib,
+                "result": result,
+            })));
+        }
+        Ok(result)
+    }
+}
+
+/// Trims the longer stream of `result` by halves, flagging it truncated, until the result
+/// encodes within `limit` as JSON (the encoding that grows most: a NUL is `\u0000`).
+fn fit_answer(result: &mut ExecResult, limit: u64) {
+    let encoded = |result: &ExecResult| serde_json::to_vec(result).map_or(0, |v| v.len() as u64);
+    while encoded(result) + EXEC_RESULT_OVERHEAD > limit {
+        let (stream, truncated) = if result.stdout.len() >= result.stderr.len() {
+            (&mut result.stdout, &mut result.stdout_truncated)
+        } else {
+            (&mut result.stderr, &mut result.stderr_truncated)
+        };
+        if stream.is_empty() {
+            return;
+        }
+        stream.truncate(stream.floor_char_boundary(stream.len() / 2));
+        *truncated = true;
+    }
+}
+
+/// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
+#[async_trait::async_trait]
+impl ClientTools for AgentOsEvents {
+    async fn tool_call(
+        &self,
+        request: &ToolCallRequest,
+        timeout: Duration,
+    ) -> Result<ToolCallResult, ActorError> {
+        AgentOsEvents::tool_call(self, request, timeout).await
+    }
+}
+
+fn plan(
+    sandbox: &Sandbox,
+    fs: &Filesystem,
+    argv: &[String],
+    cwd: Option<&str>,
+    env: &BTreeMap<String, String>,
+    binds: &[String],
+    terminal: bool,
+) -> Result<Plan, ActorError> {
+    let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
+    let launch = Launch {
+        argv,
+        cwd: cwd.as_str(),
+        env,
+        binds,
+    };
+    sandbox.plan(&fs.host_view()?, &launch, terminal)
+}
+
+/// What a cron job does when it fires; its result is the run's.
+async fn run_cron_action(
+    parts: &Parts,
+    events: &AgentOsEvents,
+    job_id: String,
+    action: CronAction,
+) -> Result<Json, ActorError> {
+    match action {
+        CronAction::Exec {
+            command,
+            args,
+            options,
+        } => {
+            let argv: Vec<String> = match args {
+                Some(args) => std::iter::once(command).chain(args).collect(),
+                None => vec!["/bin/sh".into(), "-c".into(), command],
+            };
+            let result = parts
+                .run_argv(&argv, options.unwrap_or_default(), |_| {}, |_| {})
+                .await?;
+            json(&result)
+        }
+        CronAction::Session {
+            agent_type,
+            prompt,
+            options,
+        } => {
+            let session = parts
+                .start_session(agent_type, options.unwrap_or_default())
+                .await?;
+            let result = parts
+                .sessions
+                .prompt(&session.session_id, PromptInput::Text(prompt))
+                .await;
+            if let Err(err) = parts.sessions.close(&session.session_id).await {
+                tracing::warn!(job = job_id, %err, "a cron session did not close");
+            }
+            json(&result?)
+        }
+        CronAction::Event { name, payload } => {
+            events.scheduled_event(&ScheduledEvent {
+                job_id,
+                name,
+                payload,
+            });
+            Ok(Json::Null)
+        }
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> Result<Json, ActorError> {
+    serde_json::to_value(value).map_err(|e| ActorError::internal(format!("a run's result: {e}")))
+}
+
+/// A job's firings and runs become `cronEvent`s.
+impl cron::Listener for AgentOsEvents {
+    fn cron_event(&self, event: &CronEvent) {
+        AgentOsEvents::cron_event(self, event);
+    }
+}
+
+/// A session's updates, permission requests and agent output become the actor's events.
+impl session::Listener for AgentOsEvents {
+    fn session_event(&self, event: &SessionEvent) {
+        AgentOsEvents::session_event(self, event);
+    }
+    fn permission_request(&self, request: &PermissionRequest) {
+        AgentOsEvents::permission_request(self, request);
+    }
+    fn agent_stderr(&self, line: &AgentStderr) {
+        AgentOsEvents::agent_stderr(self, line);
+    }
+    fn agent_exit(&self, exit: &AgentExitEvent) {
+        AgentOsEvents::agent_exit(self, exit);
+    }
+}
+
+/// Runs blocking filesystem work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ActorError> + Send + 'static,
+) -> Result<T, ActorError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
+}
+
+/// Runs the blocking filesystem work of a synchronous action so that it starves no other
+/// task (other VMs, the host's accept loop): on a multi-threaded runtime, the worker hands
+/// its other tasks to another thread first. Elsewhere (no runtime, or a current-thread one,
+/// as in tests) it just runs.
+fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+#[crate::surface(
+    actor = "agentOS",
+    events(
+        processOutput = ProcessOutput,
+        processExit = ProcessExit,
+        shellData = ShellData,
+        shellExit = ShellExit,
+        sessionEvent = SessionEvent,
+        permissionRequest = PermissionRequest,
+        agentStderr = AgentStderr,
+        agentExit = AgentExitEvent,
+        cronEvent = CronEvent,
+        scheduledEvent = ScheduledEvent,
+    ),
+    bridges(toolCall = ToolCallRequest => ToolCallResult)
+)]
+impl AgentOs {
+    /// Mounts a filesystem at `path` after boot: `memory`, a confined `hostDir`, or an
+    /// `overlay` over a host directory, optionally read-only.
+    #[action]
+    pub fn mount_fs(
+        &self,
+        path: String,
+        driver: MountDriver,
+        options: Option<MountOptions>,
+    ) -> Result<MountInfo, ActorError> {
+        self.mounts
+            .mount(&self.parts.fs, &path, driver, options.unwrap_or_default())
+    }
+
+    /// Unmounts the filesystem mounted at `path`.
+    #[action]
+    pub fn unmount_fs(&self, path: String) -> Result<(), ActorError> {
+        self.mounts.unmount(&self.parts.fs, &path)
+    }
+
+    /// Lists the mounts, sorted by path. They outlive the host: one made before a restart
+    /// that did not come back as it was says how (`restored`).
+    #[action]
+    pub fn list_mounts(&self) -> Vec<MountInfo> {
+        self.mounts.list(&self.parts.fs)
+    }
+
+    /// Reads a whole file as bytes.
+    #[action]
+    pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
+        off_runtime(|| {
+            self.parts
+                .fs
+                .read_file_within(&path, self.parts.answer_limit)
+        })
+    }
+
+    /// Reads a whole file as UTF-8 text.
+    #[action]
+    pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
+        String::from_utf8(
+            off_runtime(|| {
+                self.parts
+                    .fs
+                    .read_file_within(&path, self.parts.answer_limit)
+            })?
+            .0,
+        )
+        .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+    }
+
+    /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
+    #[action]
+    pub fn write_file(&self, path: String, content: FileContent) -> Result<(), ActorError> {
+        off_runtime(|| self.parts.fs.write_file(&path, content))
+    }
+
+    /// Reads several files; each entry carries its content or its own error.
+    #[action]
+    pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
+        off_runtime(|| {
+            self.parts
+                .fs
+                .read_files_within(paths, self.parts.answer_limit)
+        })
+    }
+
+    /// Writes several files; one failure does not fail the others.
+    #[action]
+    pub fn write_files(&self, entries: Vec<WriteFileEntry>) -> Vec<WriteFileResult> {
+        off_runtime(|| self.parts.fs.write_files(entries))
+    }
+
+    /// Creates a directory; with `recursive`, its missing parents too.
+    #[action]
+    pub fn mkdir(&self, path: String, options: Option<MkdirOptions>) -> Result<(), ActorError> {
+        off_runtime(|| self.parts.fs.mkdir(&path, options.unwrap_or_default()))
+    }
+
+    /// Lists the names in a directory, sorted.
+    #[action]
+    pub fn readdir(&self, path: String) -> Result<Vec<String>, ActorError> {
+        off_runtime(|| self.parts.fs.readdir(&path))
+    }
+
+    /// Lists a tree depth-first in sorted order, descending into mounts.
+    #[action]
+    pub fn readdir_recursive(
+        &self,
+        path: String,
+        options: Option<ReaddirRecursiveOptions>,
+    ) -> Result<Vec<DirEntry>, ActorError> {
+        off_runtime(|| {
+            self.parts
+                .fs
+                .readdir_recursive(&path, options.unwrap_or_default())
+        })
+    }
+
+    /// Describes a file, directory or symlink.
+    #[action]
+    pub fn stat(&self, path: String) -> Result<FileStat, ActorError> {
+        off_runtime(|| self.parts.fs.stat(&path))
+    }
+
+    /// Whether `path` exists. Paths that try to escape a mount are still errors.
+    #[action]
+    pub fn exists(&self, path: String) -> Result<bool, ActorError> {
+        off_runtime(|| self.parts.fs.exists(&path))
+    }
+
+    /// Moves a file or directory, across mounts too.
+    #[action(name = "move")]
+    pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
+        off_runtime(|| self.parts.fs.rename(&from, &to))
+    }
+
+    /// Deletes a file, or a directory (non-empty ones only with `recursive`).
+    #[action]
+    pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
+        off_runtime(|| self.parts.fs.delete(&path, options.unwrap_or_default()))
+    }
+
+    /// Exports the root filesystem as a tar archive in deterministic order. The archive
+    /// arrives through `onSnapshotChunk` in chunks that each fit in one message; the result
+    /// gives its size, SHA-256 and chunk count.
+    #[action]
+    pub async fn snapshot_root_filesystem(
+        &self,
+        options: Option<SnapshotOptions>,
+        #[event("snapshotChunk")] on_snapshot_chunk: Emitter<SnapshotChunk>,
+    ) -> Result<SnapshotInfo, ActorError> {
+        let fs = self.parts.fs.clone();
+        blocking(move || {
+            let archive = fs.snapshot(options.unwrap_or_default())?;
+            // Half the message limit leaves room for base64 in JSON and the frame around it.
+            let chunk_size = u32::try_from(on_snapshot_chunk.max_message_bytes() / 2)
+                .unwrap_or(u32::MAX)
+                .max(1024);
+            let info = archive.info(chunk_size)?;
+            for index in 0..info.chunks {
+                on_snapshot_chunk.emit(&archive.read_chunk(index, chunk_size)?);
+            }
+            Ok(info)
+        })
+        .await
+    }
+
+    /// Appends a chunk to an upload (a new one when `uploadId` is absent), so that an archive
+    /// larger than one message can be restored.
+    #[action]
+    pub fn upload_chunk(
+        &self,
+        chunk: Bytes,
+        upload_id: Option<String>,
+    ) -> Result<UploadInfo, ActorError> {
+        let max_pending = self.quotas.max_upload_bytes;
+        off_runtime(|| self.parts.fs.upload_chunk(upload_id, chunk, max_pending))
+    }
+
+    /// Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as
+    /// it is now. Output streams to `onStdout` / `onStderr` and is kept, capped, in the result;
+    /// a timeout kills the whole process tree.
+    #[action]
+    pub async fn exec(
+        &self,
+        command: String,
+        options: Option<ExecOptions>,
+        #[event("processStdout")] on_stdout: Emitter<Bytes>,
+        #[event("processStderr")] on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        let argv = ["/bin/sh".to_owned(), "-c".to_owned(), command];
+        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+            .await
+    }
+
+    /// Runs `argv[0]` with `argv[1..]` as its arguments, untouched by any shell; otherwise as
+    /// `exec`.
+    #[action]
+    pub async fn exec_argv(
+        &self,
+        argv: Vec<String>,
+        options: Option<ExecOptions>,
+        #[event("processStdout")] on_stdout: Emitter<Bytes>,
+        #[event("processStderr")] on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+            .await
+    }
+
+    /// Starts `command` with `args` (no shell) in the VM's sandbox and returns at once with its
+    /// VM pid. Output arrives as `processOutput` events and the end as one `processExit`, after
+    /// the last output. With `streamStdin` its input stays open for `writeProcessStdin`; with
+    /// `pty` it runs on a terminal.
+    #[action]
+    pub fn spawn(
+        &self,
+        command: String,
+        args: Vec<String>,
+        options: Option<SpawnOptions>,
+    ) -> Result<ProcessInfo, ActorError> {
+        let running = self.processes.list().iter().filter(|p| p.running).count();
+        VmQuotas::check("processes", running, self.quotas.max_processes)?;
+        let options = options.unwrap_or_default();
+        let argv: Vec<String> = std::iter::once(command).chain(args).collect();
+        let terminal = options.pty.is_some();
+        let plan = self.parts.plan(
+            &argv,
+            options.cwd.as_deref(),
+            &options.launch_env(),
+            &[],
+            terminal,
+        )?;
+        let (output, exit) = (self.events.clone(), self.events.clone());
+        self.processes.spawn(
+            plan,
+            argv,
+            &options,
+            move |chunk| output.process_output(&chunk),
+            move |end| exit.process_exit(&end),
+        )
+    }
+
+    /// Writes to a spawned process's standard input (typed into it, on a terminal); waits
+    /// while the process is not reading. Fails with `closed` once the input is closed.
+    #[action]
+    pub async fn write_process_stdin(&self, pid: u32, data: FileContent) -> Result<(), ActorError> {
+        self.processes.write_stdin(pid, data.as_bytes()).await
+    }
+
+    /// Closes a spawned process's standard input, so that it reads end of file (^D on a
+    /// terminal).
+    #[action]
+    pub async fn close_process_stdin(&self, pid: u32) -> Result<(), ActorError> {
+        self.processes.close_stdin(pid).await
+    }
+
+    /// Resizes the terminal of a process spawned with `pty`.
+    #[action]
+    pub fn resize_process(&self, pid: u32, cols: u16, rows: u16) -> Result<(), ActorError> {
+        self.processes.resize(pid, ShellSize { cols, rows })
+    }
+
+    /// Waits for a spawned process to end and tells how; answers at once for one that has.
+    #[action]
+    pub async fn wait_process(&self, pid: u32) -> Result<ProcessExit, ActorError> {
+        self.processes.wait(pid).await
+    }
+
+    /// Sends a signal (`SIGTERM` unless named: `SIGKILL`, `INT`, `9`, …) to a spawned
+    /// process and the process group it leads.
+    #[action]
+    pub fn kill_process(&self, pid: u32, signal: Option<String>) -> Result<(), ActorError> {
+        self.processes.kill(pid, signal.as_deref())
+    }
+
+    /// Asks a spawned process to end (`SIGTERM`), kills what is left of it after a grace
+    /// period, and tells how it ended.
+    #[action]
+    pub async fn stop_process(&self, pid: u32) -> Result<ProcessExit, ActorError> {
+        self.processes.stop(pid).await
+    }
+
+    /// The spawned processes, running and recently exited, by pid.
+    #[action]
+    pub fn list_processes(&self) -> Vec<ProcessInfo> {
+        self.processes.list()
+    }
+
+    /// One spawned process, running or recently exited.
+    #[action]
+    pub fn get_process(&self, pid: u32) -> Result<ProcessInfo, ActorError> {
+        self.processes.get(pid)
+    }
+
+    /// Every OS process running for the VM's spawned processes — each program and all its
+    /// descendants — each after its parent.
+    #[action]
+    pub fn all_processes(&self) -> Vec<OsProcess> {
+        self.processes.all()
+    }
+
+    /// The same processes as `allProcesses`, nested under their parents; the roots are the
+    /// spawned programs.
+    #[action]
+    pub fn process_tree(&self) -> Vec<ProcessNode> {
+        self.processes.tree()
+    }
+
+    /// What the VM's processes run in: bubblewrap or none, its version, network access.
+    #[action]
+    pub fn sandbox_info(&self) -> SandboxInfo {
+        self.parts.sandbox.info()
+    }
+
+    /// Opens an interactive shell on a real PTY in the VM's sandbox (`/bin/sh` on an 80x24
+    /// `xterm-256color` unless told otherwise). Its output arrives as `shellData` events and
+    /// its end as one `shellExit`, after the last output.
+    #[action]
+    pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
+        VmQuotas::check("shells", self.shells.list().len(), self.quotas.max_shells)?;
+        let options = options.unwrap_or_default();
+        let argv = options.argv();
+        let plan = self.parts.plan(
+            &argv,
+            options.cwd.as_deref(),
+            &options.launch_env(),
+            &[],
+            true,
+        )?;
+        let (data, exit) = (self.events.clone(), self.events.clone());
+        self.shells.open(
+            plan,
+            argv,
+            options.size(),
+            move |chunk| data.shell_data(&chunk),
+            move |end| exit.shell_exit(&end),
+        )
+    }
+
+    /// Types `data` into a shell, as keystrokes (`\r` is Enter, `\x03` is ^C).
+    #[action]
+    pub async fn write_shell(&self, shell_id: String, data: FileContent) -> Result<(), ActorError> {
+        self.shells.write(&shell_id, data.as_bytes()).await
+    }
+
+    /// Resizes a shell's terminal; its foreground program gets `SIGWINCH`.
+    #[action]
+    pub fn resize_shell(&self, shell_id: String, cols: u16, rows: u16) -> Result<(), ActorError> {
+        self.shells.resize(&shell_id, ShellSize { cols, rows })
+    }
+
+    /// Hangs up a shell (`SIGHUP`, then `SIGKILL` if it lingers) and waits for it to end.
+    /// Closing a shell that already ended does nothing.
+    #[action]
+    pub async fn close_shell(&self, shell_id: String) -> Result<(), ActorError> {
+        self.shells.close(&shell_id).await
+    }
+
+    /// Waits for a shell to end and tells how; answers at once for one that already has.
+    #[action]
+    pub async fn wait_shell(&self, shell_id: String) -> Result<ShellExit, ActorError> {
+        self.shells.wait(&shell_id).await
+    }
+
+    /// Lists the running shells, by id.
+    #[action]
+    pub fn list_shells(&self) -> Vec<ShellInfo> {
+        self.shells.list()
+    }
+
+    /// The agents this VM can start (`createSession`'s `agentType`), and whether each one's
+    /// program is installed.
+    #[action]
+    pub fn list_agents(&self) -> Vec<AgentInfo> {
+        self.parts.sessions.agents()
+    }
+
+    /// Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
+    /// session with it; `mcpServers` reach the agent's `session/new` as given, followed, while
+    /// the VM has toolkits, by `agentos-toolkits`, the stdio MCP server of its tools. The session's
+    /// updates arrive as `sessionEvent`, its agent's stderr as `agentStderr`, its end as
+    /// `agentExit`.
+    #[action]
+    pub async fn create_session(
+        &self,
+        agent_type: String,
+        options: Option<SessionOptions>,
+    ) -> Result<SessionInfo, ActorError> {
+        self.parts
+            .start_session(agent_type, options.unwrap_or_default())
+            .await
+    }
+
+    /// Sends a prompt (text, or ACP content blocks) and waits for the turn to end. Fails with
+    /// `agent_exited` if the agent dies meanwhile.
+    #[action]
+    pub async fn prompt(
+        &self,
+        session_id: String,
+        prompt: PromptInput,
+    ) -> Result<PromptResult, ActorError> {
+        self.parts.sessions.prompt(&session_id, prompt).await
+    }
+
+    /// Asks the agent to stop the current turn (ACP `session/cancel`); the prompt then ends
+    /// with stop reason `cancelled`.
+    #[action]
+    pub fn cancel_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.parts.sessions.cancel(&session_id)
+    }
+
+    /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
+    /// pending when a session ends are cancelled.
+    #[action]
+    pub fn respond_permission(
+        &self,
+        session_id: String,
+        permission_id: String,
+        reply: PermissionReply,
+    ) -> Result<(), ActorError> {
+        self.parts
+            .sessions
+            .respond_permission(&session_id, &permission_id, reply)
+    }
+
+    /// Ends a session: its agent process is gone when this returns.
+    #[action]
+    pub async fn close_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.parts.sessions.close(&session_id).await
+    }
+
+    /// Closes the session if it is live and deletes its persisted events.
+    #[action]
+    pub async fn destroy_session(&self, session_id: String) -> Result<(), ActorError> {
+        self.parts.sessions.destroy(&session_id).await
+    }
+
+    /// A page of a session's persisted events (its `sessionEvent`s, in order), live or
+    /// ended, across host restarts.
+    #[action]
+    pub fn get_session_events(
+        &self,
+        session_id: String,
+        options: Option<SessionEventsOptions>,
+    ) -> Result<Vec<SessionEvent>, ActorError> {
+        self.parts
+            .sessions
+            .events(&session_id, options.unwrap_or_default())
+    }
+
+    /// Every session on record, live or ended, oldest first.
+    #[action]
+    pub fn list_persisted_sessions(&self) -> Result<Vec<PersistedSession>, ActorError> {
+        self.parts.sessions.persisted()
+    }
+
+    /// Lets Rust code that hosts the VM see every agent's stderr line too; the
+    /// `agentStderr` event goes on regardless. Replaces an earlier hook.
+    #[hook]
+    pub fn set_agent_stderr_hook(&self, hook: Arc<dyn Fn(&AgentStderr) + Send + Sync>) {
+        self.parts.sessions.set_stderr_hook(hook);
+    }
+
+    /// The live sessions.
+    #[action]
+    pub fn list_sessions(&self) -> Vec<SessionInfo> {
+        self.parts.sessions.list()
+    }
+
+    /// Switches the session's mode (ACP `session/set_mode`).
+    #[action]
+    pub async fn set_session_mode(
+        &self,
+        session_id: String,
+        mode_id: String,
+    ) -> Result<(), ActorError> {
+        self.parts.sessions.set_mode(&session_id, mode_id).await
+    }
+
+    /// The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
+    /// null if the agent has none.
+    #[action]
+    pub fn get_session_modes(&self, session_id: String) -> Result<Json, ActorError> {
+        self.parts.sessions.modes(&session_id)
+    }
+
+    /// The session's config options, as the agent last reported them.
+    #[action]
+    pub fn get_session_config_options(&self, session_id: String) -> Result<Json, ActorError> {
+        self.parts.sessions.config_options(&session_id)
+    }
+
+    /// Sets a config option (ACP `session/set_config_option`); returns all of them.
+    #[action]
+    pub async fn set_session_config_option(
+        &self,
+        session_id: String,
+        config_id: String,
+        value: String,
+    ) -> Result<Json, ActorError> {
+        self.parts
+            .sessions
+            .set_config_option(&session_id, Some(config_id), None, value)
+            .await
+    }
+
+    /// Sets the model: the config option of category `model`. Returns all config options.
+    #[action]
+    pub async fn set_session_model(
+        &self,
+        session_id: String,
+        model: String,
+    ) -> Result<Json, ActorError> {
+        self.parts
+            .sessions
+            .set_config_option(&session_id, None, Some("model"), model)
+            .await
+    }
+
+    /// Sets the thought level: the config option of category `thought_level`. Returns all
+    /// config options.
+    #[action]
+    pub async fn set_session_thought_level(
+        &self,
+        session_id: String,
+        level: String,
+    ) -> Result<Json, ActorError> {
+        self.parts
+            .sessions
+            .set_config_option(&session_id, None, Some("thought_level"), level)
+            .await
+    }
+
+    /// The agent's capabilities (`initialize`'s `agentCapabilities`).
+    #[action]
+    pub fn get_session_capabilities(&self, session_id: String) -> Result<Json, ActorError> {
+        self.parts.sessions.capabilities(&session_id)
+    }
+
+    /// The agent's name and version (`initialize`'s `agentInfo`), or null.
+    #[action]
+    pub fn get_session_agent_info(&self, session_id: String) -> Result<Json, ActorError> {
+        self.parts.sessions.agent_info(&session_id)
+    }
+
+    /// Sends a JSON-RPC request to the session's agent with the session's id set in
+    /// `params.sessionId`, and returns the raw result; a JSON-RPC error becomes
+    /// `agent_error` with the error object as metadata.
+    #[action]
+    pub async fn raw_session_send(
+        &self,
+        session_id: String,
+        method: String,
+        params: Option<Json>,
+    ) -> Result<Json, ActorError> {
+        self.parts
+            .sessions
+            .raw(&session_id, &method, params, true)
+            .await
+    }
+
+    /// Sends a JSON-RPC request to the session's agent exactly as given. Each session has
+    /// an agent process of its own, so the session names the connection.
+    #[action]
+    pub async fn raw_send(
+        &self,
+        session_id: String,
+        method: String,
+        params: Option<Json>,
+    ) -> Result<Json, ActorError> {
+        self.parts
+            .sessions
+            .raw(&session_id, &method, params, false)
+            .await
+    }
+
+    /// Schedules a job: `exec`, a `session` prompt, or an `event`, on a cron expression (5 or 6
+    /// fields, in `timezone`) or once at an ISO 8601 instant. Each firing, run end and skip
+    /// is a `cronEvent`; an `event` action raises `scheduledEvent`. Jobs survive a restart.
+    #[action]
+    pub fn schedule_cron(&self, job: CronJobOptions) -> Result<ScheduledJob, ActorError> {
+        self.cron.schedule(job)
+    }
+
+    /// The scheduled jobs, by id: schedule, action, overlap policy, last and next run, run
+    /// count, runs in progress and queued.
+    #[action]
+    pub fn list_cron_jobs(&self) -> Vec<CronJobInfo> {
+        self.cron.list()
+    }
+
+    /// Stops a job from firing again; a run in progress finishes.
+    #[action]
+    pub fn cancel_cron_job(&self, id: String) -> Result<(), ActorError> {
+        self.cron.cancel(&id)
+    }
+
+    /// Puts cron on another clock: tokio timers by default, a manual clock in tests, a
+    /// host's durable schedule so that jobs fire while an actor sleeps.
+    #[hook]
+    pub fn set_schedule_driver(&self, driver: Arc<dyn ScheduleDriver>) {
+        self.cron.set_driver(driver);
+    }
+
+    /// Adds a toolkit (or replaces the one of the same name) whose tools every session
+    /// created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
+    /// `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
+    /// are validated against it before they run.
+    #[action]
+    pub fn register_toolkit(&self, toolkit: ToolkitSpec) -> Result<(), ActorError> {
+        self.parts.toolkits.register(toolkit)
+    }
+
+    /// The registered toolkits, by name.
+    #[action]
+    pub fn list_toolkits(&self) -> Vec<ToolkitSpec> {
+        self.parts.toolkits.list()
+    }
+
+    /// Removes a toolkit; sessions see its tools fail with `not_found` from then on.
+    #[action]
+    pub fn unregister_toolkit(&self, name: String) -> Result<(), ActorError> {
+        self.parts.toolkits.unregister(&name)
+    }
+
+    /// Runs the tools of `toolkit` in Rust code that hosts the VM, instead of asking a
+    /// connected client through the `toolCall` bridge. Replaces an earlier handler.
+    #[hook]
+    pub fn set_tool_handler(&self, toolkit: String, handler: Arc<dyn ToolHandler>) {
+        self.parts.toolkits.set_handler(toolkit, handler);
+    }
+
+    /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
+    /// finished upload.
+    #[action]
+    pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
+        let fs = self.parts.fs.clone();
+        blocking(move || fs.restore(source)).await
+    }
+
+    async fn run(
+        &self,
+        argv: &[String],
+        options: ExecOptions,
+        on_stdout: Emitter<Bytes>,
+        on_stderr: Emitter<Bytes>,
+    ) -> Result<ExecResult, ActorError> {
+        self.parts
+            .run_argv(
+                argv,
+                options,
+                |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
+                |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
+            )
+            .await
+    }
+}
