@@ -20,7 +20,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let client = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../bindings/dist/bench/shell-throughput.js"
+        "/../../bindings/dist/bench/shell-throughput.js"
     );
     assert!(
         std::path::Path::new(client).exists(),

@@ -34,7 +34,7 @@ fn main() {
 /// Criterion's point estimate (mean, ns) of `group/name` from this run.
 fn mean_ns(group: &str, name: &str) -> Option<f64> {
     let home = std::env::var("CRITERION_HOME").map_or_else(
-        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion"),
         Into::into,
     );
     let path = home.join(group).join(name).join("new/estimates.json");

@@ -49,8 +49,9 @@ pub fn start_engine() -> Engine {
     let binary = std::env::var_os("RIVET_ENGINE_BINARY_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl/rivet-engine")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+                "../../bindings/node_modules/@rivetkit/engine-cli-linux-x64-musl/rivet-engine",
+            )
         });
     assert!(
         binary.exists(),
