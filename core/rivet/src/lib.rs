@@ -1,6 +1,7 @@
 //! The agentOS actor on a Rivet Engine: an adapter from the host-neutral [`Surface`] trait to
 //! the `rivetkit` crate. One generic actor type, [`SurfaceActor`], whose action set dispatches
-//! by name into the generated dispatcher, whose events go to `ctx.broadcast`, and whose
+//! by name into the generated dispatcher, whose calls' events go to the calling connection and
+//! whose own events go to `ctx.broadcast`, and whose
 //! lifecycle opens the surface (an `AgentOs` VM, with its data directory per actor key under a
 //! configured root) on start and drops it on sleep and destroy.
 //!
@@ -30,7 +31,7 @@ use agentos_core::runtime::{
 };
 use anyhow::Result;
 use rivetkit::action::{ActionEntry, ActionSet, Raw};
-use rivetkit::{Actor, Ctx, Registry};
+use rivetkit::{Actor, ConnCtx, Ctx, Registry};
 use sha2::{Digest, Sha256};
 
 /// The hidden action the TypeScript transport calls first: the contract hash the actor serves
@@ -150,7 +151,7 @@ impl<S: Surface> SurfaceActor<S> {
             );
             (name, call_id, args)
         };
-        let sink: Arc<dyn EventSink> = Arc::new(Broadcast(ctx));
+        let sink: Arc<dyn EventSink> = Arc::new(Caller(ctx.conn().cloned()));
         let call = CallContext::new(call_id, sink, self.bridges.clone(), limits);
         self.live()?.dispatch(&name, args, &call).await
     }
@@ -193,7 +194,7 @@ pub fn to_rivet_error(error: ActorError) -> anyhow::Error {
     })
 }
 
-/// Events to every connection subscribed to them, through `ctx.broadcast`. The payload is one
+/// Actor-wide events, to every connection subscribed to them, through `ctx.broadcast`. The payload is one
 /// argument, as on the embedded host.
 struct Broadcast<S: Surface>(Ctx<SurfaceActor<S>>);
 
@@ -204,6 +205,29 @@ impl<S: Surface> EventSink for Broadcast<S> {
             .and_then(|json| self.0.broadcast(event, &[json]));
         if let Err(err) = sent {
             tracing::error!(event, %err, "event not broadcast");
+        }
+    }
+}
+
+/// The events of one call (a callback parameter's values, its bridge requests): only the
+/// connection that made the call gets them. A call without a connection (rivetkit's stateless
+/// HTTP actions) has no one to send them to.
+struct Caller<S: Surface>(Option<ConnCtx<SurfaceActor<S>>>);
+
+impl<S: Surface> EventSink for Caller<S> {
+    fn emit(&self, event: &str, payload: Value) {
+        let Some(conn) = &self.0 else {
+            tracing::debug!(
+                event,
+                "a call without a connection raised an event; dropped"
+            );
+            return;
+        };
+        let sent = to_json_value(&payload)
+            .map_err(anyhow::Error::from)
+            .and_then(|json| conn.send(event, &[json]));
+        if let Err(err) = sent {
+            tracing::error!(event, %err, "event not sent");
         }
     }
 }

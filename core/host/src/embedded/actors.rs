@@ -156,16 +156,38 @@ impl Subscribers {
     }
 }
 
+impl Subscriber {
+    fn send(&self, event: &str, payload: &Value) {
+        if self.events.contains(event) {
+            // A closed connection's receiver is gone; it detaches on its own.
+            self.tx.send(Outgoing::Event {
+                name: event.to_owned(),
+                payload: payload.clone(),
+            });
+        }
+    }
+}
+
+/// Actor-wide events: every connection subscribed to them.
 impl EventSink for Subscribers {
     fn emit(&self, event: &str, payload: Value) {
         for sub in self.lock().values() {
-            if sub.events.contains(event) {
-                // A closed connection's receiver is gone; it detaches on its own.
-                sub.tx.send(Outgoing::Event {
-                    name: event.to_owned(),
-                    payload: payload.clone(),
-                });
-            }
+            sub.send(event, &payload);
+        }
+    }
+}
+
+/// The events of one call (a callback parameter's values, its bridge requests): only the
+/// connection that made the call gets them, and only if it subscribed.
+pub struct Caller {
+    pub subscribers: Arc<Subscribers>,
+    pub conn: u64,
+}
+
+impl EventSink for Caller {
+    fn emit(&self, event: &str, payload: Value) {
+        if let Some(sub) = self.subscribers.lock().get(&self.conn) {
+            sub.send(event, &payload);
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
 
-use super::actors::{Actor, Outgoing};
+use super::actors::{Actor, Caller, Outgoing};
 use super::frames::{self, ClientFrame, ServerFrame};
 use super::outbox::{self, Outbox};
 use agentos_core::runtime::instance::Init;
@@ -120,9 +120,13 @@ fn handle(
             if let Err(err) = limits.check_args(&args) {
                 return error(err);
             }
+            let caller = Caller {
+                subscribers: actor.subscribers.clone(),
+                conn,
+            };
             let ctx = CallContext::new(
                 format!("{connection_id}:{id}"),
-                actor.subscribers.clone(),
+                Arc::new(caller),
                 actor.bridges.clone(),
                 limits,
             );
