@@ -1,9 +1,9 @@
 //! The agentOS actor on a Rivet Engine: an adapter from the host-neutral [`Surface`] trait to
 //! the `rivetkit` crate. One generic actor type, [`SurfaceActor`], whose action set dispatches
-//! by name into the generated dispatcher, whose calls' events go to the calling connection and
-//! whose own events go to `ctx.broadcast`, and whose
-//! lifecycle opens the surface (an `AgentOs` VM, with its data directory per actor key under a
-//! configured root) on start and drops it on sleep and destroy.
+//! by name into the generated dispatcher; a call's events go to the connection that made it and
+//! the actor's own events to `ctx.broadcast`; its lifecycle opens the surface (an `AgentOs` VM,
+//! with its data directory per actor key under a configured root) on start and drops it on
+//! sleep and destroy.
 //!
 //! Wire details (see `docs/rivetkit.md`): rivetkit hands actions the client's JSON-compatible
 //! envelopes (`["$Uint8Array", b64]`, `["$Undefined", 0]`, …) untouched, so they are unwrapped
