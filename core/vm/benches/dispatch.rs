@@ -13,10 +13,11 @@
 //! Run: `cargo bench -p agentos-core --bench dispatch` (prints one table).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentos_core::AgentOs;
-use agentos_core::runtime::{CallContext, Encoding, Surface, Value};
+use agentos_core::runtime::{CallContext, Discard, Encoding, Surface, Value};
 use agentos_core::vm::fs::FileContent;
 
 mod common;
@@ -130,7 +131,7 @@ fn main() {
     let bench = Bench {
         os: &os,
         rt: &rt,
-        ctx: common::ctx(),
+        ctx: common::ctx(Arc::new(Discard)),
     };
     println!("| action | direct | dispatch | wire | dispatch − direct | dispatch / direct |");
     println!("|---|---|---|---|---|---|");

@@ -2,7 +2,9 @@
 //! `Command::spawn` of `true`, both waited for, measured in the same run; prints the ratio.
 //! Run: `cargo bench -p agentos-core --bench exec` (needs bubblewrap).
 
-use agentos_core::runtime::{Surface, Value};
+use std::sync::Arc;
+
+use agentos_core::runtime::{Discard, Surface, Value};
 use criterion::Criterion;
 
 mod common;
@@ -10,7 +12,7 @@ mod common;
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (_dir, os) = common::vm(&rt);
-    let ctx = common::ctx();
+    let ctx = common::ctx(Arc::new(Discard));
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("true");
     group.bench_function("spawn", |b| {

@@ -657,16 +657,13 @@ impl AgentOs {
     ) -> Result<SnapshotInfo, ActorError> {
         let fs = self.parts.fs.clone();
         blocking(move || {
-            let archive = fs.snapshot(options.unwrap_or_default())?;
             // Half the message limit leaves room for base64 in JSON and the frame around it.
             let chunk_size = u32::try_from(on_snapshot_chunk.max_message_bytes() / 2)
                 .unwrap_or(u32::MAX)
                 .max(1024);
-            let info = archive.info(chunk_size)?;
-            for index in 0..info.chunks {
-                on_snapshot_chunk.emit(&archive.read_chunk(index, chunk_size)?);
-            }
-            Ok(info)
+            fs.snapshot_chunks(options.unwrap_or_default(), chunk_size, |chunk| {
+                on_snapshot_chunk.emit(chunk)
+            })
         })
         .await
     }

@@ -44,11 +44,10 @@ fn archive() -> Vec<u8> {
         .unwrap();
     fs.write_file("/new", FileContent::Text("n".into()))
         .unwrap();
-    let archive = fs.snapshot(SnapshotOptions::default()).unwrap();
-    let chunks = archive.info(1 << 16).unwrap().chunks;
-    (0..chunks)
-        .flat_map(|index| archive.read_chunk(index, 1 << 16).unwrap().data.0)
-        .collect()
+    let mut archive = Vec::new();
+    fs.snapshot_into(SnapshotOptions::default(), &mut archive)
+        .unwrap();
+    archive
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, Limits};
+use agentos_core::runtime::{ActorEvents, BridgeHub, CallContext, Discard, EventSink, Limits};
 use agentos_core::{AgentOs, VmConfig};
 
 /// A VM in a fresh directory (kept alive by the returned guard) whose events go nowhere;
@@ -20,11 +20,11 @@ pub fn vm(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, AgentOs) {
     (dir, os)
 }
 
-/// A call context whose events go nowhere.
-pub fn ctx() -> CallContext {
+/// A call context whose events go to `events` (`Arc::new(Discard)`: nowhere).
+pub fn ctx(events: Arc<dyn EventSink>) -> CallContext {
     CallContext::new(
         "bench:1".into(),
-        Arc::new(Discard),
+        events,
         Arc::new(BridgeHub::new(Duration::from_secs(1))),
         Limits::default(),
     )

@@ -21,7 +21,6 @@ mod tests;
 
 pub use mounts::{AllowedHostPath, HostPathPolicy};
 pub use path::VmPath;
-pub use snapshot::SnapshotArchive;
 pub use types::{
     DeleteOptions, DirEntry, FileContent, FileKind, FileStat, MkdirOptions, MountDriver, MountInfo,
     MountOptions, MountRestored, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
@@ -58,7 +57,6 @@ pub struct HostBind {
 
 /// Subdirectories of scratch, created by `open`.
 const UPLOADS_DIR: &str = "uploads";
-const SNAPSHOTS_DIR: &str = "snapshots";
 /// The VM's root, in its data directory.
 const ROOT_DIR: &str = "root";
 
@@ -123,10 +121,8 @@ impl Filesystem {
             }
             _ => {}
         }
-        for sub in [UPLOADS_DIR, SNAPSHOTS_DIR] {
-            let dir = scratch.join(sub);
-            std::fs::create_dir_all(&dir).map_err(|err| host_error(&err, &dir))?;
-        }
+        let uploads = scratch.join(UPLOADS_DIR);
+        std::fs::create_dir_all(&uploads).map_err(|err| host_error(&err, &uploads))?;
         let owner = format!("{:016x}", rand::random::<u64>());
         let owner_file = scratch.join(OWNER_FILE);
         std::fs::write(&owner_file, &owner).map_err(|err| host_error(&err, &owner_file))?;

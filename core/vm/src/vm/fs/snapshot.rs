@@ -11,15 +11,15 @@ use super::as_user::AsUser;
 use super::backend::{Confined, NodeKind, Storage, join_rel, parent_rel};
 use super::mounts::host_error;
 use super::types::{SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo};
-use super::{Filesystem, ROOT_DIR, SNAPSHOTS_DIR, UPLOADS_DIR, VmPath, skip_not_found};
+use super::{Filesystem, ROOT_DIR, UPLOADS_DIR, VmPath, skip_not_found};
 use crate::error::VmError;
 use crate::runtime::{ActorError, Bytes, SafeU64};
 use crate::vm::identity::VmUser;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, PoisonError};
 
@@ -29,72 +29,10 @@ const STAGING_DIR: &str = "root.restoring";
 /// Where the old root waits while the new one is renamed into place, on a filesystem that
 /// cannot exchange two directories in one rename.
 const ASIDE_DIR: &str = "root.replaced";
+/// How much of a file one read takes while archiving.
+const READ_BUFFER: usize = 1 << 20;
 /// A tar archive is made of 512-byte blocks and ends with zero blocks.
 const BLOCK: u64 = 512;
-
-/// A finished snapshot archive in a scratch file, deleted when this is dropped.
-pub struct SnapshotArchive {
-    file: File,
-    path: PathBuf,
-    size: u64,
-    sha256: String,
-}
-
-impl SnapshotArchive {
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Hex SHA-256 of the whole archive.
-    pub fn sha256(&self) -> &str {
-        &self.sha256
-    }
-
-    /// Size, digest and chunk count for sending the archive in chunks of `chunk_size` bytes.
-    pub fn info(&self, chunk_size: u32) -> Result<SnapshotInfo, ActorError> {
-        check_chunk_size(chunk_size)?;
-        let chunks = u32::try_from(self.size.div_ceil(u64::from(chunk_size))).map_err(|_| {
-            ActorError::limit_exceeded("the archive needs more than 2^32 chunks: use larger ones")
-        })?;
-        Ok(SnapshotInfo {
-            size: SafeU64::new(self.size)?,
-            sha256: self.sha256.clone(),
-            chunks,
-        })
-    }
-
-    /// Chunk `index` of the archive cut into `chunk_size`-byte pieces (the last may be shorter).
-    pub fn read_chunk(&self, index: u32, chunk_size: u32) -> Result<SnapshotChunk, ActorError> {
-        check_chunk_size(chunk_size)?;
-        let offset = u64::from(index) * u64::from(chunk_size);
-        if offset >= self.size {
-            return Err(ActorError::invalid_input(format!(
-                "chunk {index} starts past the end of the {}-byte archive",
-                self.size
-            )));
-        }
-        let len = u64::from(chunk_size).min(self.size - offset);
-        let mut data = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
-        self.file
-            .read_exact_at(&mut data, offset)
-            .map_err(|err| ActorError::internal(format!("reading snapshot archive: {err}")))?;
-        Ok(SnapshotChunk {
-            index,
-            data: Bytes(data),
-        })
-    }
-}
-
-impl Drop for SnapshotArchive {
-    fn drop(&mut self) {
-        match std::fs::remove_file(&self.path) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                tracing::warn!(path = %self.path.display(), %err, "could not remove snapshot");
-            }
-            _ => {}
-        }
-    }
-}
 
 fn check_chunk_size(chunk_size: u32) -> Result<(), ActorError> {
     if chunk_size == 0 {
@@ -123,6 +61,67 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Cuts the archive into chunks of `size` bytes as it is written, handing each one on as soon
+/// as it is full (the last when flushed), then to `digest`: nothing is staged on disk, and the
+/// first chunk leaves while the tree is still being read.
+struct ChunkWriter<F> {
+    buf: Vec<u8>,
+    size: usize,
+    index: u32,
+    send: F,
+    digest: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// Buffers the digest is done with, to fill again rather than fault in fresh pages.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl<F: FnMut(&SnapshotChunk)> ChunkWriter<F> {
+    fn send_full(&mut self) -> io::Result<()> {
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(self.size));
+        let chunk = SnapshotChunk {
+            index: self.index,
+            data: Bytes(std::mem::replace(&mut self.buf, next)),
+        };
+        (self.send)(&chunk);
+        self.digest
+            .send(chunk.data.0)
+            .map_err(|_| io::Error::other("the snapshot's digest stopped"))?;
+        self.index = self.index.checked_add(1).ok_or_else(|| {
+            io::Error::other("the archive needs more than 2^32 chunks: use larger ones")
+        })?;
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&SnapshotChunk)> Write for ChunkWriter<F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.size - self.buf.len());
+        self.buf.extend_from_slice(&buf[..n]);
+        if self.buf.len() == self.size {
+            self.send_full()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send_full()?;
+        }
+        Ok(())
+    }
+}
+
+/// The hex form of what `hasher` digested.
+fn hex_digest(hasher: Sha256) -> String {
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// A header with everything but the kind, permission bits and size fixed.
@@ -231,45 +230,82 @@ fn check_link_target(link: &VmPath, target: &Path) -> Result<(), ActorError> {
 }
 
 impl Filesystem {
-    /// Archives the root (and, with `include_mounts`, what is mounted in it) into a scratch
-    /// file. Sockets, FIFOs and devices are left out; nothing is followed through a symlink.
-    pub fn snapshot(&self, options: SnapshotOptions) -> Result<SnapshotArchive, ActorError> {
-        let include_mounts = options.include_mounts.unwrap_or(false);
-        let path = self
-            .scratch
-            .join(SNAPSHOTS_DIR)
-            .join(format!("{:032x}.tar", rand::random::<u128>()));
-        let scratch_err = |err: io::Error| ActorError::internal(format!("writing snapshot: {err}"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(scratch_err)?;
-        // Owns the file from here on, so an error below deletes it.
-        let mut archive = SnapshotArchive {
-            file,
-            path,
-            size: 0,
-            sha256: String::new(),
-        };
-        let writer = HashingWriter {
-            inner: BufWriter::new(archive.file.try_clone().map_err(scratch_err)?),
-            hasher: Sha256::new(),
-            written: 0,
-        };
-        let mut builder = tar::Builder::new(writer);
-        self.archive_tree(&mut builder, include_mounts)?;
-        let mut writer = builder.into_inner().map_err(scratch_err)?;
-        writer.flush().map_err(scratch_err)?;
-        archive.size = writer.written;
-        archive.sha256 = writer
-            .hasher
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        Ok(archive)
+    /// Archives the root (and, with `include_mounts`, what is mounted in it) into `out` as it
+    /// reads the tree; returns the archive's size and hex SHA-256. Sockets, FIFOs and devices
+    /// are left out; nothing is followed through a symlink.
+    pub fn snapshot_into<W: Write>(
+        &self,
+        options: SnapshotOptions,
+        out: W,
+    ) -> Result<(u64, String), ActorError> {
+        let writer = self.write_archive(
+            options,
+            HashingWriter {
+                inner: out,
+                hasher: Sha256::new(),
+                written: 0,
+            },
+        )?;
+        Ok((writer.written, hex_digest(writer.hasher)))
+    }
+
+    /// Archives the root as [`Self::snapshot_into`] does, handing it to `send` in chunks of
+    /// `chunk_size` bytes (the last may be shorter) while it is made. Each sent chunk is
+    /// digested on a thread of its own, beside the one reading the tree.
+    pub fn snapshot_chunks(
+        &self,
+        options: SnapshotOptions,
+        chunk_size: u32,
+        send: impl FnMut(&SnapshotChunk),
+    ) -> Result<SnapshotInfo, ActorError> {
+        check_chunk_size(chunk_size)?;
+        let size = usize::try_from(chunk_size).unwrap_or(usize::MAX);
+        let (digest, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (done, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        std::thread::scope(|scope| {
+            let digested = scope.spawn(move || {
+                let (mut hasher, mut bytes) = (Sha256::new(), 0u64);
+                for mut chunk in chunks {
+                    hasher.update(&chunk);
+                    bytes += chunk.len() as u64;
+                    chunk.clear();
+                    // Full: the writer has spares enough; this one is freed.
+                    let _ = done.try_send(chunk);
+                }
+                (bytes, hex_digest(hasher))
+            });
+            let written = self.write_archive(
+                options,
+                ChunkWriter {
+                    buf: Vec::with_capacity(size),
+                    size,
+                    index: 0,
+                    send,
+                    digest,
+                    spare,
+                },
+            )?;
+            let chunks = written.index;
+            drop(written);
+            let (bytes, sha256) = digested
+                .join()
+                .map_err(|_| ActorError::internal("the snapshot's digest failed"))?;
+            Ok(SnapshotInfo {
+                size: SafeU64::new(bytes)?,
+                sha256,
+                chunks,
+            })
+        })
+    }
+
+    /// Writes the archive into `out` and flushes it.
+    fn write_archive<W: Write>(&self, options: SnapshotOptions, out: W) -> Result<W, ActorError> {
+        let out_err = |err: io::Error| ActorError::internal(format!("writing snapshot: {err}"));
+        let mut builder = tar::Builder::new(out);
+        self.archive_tree(&mut builder, options.include_mounts.unwrap_or(false))?;
+        let mut out = builder.into_inner().map_err(out_err)?;
+        out.flush().map_err(out_err)?;
+        Ok(out)
     }
 
     fn archive_tree<W: Write>(
@@ -304,8 +340,11 @@ impl Filesystem {
                         continue;
                     };
                     // Exactly `size` bytes whatever happens to the file meanwhile: a grown file
-                    // is cut, a shrunk one padded, and the archive stays well-formed.
-                    let data = file.take(meta.size).chain(io::repeat(0)).take(meta.size);
+                    // is cut, a shrunk one padded, and the archive stays well-formed. Read in
+                    // large pieces: the copy into the archive asks for 8 KiB at a time.
+                    let data = BufReader::with_capacity(READ_BUFFER, file.take(meta.size))
+                        .chain(io::repeat(0))
+                        .take(meta.size);
                     let mut header =
                         canonical_header(tar::EntryType::Regular, meta.mode, meta.size);
                     builder
@@ -787,9 +826,9 @@ mod tests {
             let options = SnapshotOptions {
                 include_mounts: Some(include_mounts),
             };
-            let archive = self.fs.snapshot(options).unwrap();
-            let bytes = std::fs::read(&archive.path).unwrap();
-            assert_eq!(bytes.len() as u64, archive.size());
+            let mut bytes = Vec::new();
+            let (size, _) = self.fs.snapshot_into(options, &mut bytes).unwrap();
+            assert_eq!(bytes.len() as u64, size);
             bytes
         }
 
@@ -1039,16 +1078,19 @@ mod tests {
     fn chunks_reassemble_to_the_whole_archive() {
         let vm = Vm::new();
         populate(&vm);
-        let archive = vm.fs.snapshot(SnapshotOptions::default()).unwrap();
-        let whole = std::fs::read(&archive.path).unwrap();
-        let info = archive.info(1000).unwrap();
-        assert_eq!(info.size.get(), archive.size());
-        assert_eq!(info.chunks as u64, archive.size().div_ceil(1000));
+        let whole = vm.snapshot(false);
+        let mut chunks = Vec::new();
+        let info = vm
+            .fs
+            .snapshot_chunks(SnapshotOptions::default(), 1000, |c| chunks.push(c.clone()))
+            .unwrap();
+        assert_eq!(info.size.get(), whole.len() as u64);
+        assert_eq!(info.chunks as u64, info.size.get().div_ceil(1000));
+        assert_eq!(info.chunks as usize, chunks.len());
         assert!(info.chunks > 2);
         let mut joined = Vec::new();
-        for index in 0..info.chunks {
-            let chunk = archive.read_chunk(index, 1000).unwrap();
-            assert_eq!(chunk.index, index);
+        for (index, chunk) in chunks.iter().enumerate() {
+            assert_eq!(chunk.index as usize, index);
             assert!(chunk.data.len() <= 1000);
             joined.extend_from_slice(&chunk.data);
         }
@@ -1058,17 +1100,11 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(info.sha256, digest);
-        assert_eq!(archive.sha256(), digest);
-        let past = archive.read_chunk(info.chunks, 1000).unwrap_err();
-        assert_eq!(past.code, code::INVALID_INPUT);
-        assert_eq!(
-            archive.read_chunk(0, 0).unwrap_err().code,
-            code::INVALID_INPUT
-        );
-        assert_eq!(archive.info(0).unwrap_err().code, code::INVALID_INPUT);
-        let path = archive.path.clone();
-        drop(archive);
-        assert!(!path.exists(), "the scratch file goes with the archive");
+        let zero = vm
+            .fs
+            .snapshot_chunks(SnapshotOptions::default(), 0, |_| panic!("no chunk"))
+            .unwrap_err();
+        assert_eq!(zero.code, code::INVALID_INPUT);
     }
 
     #[test]

@@ -224,7 +224,7 @@ pub struct SnapshotChunk {
     pub data: Bytes,
 }
 
-/// Describes a snapshot archive before its chunks are sent.
+/// Describes a snapshot archive whose chunks were sent.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotInfo {
