@@ -70,7 +70,7 @@ fn leftovers(dir: &Path, files: &[(String, String)]) -> Vec<PathBuf> {
     extra
 }
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")

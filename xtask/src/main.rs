@@ -1,7 +1,9 @@
 //! `cargo xtask codegen [--check]` writes `bindings/src/generated/` from the contract of the
 //! annotated core (with `--check`, fails and names every file that differs);
-//! `cargo xtask parity` prints every core method with its mapping.
+//! `cargo xtask parity` prints every core method with its mapping; `cargo xtask bench-compile
+//! [--runs N]` times `cargo check` of generated surfaces of 250 and 500 actions.
 
+mod bench_compile;
 mod codegen;
 mod parity;
 mod render;
@@ -49,7 +51,11 @@ fn main() -> ExitCode {
             print!("{}", parity::report(surfaces()[0].contract));
             Ok(())
         }
-        _ => Err("usage: cargo xtask codegen [--check] | cargo xtask parity".to_owned()),
+        ["bench-compile", rest @ ..] => bench_compile::run(rest),
+        _ => Err(
+            "usage: cargo xtask codegen [--check] | cargo xtask parity | cargo xtask bench-compile [--runs N]"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
