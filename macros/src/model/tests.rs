@@ -5,7 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{RESERVED, Surface};
+use super::Surface;
+use super::check::RESERVED;
 use crate::parse;
 
 /// Every error `#[surface(attr)]` on `item` reports, in order.
