@@ -31,7 +31,7 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
         checks.push(assert_wire(&label, &event.payload, rt));
     }
     for bridge in &surface.bridges {
-        let name = crate::names::snake(&bridge.name);
+        let name = &bridge.ident;
         checks.push(assert_wire(
             &format!("{name}_bridge_request"),
             &bridge.request,

@@ -5,7 +5,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::{Action, Asker, ParamKind, Surface};
-use crate::names;
 
 pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let actor = &surface.actor;
@@ -33,7 +32,7 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
         let (name, respond, req, resp) = (&br.name, &br.respond_action, &br.request, &br.response);
         let (asker, scope) = match &br.asker {
             Asker::Action(action) => (format!("Asked by `{action}`"), quote!(Call)),
-            Asker::Actor(_) => (format!("Asked by the `{}` actor itself", surface.actor), quote!(Actor)),
+            Asker::Actor => (format!("Asked by the `{}` actor itself", surface.actor), quote!(Actor)),
         };
         let docs = format!(
             "{asker}: a client registers a handler with `handle(\"{name}\", …)`; the host answers through `{respond}`."
@@ -98,14 +97,13 @@ fn action(action: &Action, rt: &TokenStream) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let params = action.data_params().map(|(p, optional)| {
-        let ts_name = names::camel(&p.ident.to_string());
-        let ty = optional.unwrap_or(&p.ty);
+        let (ts_name, ty) = (&p.wire, optional.unwrap_or(&p.ty));
         let optional = optional.is_some();
         quote!(#rt::ParamSpec { name: #ts_name.into(), ts: b.ts::<#ty>(), optional: #optional })
     });
     let callbacks = action.params.iter().filter_map(|p| match &p.kind {
         ParamKind::Emitter { event, .. } => {
-            let option = names::camel(&p.ident.to_string());
+            let option = &p.wire;
             Some(quote!(#rt::CallbackSpec { option: #option.into(), event: #event.into() }))
         }
         _ => None,

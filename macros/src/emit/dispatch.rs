@@ -2,7 +2,7 @@
 //! action, bridge response and unsupported method, no hand-written arms.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::local;
@@ -13,8 +13,7 @@ pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> Tok
     let self_ty = &surface.item.self_ty;
     let actions = surface.actions.iter().map(|a| action_arm(surface, a, rt));
     let bridges = surface.bridges.iter().map(|b| {
-        let (respond, name) = (&b.respond_action, &b.name);
-        let dto = format_ident!("{}", crate::names::pascal(respond));
+        let (respond, name, dto) = (&b.respond_action, &b.name, &b.respond_dto);
         let module = &surface.dto_mod;
         quote! {
             #respond => {

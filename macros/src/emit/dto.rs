@@ -9,19 +9,27 @@ use crate::model::Surface;
 
 /// One DTO to render: a core action's data parameters, or a bridge's response action.
 struct Dto<'a> {
-    ident: proc_macro2::Ident,
+    ident: &'a proc_macro2::Ident,
     name: &'a str,
     doc: String,
-    /// `(field, type, optional)` in wire order.
-    fields: Vec<(proc_macro2::Ident, Type, bool)>,
+    fields: Vec<Field<'a>>,
     /// What the action returns; `None` for nothing.
     output: Option<Type>,
+}
+
+/// A field of a DTO, in wire order.
+struct Field<'a> {
+    ident: proc_macro2::Ident,
+    /// Its name in errors about the argument, as in TypeScript.
+    wire: &'a str,
+    ty: Type,
+    optional: bool,
 }
 
 pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let module = &surface.dto_mod;
     let actions = surface.actions.iter().map(|a| Dto {
-        ident: a.dto.clone(),
+        ident: &a.dto,
         name: &a.name,
         doc: format!(
             "Arguments of the `{}` action (core method `{}`).",
@@ -29,30 +37,37 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
         ),
         fields: a
             .data_params()
-            .map(|(p, optional)| (p.ident.clone(), p.ty.clone(), optional.is_some()))
+            .map(|(p, optional)| Field {
+                ident: p.ident.clone(),
+                wire: &p.wire,
+                ty: p.ty.clone(),
+                optional: optional.is_some(),
+            })
             .collect(),
         output: a.output.ok.clone(),
     });
     let bridges = surface.bridges.iter().map(|b| {
         let response = &b.response;
         Dto {
-            ident: format_ident!("{}", crate::names::pascal(&b.respond_action)),
+            ident: &b.respond_dto,
             name: &b.respond_action,
             doc: format!(
                 "Arguments of `{}`: a client's answer to a `{}` bridge request.",
                 b.respond_action, b.name
             ),
             fields: vec![
-                (
-                    format_ident!("request_id"),
-                    syn::parse_quote!(::std::string::String),
-                    false,
-                ),
-                (
-                    format_ident!("outcome"),
-                    syn::parse_quote!(#rt::BridgeOutcome<#response>),
-                    false,
-                ),
+                Field {
+                    ident: format_ident!("request_id"),
+                    wire: "requestId",
+                    ty: syn::parse_quote!(::std::string::String),
+                    optional: false,
+                },
+                Field {
+                    ident: format_ident!("outcome"),
+                    wire: "outcome",
+                    ty: syn::parse_quote!(#rt::BridgeOutcome<#response>),
+                    optional: false,
+                },
             ],
             output: None,
         }
@@ -81,12 +96,12 @@ fn render_dto(dto: &Dto, rt: &TokenStream) -> TokenStream {
         output,
     } = dto;
     let arity = fields.len();
-    let names: Vec<_> = fields.iter().map(|(f, _, _)| f).collect();
-    let types: Vec<_> = fields.iter().map(|(_, t, _)| t).collect();
+    let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
+    let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let args = super::local("args");
-    let takes = fields.iter().enumerate().map(|(i, (f, t, optional))| {
-        let label = crate::names::camel(&f.to_string());
-        quote!(let #f = #args.take::<#t>(#i, #label, #optional)?;)
+    let takes = fields.iter().enumerate().map(|(i, f)| {
+        let (ident, ty, wire, optional) = (&f.ident, &f.ty, f.wire, f.optional);
+        quote!(let #ident = #args.take::<#ty>(#i, #wire, #optional)?;)
     });
     let output = output.as_ref().map_or_else(|| quote!(()), |ty| quote!(#ty));
     quote! {

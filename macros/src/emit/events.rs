@@ -11,10 +11,7 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let actor_bridges: Vec<_> = surface
         .bridges
         .iter()
-        .filter_map(|b| match &b.asker {
-            Asker::Actor(method) => Some((b, method)),
-            Asker::Action(_) => None,
-        })
+        .filter(|b| matches!(b.asker, Asker::Actor))
         .collect();
     if surface.actor_events.is_empty() && actor_bridges.is_empty() {
         return TokenStream::new();
@@ -34,8 +31,8 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
             }
         }
     });
-    let asks = actor_bridges.iter().map(|(b, method)| {
-        let (name, request, response) = (&b.name, &b.request, &b.response);
+    let asks = actor_bridges.iter().map(|b| {
+        let (name, method, request, response) = (&b.name, &b.ident, &b.request, &b.response);
         let doc = format!(
             "Asks connected clients through the `{name}` bridge and waits up to `timeout` for the first valid answer (`timeout` error if none comes)."
         );

@@ -2,6 +2,7 @@
 //! spanned on the user's tokens and says what the valid choices are.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use proc_macro2::{Ident, Span};
 use quote::{ToTokens, format_ident};
@@ -30,15 +31,92 @@ pub(super) const RESERVED: &[&str] = &[
     "hasOwnProperty",
 ];
 
+/// What claimed a wire name: actions, events and bridges share one namespace, and the kind
+/// decides whether a second declaration of the name is a clash and what the message says.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum WireKind {
+    Action,
+    /// An event of an `Emitter` parameter.
+    Event,
+    /// An event of `#[surface(events(…))]`.
+    ActorEvent,
+    /// A bridge of a `Bridge` parameter.
+    Bridge,
+    /// A bridge of `#[surface(bridges(…))]`.
+    ActorBridge,
+    /// The generated action that answers a bridge.
+    ResponseAction,
+}
+
+impl WireKind {
+    /// Whether several declarations may claim one name of this kind (with one type): a call's
+    /// event or bridge may serve several actions.
+    fn shared(self) -> bool {
+        matches!(self, Self::Event | Self::Bridge)
+    }
+
+    /// What an invalid or reserved name is called in its error.
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Action | Self::ResponseAction => "action",
+            Self::Event | Self::ActorEvent => "event",
+            Self::Bridge | Self::ActorBridge => "bridge",
+        }
+    }
+}
+
+impl fmt::Display for WireKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Action => "action",
+            Self::Event => "event",
+            Self::ActorEvent => "actor event",
+            Self::Bridge => "bridge",
+            Self::ActorBridge => "actor bridge",
+            Self::ResponseAction => "response action",
+        })
+    }
+}
+
+/// The parameter types the macro wires to the call instead of decoding from its arguments.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Callback {
+    /// `Emitter<T>`, with `#[event("…")]`.
+    Emitter,
+    /// `Bridge<Req, Resp>`, with `#[bridge("…")]`.
+    Bridge,
+}
+
+impl Callback {
+    /// The type's name, as the last segment of its path.
+    fn type_name(self) -> &'static str {
+        match self {
+            Self::Emitter => "Emitter",
+            Self::Bridge => "Bridge",
+        }
+    }
+
+    /// `Some((kind, type arguments))` when `ty` is a path ending in `Emitter<…>` or `Bridge<…>`.
+    fn of(ty: &Type) -> Option<(Self, Vec<Type>)> {
+        [Self::Emitter, Self::Bridge]
+            .into_iter()
+            .find_map(|kind| generic_args(ty, kind.type_name()).map(|args| (kind, args)))
+    }
+}
+
 /// Where a wire name was claimed, for clash messages.
 struct Claim {
-    kind: &'static str,
+    kind: WireKind,
     span: Span,
     owner: String,
     /// Token text of the payload type for events and bridges: the same name may be declared
     /// by several actions only with the same type.
     ty: Option<String>,
 }
+
+/// Every wire name claimed so far.
+#[derive(Default)]
+struct Claims(HashMap<String, Claim>);
 
 impl Surface {
     pub fn check(parsed: Parsed) -> syn::Result<Surface> {
@@ -67,21 +145,14 @@ impl Surface {
             _ => None,
         }
         .unwrap_or_else(|| "surface".to_owned());
-        let mut claims: HashMap<String, Claim> = HashMap::new();
+        let mut claims = Claims::default();
         let actor_events = actor_events
             .into_iter()
             .filter_map(|(ident, payload)| {
                 let name = ident.to_string();
-                check_name(&name, "event", ident.span(), &mut diag).then(|| {
-                    claim(
-                        &mut claims,
-                        &name,
-                        ident.span(),
-                        "actor event",
-                        "the surface",
-                        None,
-                        &mut diag,
-                    );
+                let kind = WireKind::ActorEvent;
+                check_name(&name, kind, ident.span(), &mut diag).then(|| {
+                    claims.claim(&name, ident.span(), kind, "the surface", None, &mut diag);
                     ActorEvent {
                         method: format_ident!("{}", names::snake(&name)),
                         name,
@@ -110,13 +181,11 @@ impl Surface {
             response,
         } in actor_bridges
         {
-            let wire = name.to_string();
-            let method = format_ident!("{}", names::snake(&wire));
             surface.bridge(
-                &wire,
+                &name.to_string(),
                 name.span(),
                 [request, response],
-                Asker::Actor(method),
+                Asker::Actor,
                 &mut claims,
                 &mut diag,
             );
@@ -124,20 +193,11 @@ impl Surface {
         for method in &methods {
             surface.classify(method, &mut claims, &mut diag);
         }
-        surface.wire_names = claims
-            .into_iter()
-            .map(|(name, claim)| (name, claim.span))
-            .collect();
-        surface.wire_names.sort_by(|a, b| a.0.cmp(&b.0));
+        surface.wire_names = claims.into_sorted();
         diag.finish(surface)
     }
 
-    fn classify(
-        &mut self,
-        method: &ParsedMethod,
-        claims: &mut HashMap<String, Claim>,
-        diag: &mut Diagnostics,
-    ) {
+    fn classify(&mut self, method: &ParsedMethod, claims: &mut Claims, diag: &mut Diagnostics) {
         let ident = &method.sig.ident;
         let mapping = match method.mappings.as_slice() {
             [] if method.is_pub => {
@@ -207,7 +267,7 @@ impl Surface {
         name: Option<&syn::LitStr>,
         docs: String,
         deprecated: &Option<syn::LitStr>,
-        claims: &mut HashMap<String, Claim>,
+        claims: &mut Claims,
         diag: &mut Diagnostics,
     ) -> Option<Action> {
         let sig = &method.sig;
@@ -216,7 +276,7 @@ impl Surface {
             Some(lit) => (lit.value(), lit.span()),
             None => (names::camel(&ident.to_string()), ident.span()),
         };
-        let mut ok = check_name(&wire, "action", name_span, diag);
+        let mut ok = check_name(&wire, WireKind::Action, name_span, diag);
         match sig.receiver() {
             None => {
                 diag.error(
@@ -251,11 +311,10 @@ impl Surface {
         if params.len() != method.params.len() {
             ok = false;
         }
-        claim(
-            claims,
+        claims.claim(
             &wire,
             name_span,
-            "action",
+            WireKind::Action,
             &format!("method `{ident}`"),
             None,
             diag,
@@ -281,37 +340,38 @@ impl Surface {
         span: Span,
         [request, response]: [Type; 2],
         asker: Asker,
-        claims: &mut HashMap<String, Claim>,
+        claims: &mut Claims,
         diag: &mut Diagnostics,
     ) {
-        if !check_name(name, "bridge", span, diag) {
+        let (kind, owner) = match &asker {
+            Asker::Action(action) => (WireKind::Bridge, format!("action `{action}`")),
+            Asker::Actor => (WireKind::ActorBridge, "the surface".to_owned()),
+        };
+        if !check_name(name, kind, span, diag) {
             return;
         }
         let pair: Type = syn::parse_quote!((#request, #response));
-        let (kind, owner) = match &asker {
-            Asker::Action(action) => ("bridge", format!("action `{action}`")),
-            Asker::Actor(_) => ("actor bridge", "the surface".to_owned()),
-        };
-        claim(claims, name, span, kind, &owner, Some(&pair), diag);
+        claims.claim(name, span, kind, &owner, Some(&pair), diag);
         if self.bridges.iter().any(|b| b.name == name) {
             return;
         }
-        let respond = format!("respond{}", names::pascal(name));
-        let owner = format!("bridge `{name}`");
-        claim(
-            claims,
-            &respond,
+        let respond_action = format!("respond{}", names::pascal(name));
+        let respond_dto = format_ident!("{}", names::pascal(&respond_action));
+        claims.claim(
+            &respond_action,
             span,
-            "response action",
-            &owner,
+            WireKind::ResponseAction,
+            &format!("bridge `{name}`"),
             None,
             diag,
         );
         self.bridges.push(BridgeDef {
             name: name.to_owned(),
+            ident: format_ident!("{}", names::snake(name)),
             request,
             response,
-            respond_action: respond,
+            respond_action,
+            respond_dto,
             asker,
         });
     }
@@ -321,7 +381,7 @@ impl Surface {
         p: &ParsedParam,
         action: &str,
         method: &Ident,
-        claims: &mut HashMap<String, Claim>,
+        claims: &mut Claims,
         diag: &mut Diagnostics,
     ) -> Option<Param> {
         let ty = (*p.pat_type.ty).clone();
@@ -352,19 +412,17 @@ impl Surface {
             }
             _ => {}
         }
-        let option = camel_ident(&ident);
-        let callback = callback_kind(&ty);
-        let kind = match (callback, &p.event, &p.bridge) {
-            (Some(("Emitter", args)), Some(event), None) if args.len() == 1 => {
+        let wire = names::camel(&ident.to_string());
+        let kind = match (Callback::of(&ty), &p.event, &p.bridge) {
+            (Some((Callback::Emitter, args)), Some(event), None) if args.len() == 1 => {
                 let payload = args[0].clone();
                 let name = event.value();
-                if check_name(&name, "event", event.span(), diag) {
+                if check_name(&name, WireKind::Event, event.span(), diag) {
                     let owner = format!("action `{action}`");
-                    claim(
-                        claims,
+                    claims.claim(
                         &name,
                         event.span(),
-                        "event",
+                        WireKind::Event,
                         &owner,
                         Some(&payload),
                         diag,
@@ -374,7 +432,7 @@ impl Surface {
                             name: name.clone(),
                             payload: payload.clone(),
                             action: action.to_owned(),
-                            option,
+                            option: wire.clone(),
                         });
                     }
                 }
@@ -383,7 +441,7 @@ impl Surface {
                     payload,
                 }
             }
-            (Some(("Bridge", args)), None, Some(bridge)) if args.len() == 2 => {
+            (Some((Callback::Bridge, args)), None, Some(bridge)) if args.len() == 2 => {
                 let name = bridge.value();
                 let [request, response] = [args[0].clone(), args[1].clone()];
                 let asker = Asker::Action(action.to_owned());
@@ -397,16 +455,16 @@ impl Surface {
                 );
                 ParamKind::Bridge { bridge: name }
             }
-            (Some(("Emitter", _)), None, _) => {
+            (Some((Callback::Emitter, _)), None, _) => {
                 diag.error(ty.span(), format!("`{ident}` is an `Emitter`; name its event: `#[event(\"name\")] {ident}: Emitter<T>`"));
                 return None;
             }
-            (Some(("Bridge", _)), _, None) => {
+            (Some((Callback::Bridge, _)), _, None) => {
                 diag.error(ty.span(), format!("`{ident}` is a `Bridge`; name it: `#[bridge(\"name\")] {ident}: Bridge<Req, Resp>`"));
                 return None;
             }
             (Some((kind, _)), _, _) => {
-                diag.error(ty.span(), format!("`{ident}`: write `Emitter<T>` or `Bridge<Req, Resp>` with their type arguments, with `#[event(\"…\")]` or `#[bridge(\"…\")]` respectively (found `{kind}`)"));
+                diag.error(ty.span(), format!("`{ident}`: write `Emitter<T>` or `Bridge<Req, Resp>` with their type arguments, with `#[event(\"…\")]` or `#[bridge(\"…\")]` respectively (found `{}`)", kind.type_name()));
                 return None;
             }
             (None, Some(event), _) => {
@@ -426,15 +484,17 @@ impl Surface {
                 optional: generic_args(&ty, "Option").and_then(|a| a.into_iter().next()),
             },
         };
-        Some(Param { ident, ty, kind })
+        Some(Param {
+            ident,
+            wire,
+            ty,
+            kind,
+        })
     }
 }
 
-fn camel_ident(ident: &Ident) -> String {
-    names::camel(&ident.to_string())
-}
-
-fn check_name(name: &str, kind: &str, span: Span, diag: &mut Diagnostics) -> bool {
+fn check_name(name: &str, kind: WireKind, span: Span, diag: &mut Diagnostics) -> bool {
+    let kind = kind.noun();
     if !names::is_wire_name(name) {
         diag.error(
             span,
@@ -455,59 +515,59 @@ fn check_name(name: &str, kind: &str, span: Span, diag: &mut Diagnostics) -> boo
     true
 }
 
-/// Claims a wire name: actions, events and bridges share one namespace.
-fn claim(
-    claims: &mut HashMap<String, Claim>,
-    name: &str,
-    span: Span,
-    kind: &'static str,
-    owner: &str,
-    ty: Option<&Type>,
-    diag: &mut Diagnostics,
-) {
-    let ty = ty.map(|t| t.to_token_stream().to_string());
-    match claims.get(name) {
-        None => {
-            claims.insert(
-                name.to_owned(),
-                Claim {
-                    kind,
-                    span,
-                    owner: owner.to_owned(),
-                    ty,
-                },
-            );
+impl Claims {
+    /// Claims `name` for `owner`, or reports why it cannot have it.
+    fn claim(
+        &mut self,
+        name: &str,
+        span: Span,
+        kind: WireKind,
+        owner: &str,
+        ty: Option<&Type>,
+        diag: &mut Diagnostics,
+    ) {
+        let ty = ty.map(|t| t.to_token_stream().to_string());
+        match self.0.get(name) {
+            None => {
+                self.0.insert(
+                    name.to_owned(),
+                    Claim {
+                        kind,
+                        span,
+                        owner: owner.to_owned(),
+                        ty,
+                    },
+                );
+            }
+            Some(prev) if prev.kind == kind && kind.shared() && prev.ty == ty => {}
+            Some(prev) if prev.kind == kind && kind.shared() => diag.error(
+                span,
+                format!(
+                    "{kind} `{name}` is declared by {} with type `{}`; every use must have the same type",
+                    prev.owner,
+                    prev.ty.as_deref().unwrap_or_default()
+                ),
+            ),
+            Some(prev) => diag.error(
+                span,
+                format!(
+                    "{kind} name `{name}` clashes with the {} `{name}` of {}; actions, events and bridges share one namespace",
+                    prev.kind, prev.owner
+                ),
+            ),
         }
-        // One call event or bridge may serve several actions when its type is the same.
-        Some(prev) if prev.kind == kind && shared(kind) && prev.ty == ty => {}
-        Some(prev) if prev.kind == kind && shared(kind) => diag.error(
-            span,
-            format!(
-                "{kind} `{name}` is declared by {} with type `{}`; every use must have the same type",
-                prev.owner,
-                prev.ty.as_deref().unwrap_or_default()
-            ),
-        ),
-        Some(prev) => diag.error(
-            span,
-            format!(
-                "{kind} name `{name}` clashes with the {} `{name}` of {}; actions, events and bridges share one namespace",
-                prev.kind, prev.owner
-            ),
-        ),
     }
-}
 
-/// Whether several declarations may name the same wire name of this kind.
-fn shared(kind: &str) -> bool {
-    matches!(kind, "event" | "bridge")
-}
-
-/// `Some(("Emitter", [T]))` when `ty` is a path ending in `Emitter<…>` or `Bridge<…>`.
-fn callback_kind(ty: &Type) -> Option<(&'static str, Vec<Type>)> {
-    ["Emitter", "Bridge"]
-        .into_iter()
-        .find_map(|kind| generic_args(ty, kind).map(|args| (kind, args)))
+    /// Every claimed name, sorted, with the span of its first claim.
+    fn into_sorted(self) -> Vec<(String, Span)> {
+        let mut names: Vec<_> = self
+            .0
+            .into_iter()
+            .map(|(name, claim)| (name, claim.span))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names
+    }
 }
 
 /// The type arguments of `ty` when its last path segment is `name`.

@@ -47,6 +47,9 @@ impl Action {
 
 pub struct Param {
     pub ident: Ident,
+    /// Its name in TypeScript (`onChunk`): the parameter's in the contract, or the callback
+    /// option's of an emitter.
+    pub wire: String,
     pub ty: Type,
     pub kind: ParamKind,
 }
@@ -89,9 +92,15 @@ pub struct ActorEvent {
 
 pub struct BridgeDef {
     pub name: String,
+    /// Its name in Rust (`tool_call`): the method of the generated events type that asks an
+    /// actor bridge, and the label of the bridge's type checks.
+    pub ident: Ident,
     pub request: Type,
     pub response: Type,
+    /// The action through which clients answer, e.g. `respondToolCall`.
     pub respond_action: String,
+    /// That action's DTO, e.g. `RespondToolCall`.
+    pub respond_dto: Ident,
     pub asker: Asker,
 }
 
@@ -99,9 +108,9 @@ pub struct BridgeDef {
 pub enum Asker {
     /// A `Bridge` parameter of this action, during the call.
     Action(String),
-    /// The actor itself (declared in `#[surface(bridges(…))]`), through this method of the
-    /// generated events type.
-    Actor(Ident),
+    /// The actor itself (declared in `#[surface(bridges(…))]`), through the generated events
+    /// type.
+    Actor,
 }
 
 pub struct Note {

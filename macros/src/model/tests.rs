@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::Surface;
 use super::check::RESERVED;
+use super::{Asker, Surface};
 use crate::parse;
 
 /// Every error `#[surface(attr)]` on `item` reports, in order.
@@ -61,6 +61,83 @@ fn a_well_formed_surface_checks_and_derives_its_names() {
         .collect();
     assert_eq!(names, ["progress", "readFile", "stat"]);
     assert_eq!((surface.hooks.len(), surface.unsupported.len()), (1, 1));
+    let [read, stat] = &surface.actions[..] else {
+        panic!("two actions")
+    };
+    assert_eq!(
+        (read.dto.to_string(), stat.dto.to_string()),
+        ("ReadFile".into(), "Stat".into())
+    );
+    let wires: Vec<_> = read.params.iter().map(|p| p.wire.as_str()).collect();
+    assert_eq!(wires, ["path", "onProgress"]);
+    assert_eq!(surface.events[0].option, "onProgress");
+    assert_eq!(surface.hooks[0].name, "onOpen");
+}
+
+#[test]
+fn a_bridge_derives_its_response_action_and_rust_names() {
+    let item = quote! {
+        impl Core {
+            #[action]
+            pub fn ask(&self, #[bridge("userInput")] input: Bridge<String, u32>) {}
+            #[action]
+            pub fn ask_again(&self, #[bridge("userInput")] input: Bridge<String, u32>) {}
+        }
+    };
+    let surface = parse::parse(
+        quote!(actor = "demo", bridges(toolCall = String => u32)),
+        item,
+    )
+    .and_then(Surface::check)
+    .unwrap();
+    let bridges: Vec<_> = surface
+        .bridges
+        .iter()
+        .map(|b| {
+            let asker = match &b.asker {
+                Asker::Action(action) => action.as_str(),
+                Asker::Actor => "(actor)",
+            };
+            (
+                b.name.as_str(),
+                b.ident.to_string(),
+                b.respond_action.as_str(),
+                b.respond_dto.to_string(),
+                asker,
+            )
+        })
+        .collect();
+    assert_eq!(
+        bridges,
+        [
+            (
+                "toolCall",
+                "tool_call".into(),
+                "respondToolCall",
+                "RespondToolCall".into(),
+                "(actor)"
+            ),
+            (
+                "userInput",
+                "user_input".into(),
+                "respondUserInput",
+                "RespondUserInput".into(),
+                "ask"
+            ),
+        ]
+    );
+    let names: Vec<_> = surface.wire_names.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ask",
+            "askAgain",
+            "respondToolCall",
+            "respondUserInput",
+            "toolCall",
+            "userInput"
+        ]
+    );
 }
 
 #[test]
@@ -144,6 +221,49 @@ fn callbacks_are_named_and_attributes_match_their_types() {
             "`answer` is a `Bridge`; name it",
             "#[bridge] applies to `Bridge<Req, Resp>` parameters; `value` is a plain argument",
             "event `done` is declared by action `a` with type `String`",
+        ],
+    );
+}
+
+#[test]
+fn actor_events_and_bridges_share_the_namespace_and_are_declared_once() {
+    let found = errors(
+        quote!(actor = "demo", events(ping = String), bridges(ping = String => u32, ask = String => u32, ask = String => u32)),
+        quote! {
+            impl Core {
+                #[action]
+                pub fn respond_ask(&self) {}
+                #[action]
+                pub fn tell(&self, #[bridge("ask")] ask: Bridge<String, u32>) {}
+            }
+        },
+    );
+    assert_errors(
+        found,
+        &[
+            "actor bridge name `ping` clashes with the actor event `ping` of the surface",
+            "actor bridge name `ask` clashes with the actor bridge `ask` of the surface",
+            "action name `respondAsk` clashes with the response action `respondAsk` of bridge `ask`",
+            "bridge name `ask` clashes with the actor bridge `ask` of the surface",
+        ],
+    );
+}
+
+#[test]
+fn callback_types_need_their_arguments() {
+    let found = demo(quote! {
+        impl Core {
+            #[action]
+            pub fn a(&self, #[event("done")] done: Emitter) {}
+            #[action]
+            pub fn b(&self, #[bridge("ask")] ask: Bridge<String>) {}
+        }
+    });
+    assert_errors(
+        found,
+        &[
+            "`done`: write `Emitter<T>` or `Bridge<Req, Resp>` with their type arguments, with `#[event(\"…\")]` or `#[bridge(\"…\")]` respectively (found `Emitter`)",
+            "`ask`: write `Emitter<T>` or `Bridge<Req, Resp>` with their type arguments, with `#[event(\"…\")]` or `#[bridge(\"…\")]` respectively (found `Bridge`)",
         ],
     );
 }
