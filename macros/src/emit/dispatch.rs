@@ -1,28 +1,40 @@
-//! Renders the `Surface` impl: the contract accessor and the dispatcher — one match arm per
-//! action, bridge response and unsupported method, no hand-written arms.
+//! Renders the `Surface` impl: the contract accessor and the dispatcher, whose match only
+//! forwards each action and bridge response to a generated method of its own (and answers
+//! unsupported methods). One function per action keeps compile time linear in the number of
+//! actions: with every action inlined into the dispatcher's one future, 500 actions took 2.9x
+//! the `cargo check` time of 250; split, 2.1x (`cargo xtask bench-compile`).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::local;
-use crate::model::{Action, ParamKind, Surface};
+use crate::model::{Action, BridgeDef, ParamKind, Surface};
 
 pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> TokenStream {
     let (args, ctx, action) = (local("args"), local("ctx"), local("action"));
     let self_ty = &surface.item.self_ty;
-    let actions = surface.actions.iter().map(|a| action_arm(surface, a, rt));
-    let bridges = surface.bridges.iter().map(|b| {
-        let (respond, name, dto) = (&b.respond_action, &b.name, &b.respond_dto);
-        let module = &surface.dto_mod;
-        quote! {
-            #respond => {
-                let #args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#respond, #args))?;
-                #ctx.bridges().resolve(#name, &#args.request_id, #rt::to_value(&#args.outcome)?)?;
-                ::core::result::Result::Ok(#rt::Value::Null)
-            }
+    let handlers: Vec<Handler> = surface
+        .actions
+        .iter()
+        .map(|a| action_handler(surface, a, rt))
+        .chain(
+            surface
+                .bridges
+                .iter()
+                .map(|b| respond_handler(surface, b, rt)),
+        )
+        .collect();
+    let arms = handlers.iter().map(|h| {
+        let (name, ident) = (h.name, h.ident);
+        let call = quote!(Self::#ident(self, #args, #ctx));
+        if h.is_async {
+            quote!(#name => #call.await,)
+        } else {
+            quote!(#name => #call,)
         }
     });
+    let methods = handlers.iter().map(|h| h.render(rt));
     let unsupported = surface.unsupported.iter().map(|n| {
         let name = &n.name;
         let message = format!(
@@ -39,6 +51,8 @@ pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> Tok
         },
         None => quote!(::core::result::Result::Err(#rt::ActorError::unknown_action(#action))),
     };
+    // The methods come after the trait impl: the compiler reports a type's errors in the order
+    // of the bodies, and the contract's come first.
     quote! {
         #[#rt::__private::async_trait]
         impl #rt::Surface for #self_ty {
@@ -53,19 +67,48 @@ pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> Tok
                 #args: ::std::vec::Vec<#rt::Value>,
                 #ctx: &#rt::CallContext,
             ) -> ::core::result::Result<#rt::Value, #rt::ActorError> {
-                let _ = #ctx;
                 match #action {
-                    #(#actions)*
-                    #(#bridges)*
+                    #(#arms)*
                     #(#unsupported)*
                     _ => #fallback,
                 }
             }
         }
+
+        impl #self_ty {
+            #(#methods)*
+        }
     }
 }
 
-fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStream {
+/// The generated method behind one action: decodes the call's arguments, runs it, encodes
+/// the result.
+struct Handler<'a> {
+    name: &'a str,
+    ident: &'a Ident,
+    is_async: bool,
+    body: TokenStream,
+}
+
+impl Handler<'_> {
+    fn render(&self, rt: &TokenStream) -> TokenStream {
+        let (ident, body) = (self.ident, &self.body);
+        let (args, ctx) = (local("args"), local("ctx"));
+        let asyncness = self.is_async.then(|| quote!(async));
+        quote! {
+            #[doc(hidden)]
+            #asyncness fn #ident(
+                &self,
+                #args: ::std::vec::Vec<#rt::Value>,
+                #ctx: &#rt::CallContext,
+            ) -> ::core::result::Result<#rt::Value, #rt::ActorError> {
+                #body
+            }
+        }
+    }
+}
+
+fn action_handler<'a>(surface: &Surface, action: &'a Action, rt: &TokenStream) -> Handler<'a> {
     let (name, method, dto, module) = (&action.name, &action.method, &action.dto, &surface.dto_mod);
     let (args, ctx, output) = (local("args"), local("ctx"), local("output"));
     let callbacks = action.params.iter().filter_map(|p| {
@@ -101,12 +144,30 @@ fn action_arm(surface: &Surface, action: &Action, rt: &TokenStream) -> TokenStre
             }
         };
     }
-    quote! {
-        #name => {
+    Handler {
+        name,
+        ident: &action.handler,
+        is_async: action.is_async,
+        body: quote! {
             let #args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#name, #args))?;
             #(#callbacks)*
             let #output = #call;
             #rt::to_value(&#output)
-        }
+        },
+    }
+}
+
+fn respond_handler<'a>(surface: &Surface, bridge: &'a BridgeDef, rt: &TokenStream) -> Handler<'a> {
+    let (respond, name, dto) = (&bridge.respond_action, &bridge.name, &bridge.respond_dto);
+    let (args, ctx, module) = (local("args"), local("ctx"), &surface.dto_mod);
+    Handler {
+        name: respond,
+        ident: &bridge.respond_handler,
+        is_async: false,
+        body: quote! {
+            let #args = <#module::#dto as #rt::ActionArgs>::from_args(#rt::Args::new(#respond, #args))?;
+            #ctx.bridges().resolve(#name, &#args.request_id, #rt::to_value(&#args.outcome)?)?;
+            ::core::result::Result::Ok(#rt::Value::Null)
+        },
     }
 }

@@ -323,6 +323,7 @@ impl Surface {
         ok.then(|| Action {
             method: ident.clone(),
             dto: format_ident!("{}", names::pascal(&wire)),
+            handler: handler(&wire),
             name: wire,
             docs,
             deprecated: deprecated.as_ref().map(syn::LitStr::value),
@@ -370,8 +371,9 @@ impl Surface {
             ident: format_ident!("{}", names::snake(name)),
             request,
             response,
-            respond_action,
             respond_dto,
+            respond_handler: handler(&respond_action),
+            respond_action,
             asker,
         });
     }
@@ -491,6 +493,12 @@ impl Surface {
             kind,
         })
     }
+}
+
+/// The generated method behind the action `wire`: named after the wire name, which is unique,
+/// rather than the Rust method, which a response action does not have.
+fn handler(wire: &str) -> Ident {
+    format_ident!("__action_{}", names::snake(wire))
 }
 
 fn check_name(name: &str, kind: WireKind, span: Span, diag: &mut Diagnostics) -> bool {

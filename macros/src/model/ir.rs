@@ -29,6 +29,9 @@ pub struct Action {
     pub name: String,
     /// The DTO struct, e.g. `MountFs`.
     pub dto: Ident,
+    /// The generated method that decodes a call's arguments and calls `method`, e.g.
+    /// `__action_mount_fs`: the dispatcher only forwards to it.
+    pub handler: Ident,
     pub docs: String,
     pub deprecated: Option<String>,
     pub is_async: bool,
@@ -101,6 +104,8 @@ pub struct BridgeDef {
     pub respond_action: String,
     /// That action's DTO, e.g. `RespondToolCall`.
     pub respond_dto: Ident,
+    /// That action's generated method, e.g. `__action_respond_tool_call`.
+    pub respond_handler: Ident,
     pub asker: Asker,
 }
 
