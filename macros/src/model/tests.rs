@@ -68,6 +68,7 @@ fn a_well_formed_surface_checks_and_derives_its_names() {
         (read.dto.to_string(), stat.dto.to_string()),
         ("ReadFile".into(), "Stat".into())
     );
+    assert_eq!(read.handler, "__action_read_file");
     let wires: Vec<_> = read.params.iter().map(|p| p.wire.as_str()).collect();
     assert_eq!(wires, ["path", "onProgress"]);
     assert_eq!(surface.events[0].option, "onProgress");
@@ -75,7 +76,7 @@ fn a_well_formed_surface_checks_and_derives_its_names() {
 }
 
 #[test]
-fn a_bridge_derives_its_response_action_and_rust_names() {
+fn a_bridge_derives_its_response_action_with_its_dto_and_handler() {
     let item = quote! {
         impl Core {
             #[action]
@@ -103,6 +104,7 @@ fn a_bridge_derives_its_response_action_and_rust_names() {
                 b.ident.to_string(),
                 b.respond_action.as_str(),
                 b.respond_dto.to_string(),
+                b.respond_handler.to_string(),
                 asker,
             )
         })
@@ -115,6 +117,7 @@ fn a_bridge_derives_its_response_action_and_rust_names() {
                 "tool_call".into(),
                 "respondToolCall",
                 "RespondToolCall".into(),
+                "__action_respond_tool_call".into(),
                 "(actor)"
             ),
             (
@@ -122,6 +125,7 @@ fn a_bridge_derives_its_response_action_and_rust_names() {
                 "user_input".into(),
                 "respondUserInput",
                 "RespondUserInput".into(),
+                "__action_respond_user_input".into(),
                 "ask"
             ),
         ]
