@@ -1,0 +1,12 @@
+pub struct Core;
+
+#[agentos_macros::surface(actor = "demo")]
+impl Core {
+    #[action]
+    #[hook]
+    pub fn ping(&self) -> u32 {
+        1
+    }
+}
+
+fn main() {}

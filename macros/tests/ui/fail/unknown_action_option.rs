@@ -1,0 +1,11 @@
+pub struct Core;
+
+#[agentos_macros::surface(actor = "demo")]
+impl Core {
+    #[action(nmae = "pong")]
+    pub fn ping(&self) -> u32 {
+        1
+    }
+}
+
+fn main() {}

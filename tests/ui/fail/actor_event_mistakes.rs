@@ -1,9 +1,0 @@
-pub struct Core;
-
-#[agentos_core::surface(actor = "demo", events(ping = String, Pong = u32, ping = String))]
-impl Core {
-    #[action]
-    pub fn ping(&self) {}
-}
-
-fn main() {}
