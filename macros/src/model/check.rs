@@ -33,7 +33,7 @@ pub(super) const RESERVED: &[&str] = &[
 
 /// What claimed a wire name: actions, events and bridges share one namespace, and the kind
 /// decides whether a second declaration of the name is a clash and what the message says.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum WireKind {
     Action,
     /// An event of an `Emitter` parameter.
@@ -79,7 +79,7 @@ impl fmt::Display for WireKind {
 }
 
 /// The parameter types the macro wires to the call instead of decoding from its arguments.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy)]
 enum Callback {
     /// `Emitter<T>`, with `#[event("…")]`.
     Emitter,
