@@ -738,7 +738,7 @@ index: number,
 data: Uint8Array, };
 
 /**
- * Describes a snapshot archive before its chunks are sent.
+ * Describes a snapshot archive whose chunks were sent.
  */
 export type SnapshotInfo = { 
 /**
