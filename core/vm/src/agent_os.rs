@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::error::code;
 use crate::runtime::instance::Idle;
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter, GROUP_AGENTOS};
+use crate::vm::child::{Launcher, PtySize};
 use crate::vm::cron::{
     self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
     ScheduledJob,
@@ -26,13 +27,13 @@ use crate::vm::mount_store::{MountStore, Mounts};
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
-use crate::vm::sandbox::{Launch, Plan, Sandbox, SandboxInfo, SandboxMode, VmLimits};
+use crate::vm::sandbox::{Plan, Sandbox, SandboxInfo, SandboxMode, VmLimits};
 use crate::vm::session::{
     self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
     PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
     SessionOptions, Sessions,
 };
-use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, ShellSize, Shells};
+use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{
     ClientTools, McpEndpoint, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits,
 };
@@ -98,24 +99,12 @@ impl Default for VmQuotas {
     }
 }
 
-impl VmQuotas {
-    fn check(what: &str, running: usize, max: usize) -> Result<(), ActorError> {
-        if running >= max {
-            return Err(ActorError::limit_exceeded(format!(
-                "this VM already runs {running} {what}, its most (end one first)"
-            ))
-            .with_metadata(serde_json::json!({ "limit": what, "max": max })));
-        }
-        Ok(())
-    }
-}
-
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
 /// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
     parts: Parts,
     mounts: Mounts,
-    quotas: VmQuotas,
+    max_upload_bytes: u64,
     processes: Processes,
     shells: Shells,
     cron: Cron,
@@ -128,6 +117,7 @@ pub struct AgentOs {
 struct Parts {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
+    launcher: Launcher,
     sessions: Arc<Sessions>,
     toolkits: Arc<Toolkits>,
     toolkit_proxy: Option<PathBuf>,
@@ -166,12 +156,11 @@ impl AgentOs {
         for spec in config.toolkits {
             toolkits.register(spec)?;
         }
-        // Agents' terminals are processes of the VM like any other.
-        let launcher: session::Launcher = {
-            let (sandbox, fs) = (sandbox.clone(), fs.clone());
-            Arc::new(move |argv, cwd, env| {
-                Ok(plan(&sandbox, &fs, argv, cwd, env, &[], false)?.command())
-            })
+        // Every program of the VM, an agent's terminals included, sees its tree as it is when
+        // it starts.
+        let launcher = {
+            let fs = fs.clone();
+            Launcher::new(sandbox.clone(), move || fs.host_view())
         };
         let store = config
             .state_store
@@ -183,11 +172,12 @@ impl AgentOs {
             Arc::new(events.clone()),
             &store,
             vm.clone(),
-            launcher,
+            launcher.clone(),
         )?);
         let parts = Parts {
             fs,
             sandbox,
+            launcher: launcher.clone(),
             sessions,
             toolkits,
             toolkit_proxy: config.toolkit_proxy,
@@ -213,9 +203,9 @@ impl AgentOs {
             )?,
             mounts,
             parts,
-            quotas: config.quotas,
-            processes: Processes::default(),
-            shells: Shells::default(),
+            max_upload_bytes: config.quotas.max_upload_bytes,
+            processes: Processes::new(launcher.clone(), config.quotas.max_processes),
+            shells: Shells::new(launcher, config.quotas.max_shells),
             events,
         })
     }
@@ -242,7 +232,7 @@ impl Parts {
         binds: &[String],
         terminal: bool,
     ) -> Result<Plan, ActorError> {
-        plan(&self.sandbox, &self.fs, argv, cwd, env, binds, terminal)
+        self.launcher.plan(argv, cwd, env, binds, terminal)
     }
 
     /// The stdio MCP server entry through which a session's agent reaches the toolkits, and
@@ -314,7 +304,7 @@ impl Parts {
         }
         let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
         self.sessions
-            .create(agent_type, plan.command(), cwd.as_str().to_owned(), options)
+            .create(agent_type, &plan, cwd.as_str().to_owned(), options)
             .await
     }
 
@@ -338,7 +328,7 @@ impl Parts {
         let env = options.env.clone().unwrap_or_default();
         let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
         let oom_kills = self.sandbox.oom_kills();
-        let mut result = exec::run(plan.command(), &options, on_stdout, on_stderr).await?;
+        let mut result = exec::run(&plan, &options, on_stdout, on_stderr).await?;
         fit_answer(&mut result, self.answer_limit);
         // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
         // processes killed for memory went up.
@@ -387,25 +377,6 @@ impl ClientTools for AgentOsEvents {
     ) -> Result<ToolCallResult, ActorError> {
         AgentOsEvents::tool_call(self, request, timeout).await
     }
-}
-
-fn plan(
-    sandbox: &Sandbox,
-    fs: &Filesystem,
-    argv: &[String],
-    cwd: Option<&str>,
-    env: &BTreeMap<String, String>,
-    binds: &[String],
-    terminal: bool,
-) -> Result<Plan, ActorError> {
-    let cwd = VmPath::parse(cwd.unwrap_or("/"))?;
-    let launch = Launch {
-        argv,
-        cwd: cwd.as_str(),
-        env,
-        binds,
-    };
-    sandbox.plan(&fs.host_view()?, &launch, terminal)
 }
 
 /// What a cron job does when it fires; its result is the run's.
@@ -676,7 +647,7 @@ impl AgentOs {
         chunk: Bytes,
         upload_id: Option<String>,
     ) -> Result<UploadInfo, ActorError> {
-        let max_pending = self.quotas.max_upload_bytes;
+        let max_pending = self.max_upload_bytes;
         off_runtime(|| self.parts.fs.upload_chunk(upload_id, chunk, max_pending))
     }
 
@@ -721,23 +692,10 @@ impl AgentOs {
         args: Vec<String>,
         options: Option<SpawnOptions>,
     ) -> Result<ProcessInfo, ActorError> {
-        let running = self.processes.list().iter().filter(|p| p.running).count();
-        VmQuotas::check("processes", running, self.quotas.max_processes)?;
-        let options = options.unwrap_or_default();
-        let argv: Vec<String> = std::iter::once(command).chain(args).collect();
-        let terminal = options.pty.is_some();
-        let plan = self.parts.plan(
-            &argv,
-            options.cwd.as_deref(),
-            &options.launch_env(),
-            &[],
-            terminal,
-        )?;
         let (output, exit) = (self.events.clone(), self.events.clone());
         self.processes.spawn(
-            plan,
-            argv,
-            &options,
+            std::iter::once(command).chain(args).collect(),
+            &options.unwrap_or_default(),
             move |chunk| output.process_output(&chunk),
             move |end| exit.process_exit(&end),
         )
@@ -760,7 +718,7 @@ impl AgentOs {
     /// Resizes the terminal of a process spawned with `pty`.
     #[action]
     pub fn resize_process(&self, pid: u32, cols: u16, rows: u16) -> Result<(), ActorError> {
-        self.processes.resize(pid, ShellSize { cols, rows })
+        self.processes.resize(pid, PtySize { cols, rows })
     }
 
     /// Waits for a spawned process to end and tells how; answers at once for one that has.
@@ -820,21 +778,9 @@ impl AgentOs {
     /// its end as one `shellExit`, after the last output.
     #[action]
     pub fn open_shell(&self, options: Option<ShellOptions>) -> Result<ShellInfo, ActorError> {
-        VmQuotas::check("shells", self.shells.list().len(), self.quotas.max_shells)?;
-        let options = options.unwrap_or_default();
-        let argv = options.argv();
-        let plan = self.parts.plan(
-            &argv,
-            options.cwd.as_deref(),
-            &options.launch_env(),
-            &[],
-            true,
-        )?;
         let (data, exit) = (self.events.clone(), self.events.clone());
         self.shells.open(
-            plan,
-            argv,
-            options.size(),
+            &options.unwrap_or_default(),
             move |chunk| data.shell_data(&chunk),
             move |end| exit.shell_exit(&end),
         )
@@ -849,7 +795,7 @@ impl AgentOs {
     /// Resizes a shell's terminal; its foreground program gets `SIGWINCH`.
     #[action]
     pub fn resize_shell(&self, shell_id: String, cols: u16, rows: u16) -> Result<(), ActorError> {
-        self.shells.resize(&shell_id, ShellSize { cols, rows })
+        self.shells.resize(&shell_id, PtySize { cols, rows })
     }
 
     /// Hangs up a shell (`SIGHUP`, then `SIGKILL` if it lingers) and waits for it to end.

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use ts_rs::TS;
 
+use super::child::{Group, Started, chunks};
 use super::fs::FileContent;
-use super::process::supervise::{chunks, signal_name};
+use super::sandbox::Plan;
 use crate::runtime::ActorError;
 
 /// How long the pipes may stay open after a timeout's kill.
@@ -67,25 +68,23 @@ pub struct ExecResult {
     pub stderr_truncated: bool,
 }
 
-/// Runs `cmd` (already placed in its own process group) to completion.
-pub async fn run(
-    mut cmd: tokio::process::Command,
+/// Runs `plan`, made for pipes, to completion.
+pub(crate) async fn run(
+    plan: &Plan,
     options: &ExecOptions,
     on_stdout: impl Fn(&[u8]) + Send + Sync,
     on_stderr: impl Fn(&[u8]) + Send + Sync,
 ) -> Result<ExecResult, ActorError> {
-    use std::process::Stdio;
     let cap = options
         .max_output_bytes
         .map_or(DEFAULT_MAX_OUTPUT, |n| n as usize);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ActorError::internal(format!("cannot start the process: {e}")))?;
-    let pgid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
-    let stdin = child.stdin.take().expect("stdin is piped");
+    let Started {
+        mut process,
+        pid,
+        io,
+    } = Started::piped(plan, true)?;
+    let group = Group::new(pid, plan.wrappers);
+    let stdin = io.stdin.expect("stdin is piped");
     let input = options.stdin.as_ref().map(|c| c.as_bytes().to_vec());
     let feed = async move {
         let mut stdin = stdin;
@@ -94,15 +93,13 @@ pub async fn run(
             let _ = stdin.write_all(&bytes).await;
         }
     };
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
     let work = async {
         let (_, out, err) = tokio::join!(
             feed,
-            collect(stdout, cap, &on_stdout),
-            collect(stderr, cap, &on_stderr)
+            collect(io.stdout, cap, &on_stdout),
+            collect(io.stderr, cap, &on_stderr)
         );
-        let status = child.wait().await;
+        let status = group.reap(&mut process).await;
         (out, err, status)
     };
     let limit = options
@@ -115,10 +112,7 @@ pub async fn run(
             match tokio::time::timeout(limit, &mut work).await {
                 Ok(done) => (false, done),
                 Err(_) => {
-                    if let Some(pgid) = pgid {
-                        // The group was created for this process; nothing else is in it.
-                        let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-                    }
+                    group.kill_all();
                     // Only a descendant that left the group can keep the pipes open now.
                     let done = tokio::time::timeout(KILL_GRACE, work).await.map_err(|_| {
                         ActorError::timeout(format!(
@@ -133,10 +127,10 @@ pub async fn run(
     };
     let status =
         status.map_err(|e| ActorError::internal(format!("waiting for the process: {e}")))?;
-    let signal = std::os::unix::process::ExitStatusExt::signal(&status).map(signal_name);
+    let ended = group.ended(status, timed_out);
     Ok(ExecResult {
-        exit_code: status.code(),
-        signal,
+        exit_code: ended.exit_code,
+        signal: ended.signal,
         timed_out,
         stdout: String::from_utf8_lossy(&out.kept).into_owned(),
         stderr: String::from_utf8_lossy(&err.kept).into_owned(),

@@ -1,7 +1,9 @@
-//! The VM's subsystems: its filesystem, the sandbox its processes run in, processes and
-//! interactive shells, agent sessions, cron, the host toolkits agents call, and the store
-//! their durable state lives in.
+//! The VM's subsystems: its filesystem, the sandbox its processes run in and the layer every
+//! program of the VM runs on (`child`), one-shot and spawned processes and interactive
+//! shells, agent sessions, cron, the host toolkits agents call, and the store their durable
+//! state lives in.
 
+pub(crate) mod child;
 pub mod cron;
 pub mod exec;
 pub mod fs;

@@ -3,8 +3,6 @@
 //! so the table's number is the process's identity), streams its output to a callback, can be
 //! fed, signalled, stopped and waited for, and reports its exit once, after its last output.
 
-mod procfs;
-pub(super) mod supervise;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -12,45 +10,33 @@ mod types;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::Stream;
 use nix::sys::signal::Signal;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
 
-use super::sandbox::Plan;
-use super::shell::{ShellSize, Terminal};
+use super::child::pty::Pty;
+use super::child::signal::parse_signal;
+use super::child::{
+    Entry, Found, Group, Launcher, Pipes, PtySize, Rows, Started, Table, chunks, procfs, supervise,
+};
 use crate::runtime::{ActorError, Bytes};
-use supervise::{Group, Stop, chunks};
 pub use types::{
     OsProcess, OsProcessState, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, ProcessStream,
     PtyOptions, SpawnOptions,
 };
 
-/// How many exited processes the table keeps for `wait`, `get` and `list`; past it the
-/// oldest are forgotten (unknown pids, as if never spawned).
-const EXITS_KEPT: usize = 256;
-
 /// The typed-in end-of-file character: closing a terminal's input sends it.
 const EOF_CHAR: u8 = 0x04;
 
-/// One VM's spawned processes. Every method takes `&self`; a task per process reads its
-/// output, delivers its stop and timeout, and reaps it. Dropping the table kills every
-/// process still running, with its whole group.
-#[derive(Default)]
+/// One VM's spawned processes, running and among the last 256 exited, by VM pid. Every
+/// method takes `&self`; a task per process reads its output, delivers its stop and timeout,
+/// and reaps it. Dropping the table kills every process still running, with its whole group.
 pub struct Processes {
-    state: Arc<Mutex<State>>,
-}
-
-#[derive(Default)]
-struct State {
-    /// The last VM pid handed out.
-    last: u32,
-    live: BTreeMap<u32, Live>,
-    /// Processes that exited, the oldest dropped first past `EXITS_KEPT`.
-    exited: BTreeMap<u32, Exited>,
+    launcher: Launcher,
+    table: Table<Live, Exited>,
 }
 
 struct Live {
@@ -60,8 +46,6 @@ struct Live {
     stdin: SharedStdin,
     /// A handle on the terminal for resizing, for a process on one.
     terminal: Option<pty_process::Pty>,
-    stop: watch::Sender<Stop>,
-    exit: watch::Receiver<Option<ProcessExit>>,
 }
 
 #[derive(Clone)]
@@ -105,125 +89,105 @@ type Feed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 type SharedStdin = Arc<tokio::sync::Mutex<Stdin>>;
 
-/// A process the host has started, before the table registers it.
-struct Started {
-    child: tokio::process::Child,
-    host_pid: u32,
+/// A process's input and output as the table uses them, on pipes or on a terminal.
+struct Io {
     output: Output,
     stdin: Option<Writer>,
     terminal: Option<pty_process::Pty>,
 }
 
-impl Started {
-    /// Starts `plan` on pipes, with standard input piped only if `stdin`.
-    fn piped(plan: &Plan, stdin: bool) -> Result<Self, ActorError> {
-        use std::process::Stdio;
-        let mut child = plan
-            .command()
-            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| ActorError::internal(format!("cannot start the process: {e}")))?;
-        let host_pid = child.id().ok_or_else(|| {
-            ActorError::internal("the process was reaped before it was registered")
-        })?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
+impl Io {
+    fn piped(pipes: Pipes) -> Self {
         let output = futures_util::stream::select(
-            chunks(ProcessStream::Stdout, stdout),
-            chunks(ProcessStream::Stderr, stderr),
+            chunks(ProcessStream::Stdout, pipes.stdout),
+            chunks(ProcessStream::Stderr, pipes.stderr),
         );
-        Ok(Self {
-            stdin: child.stdin.take().map(Writer::Pipe),
-            child,
-            host_pid,
+        Self {
             output: Box::pin(output),
+            stdin: pipes.stdin.map(Writer::Pipe),
             terminal: None,
-        })
+        }
     }
 
-    /// Starts `plan` on a new terminal of `size`.
-    fn terminal(plan: &Plan, size: ShellSize) -> Result<Self, ActorError> {
-        let terminal = Terminal::start(plan, size.check()?)?;
-        Ok(Self {
-            child: terminal.child,
-            host_pid: terminal.pid,
-            output: Box::pin(chunks(ProcessStream::Stdout, terminal.output)),
-            stdin: Some(Writer::Terminal(terminal.input)),
-            terminal: Some(terminal.control),
-        })
+    fn terminal(pty: Pty) -> Self {
+        Self {
+            output: Box::pin(chunks(ProcessStream::Stdout, pty.output)),
+            stdin: Some(Writer::Terminal(pty.input)),
+            terminal: Some(pty.control),
+        }
     }
 }
 
 impl Processes {
-    /// Starts `plan`, built with `terminal` set exactly when `options.pty` is, as the VM's next
-    /// process. `command` is the argv as the VM sees it (the plan's program is the sandbox).
+    /// A table whose processes start through `launcher`, at most `max_running` at once.
+    pub(crate) fn new(launcher: Launcher, max_running: usize) -> Self {
+        Self {
+            launcher,
+            table: Table::new("processes", max_running),
+        }
+    }
+
+    /// Starts `command` (the argv as the VM sees it) in the VM's sandbox as its next process.
     /// `on_output` gets every chunk of output; `on_exit` is called once, after the last chunk.
     /// Must be called within a tokio runtime.
     pub fn spawn(
         &self,
-        plan: Plan,
         command: Vec<String>,
         options: &SpawnOptions,
         on_output: impl Fn(ProcessOutput) + Send + Sync + 'static,
         on_exit: impl Fn(ProcessExit) + Send + Sync + 'static,
     ) -> Result<ProcessInfo, ActorError> {
+        self.table.check_room()?;
+        let plan = self.launcher.plan(
+            &command,
+            options.cwd.as_deref(),
+            &options.launch_env(),
+            &[],
+            options.pty.is_some(),
+        )?;
         let input = options.stdin.as_ref().map(|c| c.as_bytes().to_vec());
         let streaming = options.streams_stdin();
-        let started = match options.pty {
-            Some(pty) => Started::terminal(&plan, pty.size())?,
-            None => Started::piped(&plan, streaming || input.is_some())?,
+        let (process, host_pid, io) = match options.pty {
+            Some(pty) => {
+                let started = Started::on_pty(&plan, pty.size())?;
+                (started.process, started.pid, Io::terminal(started.io))
+            }
+            None => {
+                let started = Started::piped(&plan, streaming || input.is_some())?;
+                (started.process, started.pid, Io::piped(started.io))
+            }
         };
-        let Started {
-            child,
-            host_pid,
-            output,
-            stdin,
-            terminal,
-        } = started;
         let group = Group::new(host_pid, plan.wrappers);
-        let (stdin, feed) = feed(stdin, input, streaming);
-        let (stop_tx, stop_rx) = watch::channel(Stop::Run);
-        let (exit_tx, exit_rx) = watch::channel(None);
-        let info = {
-            let mut state = lock(&self.state);
-            let Some(pid) = state.last.checked_add(1) else {
+        let (stdin, feed) = feed(io.stdin, input, streaming);
+        let (info, Entry { stop, end }) = self.table.insert(|number| {
+            let pid = u32::try_from(number).map_err(|_| {
                 group.kill_all();
-                return Err(ActorError::limit_exceeded(
-                    "this VM has spawned 2^32-1 processes, all its pids",
-                ));
-            };
-            state.last = pid;
+                ActorError::limit_exceeded("this VM has spawned 2^32-1 processes, all its pids")
+            })?;
             let info = ProcessInfo {
                 pid,
                 command,
-                pty: terminal.is_some(),
+                pty: io.terminal.is_some(),
                 host_pid,
                 running: true,
                 exit_code: None,
                 signal: None,
             };
-            state.live.insert(
-                pid,
-                Live {
-                    info: info.clone(),
-                    group: group.clone(),
-                    stdin,
-                    terminal,
-                    stop: stop_tx,
-                    exit: exit_rx,
-                },
-            );
-            info
-        };
-        let pid = info.pid;
+            let live = Live {
+                info: info.clone(),
+                group: group.clone(),
+                stdin,
+                terminal: io.terminal,
+            };
+            Ok((live, info))
+        })?;
         let timeout = options
             .timeout
             .map(|ms| Duration::from_millis(u64::from(ms)));
-        let state = self.state.clone();
+        let running = info.clone();
         tokio::spawn(async move {
-            let run = supervise::run(child, group, output, stop_rx, timeout, |stream, data| {
+            let pid = running.pid;
+            let run = supervise::run(process, group, io.output, stop, timeout, |stream, data| {
                 on_output(ProcessOutput {
                     pid,
                     stream,
@@ -238,8 +202,13 @@ impl Processes {
                 timed_out: ended.timed_out,
             };
             on_exit(exit.clone());
-            lock(&state).retire(exit.clone());
-            exit_tx.send_replace(Some(exit));
+            let info = ProcessInfo {
+                running: false,
+                exit_code: exit.exit_code,
+                signal: exit.signal.clone(),
+                ..running
+            };
+            end.send(Exited { info, exit });
         });
         Ok(info)
     }
@@ -248,9 +217,9 @@ impl Processes {
     /// the pipe is full, that is until the process reads. Fails with `closed` when the input
     /// was not streamed, was closed, or the process has stopped reading or exited.
     pub async fn write_stdin(&self, pid: u32, data: &[u8]) -> Result<(), ActorError> {
-        let stdin = match lock(&self.state).find(pid)? {
-            Found::Live(live) => live.stdin.clone(),
-            Found::Exited(_) => return Err(closed(pid, Closed::Exited)),
+        let stdin = match find(&self.table.lock(), pid)? {
+            Found::Running(live) => live.stdin.clone(),
+            Found::Ended(_) => return Err(closed(pid, Closed::Exited)),
         };
         let mut stdin = stdin.lock().await;
         let written = match &mut *stdin {
@@ -267,9 +236,9 @@ impl Processes {
     /// its end. On a terminal this types the end-of-file character (^D), which a program
     /// reading lines sees as the end of its input. Closing it again does nothing.
     pub async fn close_stdin(&self, pid: u32) -> Result<(), ActorError> {
-        let stdin = match lock(&self.state).find(pid)? {
-            Found::Live(live) => live.stdin.clone(),
-            Found::Exited(_) => return Ok(()),
+        let stdin = match find(&self.table.lock(), pid)? {
+            Found::Running(live) => live.stdin.clone(),
+            Found::Ended(_) => return Ok(()),
         };
         let mut stdin = stdin.lock().await;
         if let Stdin::Open(writer) = &mut *stdin {
@@ -284,12 +253,12 @@ impl Processes {
 
     /// Changes the terminal's size of a process spawned with `pty`; its foreground job gets
     /// `SIGWINCH`.
-    pub fn resize(&self, pid: u32, size: ShellSize) -> Result<(), ActorError> {
+    pub fn resize(&self, pid: u32, size: PtySize) -> Result<(), ActorError> {
         let size = size.check()?;
-        let state = lock(&self.state);
-        let live = match state.find(pid)? {
-            Found::Live(live) => live,
-            Found::Exited(_) => return Err(closed(pid, Closed::Exited)),
+        let rows = self.table.lock();
+        let live = match find(&rows, pid)? {
+            Found::Running(live) => live,
+            Found::Ended(_) => return Err(closed(pid, Closed::Exited)),
         };
         let terminal = live.terminal.as_ref().ok_or_else(|| {
             ActorError::invalid_input(format!(
@@ -304,11 +273,8 @@ impl Processes {
 
     /// Waits for the process to exit, or answers at once if it has.
     pub async fn wait(&self, pid: u32) -> Result<ProcessExit, ActorError> {
-        let exit = match lock(&self.state).find(pid)? {
-            Found::Live(live) => live.exit.clone(),
-            Found::Exited(exited) => return Ok(exited.exit.clone()),
-        };
-        exited(exit).await
+        let ending = self.table.wait(pid.into()).ok_or_else(|| unknown(pid))?;
+        ending.await.map(|exited| exited.exit)
     }
 
     /// Sends `signal` (default `SIGTERM`; `SIGKILL`, `KILL`, `9`, … are accepted) to the
@@ -316,10 +282,10 @@ impl Processes {
     /// sandbox the program gets the signal itself, and its sandbox ends with it. A process that
     /// already exited is left alone.
     pub fn kill(&self, pid: u32, signal: Option<&str>) -> Result<(), ActorError> {
-        let signal = signal.map_or(Ok(Signal::SIGTERM), supervise::parse_signal)?;
-        let group = match lock(&self.state).find(pid)? {
-            Found::Live(live) => live.group.clone(),
-            Found::Exited(_) => return Ok(()),
+        let signal = signal.map_or(Ok(Signal::SIGTERM), parse_signal)?;
+        let group = match find(&self.table.lock(), pid)? {
+            Found::Running(live) => live.group.clone(),
+            Found::Ended(_) => return Ok(()),
         };
         group.signal_program(signal);
         Ok(())
@@ -329,35 +295,26 @@ impl Processes {
     /// included, if it has not exited after a grace period (2 s). Returns how it ended, at
     /// once for one that already has.
     pub async fn stop(&self, pid: u32) -> Result<ProcessExit, ActorError> {
-        let exit = match lock(&self.state).find(pid)? {
-            Found::Exited(exited) => return Ok(exited.exit.clone()),
-            Found::Live(live) => {
-                live.stop.send_if_modified(|stop| {
-                    let run = *stop == Stop::Run;
-                    if run {
-                        *stop = Stop::Ask(Signal::SIGTERM);
-                    }
-                    run
-                });
-                live.exit.clone()
-            }
-        };
-        exited(exit).await
+        let ending = self
+            .table
+            .stop(pid.into(), Signal::SIGTERM)
+            .ok_or_else(|| unknown(pid))?;
+        ending.await.map(|exited| exited.exit)
     }
 
     /// The process, running or exited.
     pub fn get(&self, pid: u32) -> Result<ProcessInfo, ActorError> {
-        Ok(match lock(&self.state).find(pid)? {
-            Found::Live(live) => live.info.clone(),
-            Found::Exited(exited) => exited.info.clone(),
+        Ok(match find(&self.table.lock(), pid)? {
+            Found::Running(live) => live.info.clone(),
+            Found::Ended(exited) => exited.info.clone(),
         })
     }
 
     /// The processes spawned in this VM, running or among the last 256 exited, by pid.
     pub fn list(&self) -> Vec<ProcessInfo> {
-        let state = lock(&self.state);
-        let mut all: Vec<ProcessInfo> = (state.live.values().map(|live| &live.info))
-            .chain(state.exited.values().map(|exited| &exited.info))
+        let rows = self.table.lock();
+        let mut all: Vec<ProcessInfo> = (rows.running().map(|live| &live.info))
+            .chain(rows.ended().map(|exited| &exited.info))
             .cloned()
             .collect();
         all.sort_by_key(|info| info.pid);
@@ -386,9 +343,7 @@ impl Processes {
     /// are skipped; an orphan that the sandbox's init adopted is a root of its own. Without a
     /// sandbox, an orphan is adopted outside the VM and no longer listed.
     pub fn tree(&self) -> Vec<ProcessNode> {
-        let spawned: Vec<(u32, u32, usize)> = lock(&self.state)
-            .live
-            .values()
+        let spawned: Vec<(u32, u32, usize)> = (self.table.lock().running())
             .map(|live| (live.info.pid, live.group.leader(), live.group.wrappers()))
             .collect();
         if spawned.is_empty() {
@@ -419,52 +374,9 @@ impl Processes {
     }
 }
 
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for live in lock(&self.state).live.values() {
-            live.stop.send_replace(Stop::Kill);
-        }
-    }
-}
-
-/// What the table knows about a pid.
-enum Found<'a> {
-    Live(&'a Live),
-    Exited(&'a Exited),
-}
-
-impl State {
-    fn find(&self, pid: u32) -> Result<Found<'_>, ActorError> {
-        if let Some(live) = self.live.get(&pid) {
-            return Ok(Found::Live(live));
-        }
-        self.exited
-            .get(&pid)
-            .map(Found::Exited)
-            .ok_or_else(|| unknown(pid))
-    }
-
-    /// Moves an exited process to the exited list.
-    fn retire(&mut self, exit: ProcessExit) {
-        let Some(live) = self.live.remove(&exit.pid) else {
-            return;
-        };
-        let info = ProcessInfo {
-            running: false,
-            exit_code: exit.exit_code,
-            signal: exit.signal.clone(),
-            ..live.info
-        };
-        remember(&mut self.exited, Exited { info, exit });
-    }
-}
-
-/// Adds `exited`, forgetting the oldest past `EXITS_KEPT`.
-fn remember(list: &mut BTreeMap<u32, Exited>, exited: Exited) {
-    list.insert(exited.info.pid, exited);
-    while list.len() > EXITS_KEPT {
-        list.pop_first();
-    }
+/// What the table knows about `pid`.
+fn find(rows: &Rows<Live, Exited>, pid: u32) -> Result<Found<'_, Live, Exited>, ActorError> {
+    rows.find(pid.into()).ok_or_else(|| unknown(pid))
 }
 
 /// The standard input to register, and what writes the `stdin` option: before any other
@@ -551,16 +463,4 @@ fn closed(pid: u32, why: Closed) -> ActorError {
         Closed::Exited => format!("process {pid} has exited"),
     };
     ActorError::closed(message).with_metadata(serde_json::json!({ "pid": pid }))
-}
-
-async fn exited(mut exit: watch::Receiver<Option<ProcessExit>>) -> Result<ProcessExit, ActorError> {
-    exit.wait_for(Option::is_some)
-        .await
-        .ok()
-        .and_then(|exit| exit.clone())
-        .ok_or_else(|| ActorError::internal("the process's task ended without reporting its exit"))
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -16,11 +16,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value as Json;
 
+use super::child::Launcher;
 use super::fs::{FileContent, Filesystem};
+use super::sandbox::Plan;
 use crate::runtime::ActorError;
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
 use log::EventLog;
-pub use terminal::Launcher;
 use terminal::Terminals;
 pub use types::{
     AgentConfig, AgentExit, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply,
@@ -138,7 +139,7 @@ impl ClientSide for SessionClient {
 impl Sessions {
     /// A registry whose history is kept in the SQLite file `log` (created if needed), under
     /// the name `vm`; agents' terminals start through `launcher`.
-    pub fn open(
+    pub(crate) fn open(
         agents: BTreeMap<String, AgentConfig>,
         fs: Arc<Filesystem>,
         listener: Arc<dyn Listener>,
@@ -194,11 +195,11 @@ impl Sessions {
         Ok(agent)
     }
 
-    /// Starts `command` (the agent's sandbox plan) and opens an ACP session in `cwd`.
+    /// Starts the agent's sandbox `plan` and opens an ACP session in `cwd`.
     pub async fn create(
         &self,
         agent_type: String,
-        command: tokio::process::Command,
+        plan: &Plan,
         cwd: String,
         options: SessionOptions,
     ) -> Result<SessionInfo, ActorError> {
@@ -233,7 +234,7 @@ impl Sessions {
             permissions: Mutex::default(),
         });
         let started = AgentConnection::start(
-            command,
+            plan,
             client.clone(),
             NewSession {
                 cwd,

@@ -1,6 +1,6 @@
-//! What the process and shell tests share: the lock that keeps the counting tests alone,
-//! polling with a deadline, recording what a registry reports, and counting the host's fds,
-//! children and sandboxes.
+//! What the process and shell tests share: a launcher over a VM directory, the lock that
+//! keeps the counting tests alone, polling with a deadline, recording what a registry
+//! reports, and counting the host's fds, children and sandboxes.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,11 +8,26 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 
+use super::child::Launcher;
+use super::fs::HostView;
+use super::identity::VmUser;
+use super::sandbox::{Sandbox, SandboxMode};
+
 /// Tests that count the test process's fds and children run alone among the tests that start
 /// processes or shells: those take this shared, the counting ones exclusively.
 pub static CHILDREN_RUNNING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Plans programs in a `mode` sandbox over `root` alone, as a VM without mounts.
+pub fn launcher(mode: SandboxMode, root: &std::path::Path) -> Launcher {
+    let view = HostView {
+        root: root.to_owned(),
+        mounts: vec![],
+    };
+    let sandbox = Sandbox::detect(mode, false, VmUser::default());
+    Launcher::new(Arc::new(sandbox), move || Ok(view.clone()))
+}
 
 /// Polls `done` until it holds or the deadline passes.
 pub async fn until(mut done: impl FnMut() -> bool) -> Result<(), ()> {
@@ -87,7 +102,7 @@ pub fn children() -> Vec<u32> {
 /// as root, as `Filesystem::open_as` leaves a VM's root.
 pub fn vm_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    if let Some(user) = crate::vm::identity::VmUser::default().when_root() {
+    if let Some(user) = VmUser::default().when_root() {
         user.adopt(dir.path()).unwrap();
     }
     dir

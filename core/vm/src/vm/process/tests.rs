@@ -3,10 +3,10 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::error::code;
-use crate::vm::fs::{FileContent, HostView};
-use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
+use crate::vm::fs::FileContent;
+use crate::vm::sandbox::SandboxMode;
 use crate::vm::test_support::{
-    CHILDREN_RUNNING, DEADLINE, children, fds, group_exists, sandboxes, until,
+    CHILDREN_RUNNING, DEADLINE, children, fds, group_exists, launcher, sandboxes, until,
 };
 
 type Recorder = crate::vm::test_support::Recorder<Event>;
@@ -20,8 +20,6 @@ enum Event {
 
 struct Vm {
     root: tempfile::TempDir,
-    view: HostView,
-    sandbox: Sandbox,
     processes: Processes,
 }
 
@@ -32,15 +30,10 @@ impl Vm {
 
     fn with(mode: SandboxMode) -> Self {
         let root = crate::vm::test_support::vm_dir();
-        let view = HostView {
-            root: root.path().to_owned(),
-            mounts: vec![],
-        };
+        let launcher = launcher(mode, root.path());
         Self {
             root,
-            view,
-            sandbox: Sandbox::detect(mode, false, crate::vm::identity::VmUser::default()),
-            processes: Processes::default(),
+            processes: Processes::new(launcher, usize::MAX),
         }
     }
 
@@ -51,20 +44,9 @@ impl Vm {
         options: SpawnOptions,
     ) -> Result<(ProcessInfo, Recorder), ActorError> {
         let argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
-        let env = options.launch_env();
-        let launch = Launch {
-            argv: &argv,
-            cwd: options.cwd.as_deref().unwrap_or("/"),
-            env: &env,
-            binds: &[],
-        };
-        let plan = self
-            .sandbox
-            .plan(&self.view, &launch, options.pty.is_some())?;
         let recorder = Recorder::default();
         let (output, exit) = (recorder.clone(), recorder.clone());
         let info = self.processes.spawn(
-            plan,
             argv,
             &options,
             move |chunk| output.push(Event::Output(chunk.stream, chunk.data.0)),
@@ -521,7 +503,7 @@ async fn a_pty_process_reads_typed_input_resizes_and_ends_on_eof() {
     recorder.expect("24 80").await;
     vm.processes.write_stdin(info.pid, b"one\n").await.unwrap();
     recorder.expect("got one").await;
-    let size = ShellSize {
+    let size = PtySize {
         cols: 120,
         rows: 50,
     };
@@ -552,7 +534,7 @@ async fn unknown_pids_are_not_found() {
         not_found(vm.processes.kill(pid, None).unwrap_err());
         not_found(vm.processes.write_stdin(pid, b"x").await.unwrap_err());
         not_found(vm.processes.close_stdin(pid).await.unwrap_err());
-        let size = ShellSize { cols: 80, rows: 24 };
+        let size = PtySize { cols: 80, rows: 24 };
         not_found(vm.processes.resize(pid, size).unwrap_err());
     }
     assert!(vm.processes.list().is_empty());
@@ -577,28 +559,7 @@ async fn dropping_the_table_kills_its_processes() {
 }
 
 #[test]
-fn the_table_keeps_the_last_exits_only() {
-    let mut list = BTreeMap::new();
-    for pid in 1..=EXITS_KEPT as u32 + 10 {
-        let info = ProcessInfo {
-            pid,
-            command: vec!["true".into()],
-            pty: false,
-            host_pid: pid,
-            running: false,
-            exit_code: Some(0),
-            signal: None,
-        };
-        let exit = exit(pid, Some(0), None);
-        remember(&mut list, Exited { info, exit });
-    }
-    assert_eq!(list.len(), EXITS_KEPT);
-    assert_eq!(list.keys().next(), Some(&11));
-}
-
-#[test]
 fn signals_are_named_with_or_without_sig_or_by_number() {
-    use supervise::parse_signal;
     for (name, signal) in [
         ("SIGTERM", Signal::SIGTERM),
         ("TERM", Signal::SIGTERM),

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::runtime::Bytes;
+use crate::vm::child::pty::{self, PtySize};
 use crate::vm::fs::FileContent;
-use crate::vm::shell::{DEFAULT_TERM, ShellSize};
 
 /// Options of `spawn`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -44,15 +44,12 @@ pub struct SpawnOptions {
 }
 
 impl SpawnOptions {
-    /// The caller's environment, with `TERM` defaulted on a terminal: without it, programs
-    /// fall back to a dumb one with no line editing.
+    /// The caller's environment, with `TERM` defaulted on a terminal.
     pub fn launch_env(&self) -> BTreeMap<String, String> {
-        let mut env = self.env.clone().unwrap_or_default();
-        if self.pty.is_some() {
-            env.entry("TERM".to_owned())
-                .or_insert_with(|| DEFAULT_TERM.to_owned());
+        match self.pty {
+            Some(_) => pty::env_with_term(self.env.as_ref()),
+            None => self.env.clone().unwrap_or_default(),
         }
-        env
     }
 
     /// Whether standard input stays open after the `stdin` option is written.
@@ -77,11 +74,8 @@ pub struct PtyOptions {
 
 impl PtyOptions {
     /// The size, 80x24 unless given.
-    pub fn size(self) -> ShellSize {
-        ShellSize {
-            cols: self.cols.unwrap_or(80),
-            rows: self.rows.unwrap_or(24),
-        }
+    pub fn size(self) -> PtySize {
+        PtySize::or_default(self.cols, self.rows)
     }
 }
 

@@ -50,9 +50,7 @@ impl Vm {
     /// Runs `script` through `sh -c` in the resident namespaces of `view`.
     async fn run(&self, view: &HostView, script: &str, options: ExecOptions) -> ExecResult {
         let plan = self.plan(view, script, &options);
-        exec::run(plan.command(), &options, |_| {}, |_| {})
-            .await
-            .unwrap()
+        exec::run(&plan, &options, |_| {}, |_| {}).await.unwrap()
     }
 
     /// Runs `script` in a bubblewrap of its own over `view`, as terminal plans still do.
@@ -67,16 +65,20 @@ impl Vm {
             env: &env,
             binds: &[],
         };
-        let mut cmd = tokio::process::Command::new("bwrap");
-        cmd.args(self.sandbox.bwrap_args(view, &launch, &env))
-            .args(["--", "/bin/sh", "-c", script])
-            .env_clear()
-            .process_group(0)
-            .kill_on_drop(true);
-        if let Some(user) = self.sandbox.user() {
-            cmd.uid(user.uid).gid(user.gid);
-        }
-        exec::run(cmd, &ExecOptions::default(), |_| {}, |_| {})
+        let mut args = self.sandbox.bwrap_args(view, &launch, &env);
+        args.extend(["--", "/bin/sh", "-c", script].map(String::from));
+        let plan = Plan {
+            program: "bwrap".into(),
+            args,
+            env: BTreeMap::new(),
+            cwd: view.root.clone(),
+            acquires_terminal: false,
+            wrappers: BWRAP_WRAPPERS,
+            user: self.sandbox.user(),
+            cgroup: None,
+            resident: None,
+        };
+        exec::run(&plan, &ExecOptions::default(), |_| {}, |_| {})
             .await
             .unwrap()
     }
@@ -176,9 +178,10 @@ async fn a_mount_added_later_is_seen_and_running_processes_keep_theirs() {
         "sleep 0.5; echo still here > /late.txt",
         &ExecOptions::default(),
     );
-    let running = tokio::spawn(async move {
-        exec::run(running.command(), &ExecOptions::default(), |_| {}, |_| {}).await
-    });
+    let running =
+        tokio::spawn(
+            async move { exec::run(&running, &ExecOptions::default(), |_| {}, |_| {}).await },
+        );
     let data = vm_dir();
     std::fs::write(data.path().join("in.txt"), "in the mount").unwrap();
     let after = vm.view(vec![HostBind {
@@ -332,7 +335,7 @@ async fn exit_codes_signals_cwd_env_and_missing_programs() {
         binds: &[],
     };
     let plan = vm.sandbox.plan(&view, &launch, false).unwrap();
-    let r = exec::run(plan.command(), &ExecOptions::default(), |_| {}, |_| {})
+    let r = exec::run(&plan, &ExecOptions::default(), |_| {}, |_| {})
         .await
         .unwrap();
     assert_eq!(
@@ -356,7 +359,7 @@ impl Vm {
         };
         let plan = self.sandbox.plan(view, &launch, false).unwrap();
         assert!(plan.resident.is_none());
-        exec::run(plan.command(), &ExecOptions::default(), |_| {}, |_| {})
+        exec::run(&plan, &ExecOptions::default(), |_| {}, |_| {})
             .await
             .unwrap()
     }

@@ -31,6 +31,8 @@ use super::terminal::Terminals;
 use super::types::{AgentExit, PermissionReply, PromptInput};
 use crate::error::VmError;
 use crate::runtime::ActorError;
+use crate::vm::child::{self, Group};
+use crate::vm::sandbox::Plan;
 
 /// How long a request whose connection closed waits for the agent process to be reaped, to
 /// tell an agent that died from one that only closed its stdout.
@@ -117,6 +119,8 @@ pub struct AgentConnection {
     session_id: SessionId,
     pub started: Started,
     pub pid: u32,
+    /// The agent's process group (the sandbox plan gives it one of its own).
+    group: Arc<Group>,
     state: Arc<Mutex<State>>,
     exit: watch::Receiver<Option<AgentExit>>,
     /// The agent's last lines on stderr: why it exited, often.
@@ -135,9 +139,9 @@ struct State {
 }
 
 impl AgentConnection {
-    /// Starts `command` (the sandbox plan of the agent), initializes ACP and opens a session.
+    /// Starts the agent's sandbox `plan`, initializes ACP and opens a session.
     pub async fn start(
-        mut command: tokio::process::Command,
+        plan: &Plan,
         client: Arc<dyn ClientSide>,
         new_session: NewSession,
     ) -> Result<Self, ActorError> {
@@ -146,25 +150,19 @@ impl AgentConnection {
             .into_iter()
             .map(|server| typed(server, "mcpServers entry"))
             .collect::<Result<_, _>>()?;
-        command
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = command
-            .spawn()
-            .map_err(|e| ActorError::internal(format!("cannot start the agent: {e}")))?;
-        let pid = child.id().unwrap_or_default();
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(ActorError::internal("the agent's pipes were not opened"));
-        };
+        let child::Started {
+            mut process,
+            pid,
+            io,
+        } = child::Started::piped(plan, true)?;
+        let group = Group::new(pid, plan.wrappers);
+        let (stdin, stdout) = (io.stdin.expect("stdin is piped"), io.stdout);
         let (exit_tx, exit) = watch::channel(None);
         let stderr_client = client.clone();
         let stderr_tail = Arc::<Mutex<VecDeque<String>>>::default();
-        let tail = stderr_tail.clone();
+        let (tail, reaper) = (stderr_tail.clone(), group.clone());
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
+            let mut lines = BufReader::new(io.stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 {
                     let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
@@ -175,7 +173,7 @@ impl AgentConnection {
                 }
                 stderr_client.stderr(line);
             }
-            let status = child.wait().await.ok();
+            let status = reaper.reap(&mut process).await.ok();
             exit_tx.send_replace(Some(AgentExit::from_status(status)));
         });
 
@@ -356,6 +354,7 @@ impl AgentConnection {
                 capabilities: Json::Null,
             },
             pid,
+            group,
             state,
             exit,
             stderr_tail,
@@ -509,14 +508,9 @@ impl AgentConnection {
         self.request(message).await
     }
 
-    /// Kills the agent's process group (the sandbox plan gives it one of its own).
+    /// Kills the agent's process group.
     pub fn kill(&self) {
-        if self.pid != 0 && self.exit.borrow().is_none() {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(self.pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        self.group.kill_all();
     }
 
     /// Waits for the agent process to end.

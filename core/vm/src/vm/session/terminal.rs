@@ -6,24 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::lock;
 use super::types::AgentExit;
 use crate::runtime::ActorError;
-
-/// Turns an argv, a VM working directory and an environment into a command in the VM's
-/// sandbox, in a process group of its own.
-pub type Launcher = Arc<
-    dyn Fn(
-            &[String],
-            Option<&str>,
-            &BTreeMap<String, String>,
-        ) -> Result<tokio::process::Command, ActorError>
-        + Send
-        + Sync,
->;
+use crate::vm::child::{Group, Launcher, Started, chunks};
 
 pub struct Terminals {
     launcher: Launcher,
@@ -34,7 +23,7 @@ pub struct Terminals {
 }
 
 struct Terminal {
-    pid: u32,
+    group: Arc<Group>,
     output: Mutex<Output>,
     exit: watch::Receiver<Option<AgentExit>>,
 }
@@ -82,18 +71,16 @@ impl Terminals {
         env: &BTreeMap<String, String>,
         limit: Option<usize>,
     ) -> Result<String, ActorError> {
-        let mut command = (self.launcher)(argv, Some(cwd.unwrap_or(&self.cwd)), env)?;
-        command
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = command
-            .spawn()
-            .map_err(|e| ActorError::internal(format!("cannot start {}: {e}", argv[0])))?;
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let cwd = Some(cwd.unwrap_or(&self.cwd));
+        let plan = self.launcher.plan(argv, cwd, env, &[], false)?;
+        let Started {
+            mut process,
+            pid,
+            io,
+        } = Started::piped(&plan, false)?;
         let (exit_tx, exit) = watch::channel(None);
         let terminal = Arc::new(Terminal {
-            pid: child.id().unwrap_or_default(),
+            group: Group::new(pid, plan.wrappers),
             output: Mutex::new(Output {
                 bytes: Vec::new(),
                 limit,
@@ -103,11 +90,12 @@ impl Terminals {
         });
         let collecting = terminal.clone();
         tokio::spawn(async move {
-            tokio::join!(
-                collect(stdout, &collecting.output),
-                collect(stderr, &collecting.output)
-            );
-            let status = child.wait().await.ok();
+            let output = futures_util::stream::select(chunks((), io.stdout), chunks((), io.stderr));
+            let mut output = std::pin::pin!(output);
+            while let Some(((), chunk)) = output.next().await {
+                lock(&collecting.output).push(&chunk);
+            }
+            let status = collecting.group.reap(&mut process).await.ok();
             exit_tx.send_replace(Some(AgentExit::from_status(status)));
         });
         let id = format!("term{}", self.last.fetch_add(1, Ordering::SeqCst) + 1);
@@ -138,21 +126,21 @@ impl Terminals {
 
     /// Kills the command (its whole process group); the terminal stays until released.
     pub fn kill(&self, id: &str) -> Result<(), ActorError> {
-        kill(&*self.get(id)?);
+        self.get(id)?.group.kill_all();
         Ok(())
     }
 
     /// Kills the command if it still runs and forgets the terminal.
     pub fn release(&self, id: &str) -> Result<(), ActorError> {
         let terminal = lock(&self.live).remove(id).ok_or_else(|| unknown(id))?;
-        kill(&terminal);
+        terminal.group.kill_all();
         Ok(())
     }
 
     /// Kills and forgets every terminal.
     pub fn release_all(&self) {
         for terminal in lock(&self.live).drain().map(|(_, t)| t) {
-            kill(&terminal);
+            terminal.group.kill_all();
         }
     }
 
@@ -164,26 +152,6 @@ impl Terminals {
 impl Drop for Terminals {
     fn drop(&mut self) {
         self.release_all();
-    }
-}
-
-fn kill(terminal: &Terminal) {
-    if terminal.pid != 0 && terminal.exit.borrow().is_none() {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(terminal.pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
-}
-
-async fn collect(stream: Option<impl AsyncRead + Unpin>, output: &Mutex<Output>) {
-    let Some(mut stream) = stream else { return };
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = stream.read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-        lock(output).push(&buf[..n]);
     }
 }
 

@@ -3,16 +3,16 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::error::code;
-use crate::vm::fs::HostView;
-use crate::vm::identity::VmUser;
-use crate::vm::sandbox::{Launch, Sandbox, SandboxMode};
+use crate::vm::child::pty::PtySize;
+use crate::vm::sandbox::SandboxMode;
 use crate::vm::test_support::{
-    CHILDREN_RUNNING as SHELLS_RUNNING, DEADLINE, children, fds, group_exists, sandboxes, until,
+    CHILDREN_RUNNING as SHELLS_RUNNING, DEADLINE, children, fds, group_exists, launcher, sandboxes,
+    until,
 };
 
 type Recorder = crate::vm::test_support::Recorder<Event>;
 
-const SIZE: ShellSize = ShellSize { cols: 80, rows: 24 };
+const SIZE: PtySize = PtySize { cols: 80, rows: 24 };
 
 /// What a shell reported, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,45 +22,35 @@ enum Event {
 }
 
 struct Vm {
-    _root: tempfile::TempDir,
-    view: HostView,
-    sandbox: Sandbox,
+    root: tempfile::TempDir,
     shells: Shells,
 }
 
 impl Vm {
     fn new() -> Self {
         let root = crate::vm::test_support::vm_dir();
-        let view = HostView {
-            root: root.path().to_owned(),
-            mounts: vec![],
-        };
+        let launcher = launcher(SandboxMode::Bubblewrap, root.path());
         Self {
-            _root: root,
-            view,
-            sandbox: Sandbox::detect(SandboxMode::Bubblewrap, false, VmUser::default()),
-            shells: Shells::default(),
+            root,
+            shells: Shells::new(launcher, usize::MAX),
         }
     }
 
     /// Opens `argv` in the sandbox, recording what it reports.
-    fn open(&self, argv: &[&str], size: ShellSize) -> Result<(ShellInfo, Recorder), ActorError> {
-        let argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
-        // No prompt, so that every line of output is a command's or the terminal's echo.
-        let env = BTreeMap::from([("PS1".to_owned(), String::new())]);
-        let launch = Launch {
-            argv: &argv,
-            cwd: "/",
-            env: &env,
-            binds: &[],
+    fn open(&self, argv: &[&str], size: PtySize) -> Result<(ShellInfo, Recorder), ActorError> {
+        let options = ShellOptions {
+            command: Some(argv[0].to_owned()),
+            args: Some(argv[1..].iter().map(|s| (*s).to_owned()).collect()),
+            // No prompt, so that every line of output is a command's or the terminal's echo.
+            env: Some(BTreeMap::from([("PS1".to_owned(), String::new())])),
+            cwd: None,
+            cols: Some(size.cols),
+            rows: Some(size.rows),
         };
-        let plan = self.sandbox.plan(&self.view, &launch, true)?;
         let recorder = Recorder::default();
         let (data, exit) = (recorder.clone(), recorder.clone());
         let info = self.shells.open(
-            plan,
-            argv,
-            size,
+            &options,
             move |chunk| data.push(Event::Data(chunk.data.0)),
             move |end| exit.push(Event::Exit(end)),
         )?;
@@ -68,7 +58,7 @@ impl Vm {
     }
 
     fn sandboxes(&self) -> usize {
-        sandboxes(&self.view.root)
+        sandboxes(self.root.path())
     }
 }
 
@@ -205,7 +195,7 @@ async fn the_program_sees_the_size_and_is_told_when_it_changes() {
     let job = b"sh -c 'trap \"echo got-winch\" WINCH; echo armed; sleep 10 & wait'\n";
     vm.shells.write(id, job).await.unwrap();
     recorder.expect("armed").await;
-    let size = ShellSize {
+    let size = PtySize {
         cols: 100,
         rows: 40,
     };
@@ -252,11 +242,7 @@ async fn dropping_the_registry_kills_its_shells() {
         .await
         .unwrap();
     recorder.expect("started").await;
-    let Vm {
-        _root: root,
-        shells,
-        ..
-    } = vm;
+    let Vm { root, shells, .. } = vm;
     drop(shells);
     until(|| !group_exists(info.pid))
         .await
@@ -278,12 +264,12 @@ async fn unknown_ids_and_empty_sizes_are_refused() {
         assert_eq!(vm.shells.wait(id).await.unwrap_err().code, code::NOT_FOUND);
     }
     for (cols, rows) in [(0, 24), (80, 0)] {
-        let size = ShellSize { cols, rows };
+        let size = PtySize { cols, rows };
         let open = vm.open(&["/bin/sh"], size).unwrap_err();
         assert_eq!(open.code, code::INVALID_INPUT);
     }
     let (info, _) = vm.open(&["/bin/sh"], SIZE).unwrap();
-    let size = ShellSize { cols: 0, rows: 0 };
+    let size = PtySize { cols: 0, rows: 0 };
     let resize = vm.shells.resize(&info.shell_id, size).unwrap_err();
     assert_eq!(resize.code, code::INVALID_INPUT);
     vm.shells.close(&info.shell_id).await.unwrap();
@@ -352,7 +338,7 @@ fn options_default_to_sh_on_an_80_by_24_xterm() {
     assert_eq!(options.launch_env()["TERM"], "vt100");
     assert_eq!(
         options.size(),
-        ShellSize {
+        PtySize {
             cols: 120,
             rows: 50
         }

@@ -5,41 +5,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::runtime::{ActorError, Bytes};
-
-/// The terminal type a shell sees unless the caller sets `TERM`.
-pub(in crate::vm) const DEFAULT_TERM: &str = "xterm-256color";
+use crate::runtime::Bytes;
+use crate::vm::child::pty::{self, PtySize};
 
 /// The program a shell runs unless the caller names one.
 const DEFAULT_SHELL: &str = "/bin/sh";
-
-/// A terminal size in character cells.
-#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ShellSize {
-    /// Columns, at least 1.
-    pub cols: u16,
-    /// Rows, at least 1.
-    pub rows: u16,
-}
-
-impl ShellSize {
-    pub(in crate::vm) fn check(self) -> Result<Self, ActorError> {
-        if self.cols == 0 || self.rows == 0 {
-            return Err(ActorError::invalid_input(format!(
-                "a terminal needs at least one column and one row, not {}x{}",
-                self.cols, self.rows
-            )));
-        }
-        Ok(self)
-    }
-}
-
-impl From<ShellSize> for pty_process::Size {
-    fn from(size: ShellSize) -> Self {
-        Self::new(size.rows, size.cols)
-    }
-}
 
 /// Options of `openShell`.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default)]
@@ -80,21 +50,14 @@ impl ShellOptions {
             .collect()
     }
 
-    /// The caller's environment with `TERM` defaulted: without it, programs on a terminal
-    /// fall back to a dumb one with no line editing.
+    /// The caller's environment with `TERM` defaulted.
     pub fn launch_env(&self) -> BTreeMap<String, String> {
-        let mut env = self.env.clone().unwrap_or_default();
-        env.entry("TERM".to_owned())
-            .or_insert_with(|| DEFAULT_TERM.to_owned());
-        env
+        pty::env_with_term(self.env.as_ref())
     }
 
     /// The initial size, 80x24 unless given.
-    pub fn size(&self) -> ShellSize {
-        ShellSize {
-            cols: self.cols.unwrap_or(80),
-            rows: self.rows.unwrap_or(24),
-        }
+    pub fn size(&self) -> PtySize {
+        PtySize::or_default(self.cols, self.rows)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 /// The fields of `/proc/<pid>/stat` the process table uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Stat {
+pub(in crate::vm) struct Stat {
     pub pid: u32,
     /// The executable's name, at most 15 bytes.
     pub name: String,
@@ -42,7 +42,7 @@ impl Stat {
 }
 
 /// The process's argv; empty once it has exited (a zombie) or for a kernel thread.
-pub(super) fn cmdline(pid: u32) -> Vec<String> {
+pub(in crate::vm) fn cmdline(pid: u32) -> Vec<String> {
     let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     bytes
         .strip_suffix(&[0])
@@ -54,7 +54,7 @@ pub(super) fn cmdline(pid: u32) -> Vec<String> {
 }
 
 /// Every process on the host, keyed by pid.
-pub(super) fn all() -> BTreeMap<u32, Stat> {
+pub(in crate::vm) fn all() -> BTreeMap<u32, Stat> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return BTreeMap::new();
     };
