@@ -15,7 +15,7 @@ use crate::vm::cron::{
     self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
     ScheduledJob,
 };
-use crate::vm::exec::{self, ExecOptions, ExecResult};
+use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, HostPathPolicy,
     MAX_READ_BYTES, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult,
@@ -118,6 +118,7 @@ struct Parts {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
     launcher: Launcher,
+    exec: Exec,
     sessions: Arc<Sessions>,
     toolkits: Arc<Toolkits>,
     toolkit_proxy: Option<PathBuf>,
@@ -126,9 +127,6 @@ struct Parts {
     /// See [`VmConfig::answer_limit`].
     answer_limit: u64,
 }
-
-/// What an `exec` result holds besides its output, with room to spare.
-const EXEC_RESULT_OVERHEAD: u64 = 16 * 1024;
 
 impl AgentOs {
     /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
@@ -174,15 +172,17 @@ impl AgentOs {
             vm.clone(),
             launcher.clone(),
         )?);
+        let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
         let parts = Parts {
             fs,
             sandbox,
             launcher: launcher.clone(),
+            exec: Exec::new(launcher.clone(), answer_limit),
             sessions,
             toolkits,
             toolkit_proxy: config.toolkit_proxy,
             mcp: Arc::default(),
-            answer_limit: config.answer_limit.unwrap_or(MAX_READ_BYTES),
+            answer_limit,
         };
         let runner: cron::Runner = {
             let (parts, events) = (parts.clone(), events.clone());
@@ -307,64 +307,6 @@ impl Parts {
             .create(agent_type, &plan, cwd.as_str().to_owned(), options)
             .await
     }
-
-    /// Runs `argv` to completion in the sandbox.
-    async fn run_argv(
-        &self,
-        argv: &[String],
-        options: ExecOptions,
-        on_stdout: impl Fn(&[u8]) + Send + Sync,
-        on_stderr: impl Fn(&[u8]) + Send + Sync,
-    ) -> Result<ExecResult, ActorError> {
-        let mut options = options;
-        // Both streams, kept whole, must fit in one answer with the rest of the result: more
-        // is truncated and flagged, never a result lost to `limit_exceeded`.
-        let per_stream = self.answer_limit.saturating_sub(EXEC_RESULT_OVERHEAD) / 2;
-        let kept = options
-            .max_output_bytes
-            .map_or(exec::DEFAULT_MAX_OUTPUT as u64, u64::from)
-            .min(per_stream);
-        options.max_output_bytes = Some(u32::try_from(kept).unwrap_or(u32::MAX));
-        let env = options.env.clone().unwrap_or_default();
-        let plan = self.plan(argv, options.cwd.as_deref(), &env, &[], false)?;
-        let oom_kills = self.sandbox.oom_kills();
-        let mut result = exec::run(&plan, &options, on_stdout, on_stderr).await?;
-        fit_answer(&mut result, self.answer_limit);
-        // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
-        // processes killed for memory went up.
-        let killed = result.signal.as_deref() == Some("SIGKILL") || result.exit_code == Some(137);
-        if killed && self.sandbox.oom_kills() > oom_kills {
-            let limits = self.sandbox.info().limits.unwrap_or_default();
-            return Err(ActorError::limit_exceeded(format!(
-                "the VM's processes went over its memory limit ({} MiB) and the kernel killed one",
-                limits.memory_max_mib
-            ))
-            .with_metadata(serde_json::json!({
-                "limit": "memory",
-                "memoryMaxMib": limits.memory_max_mib,
-                "result": result,
-            })));
-        }
-        Ok(result)
-    }
-}
-
-/// Trims the longer stream of `result` by halves, flagging it truncated, until the result
-/// encodes within `limit` as JSON (the encoding that grows most: a NUL is `\u0000`).
-fn fit_answer(result: &mut ExecResult, limit: u64) {
-    let encoded = |result: &ExecResult| serde_json::to_vec(result).map_or(0, |v| v.len() as u64);
-    while encoded(result) + EXEC_RESULT_OVERHEAD > limit {
-        let (stream, truncated) = if result.stdout.len() >= result.stderr.len() {
-            (&mut result.stdout, &mut result.stdout_truncated)
-        } else {
-            (&mut result.stderr, &mut result.stderr_truncated)
-        };
-        if stream.is_empty() {
-            return;
-        }
-        stream.truncate(stream.floor_char_boundary(stream.len() / 2));
-        *truncated = true;
-    }
 }
 
 /// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
@@ -394,10 +336,10 @@ async fn run_cron_action(
         } => {
             let argv: Vec<String> = match args {
                 Some(args) => std::iter::once(command).chain(args).collect(),
-                None => vec!["/bin/sh".into(), "-c".into(), command],
+                None => exec::through_shell(command),
             };
-            let result = parts
-                .run_argv(&argv, options.unwrap_or_default(), |_| {}, |_| {})
+            let result = (parts.exec)
+                .run(&argv, options.unwrap_or_default(), |_| {}, |_| {})
                 .await?;
             json(&result)
         }
@@ -662,8 +604,7 @@ impl AgentOs {
         #[event("processStdout")] on_stdout: Emitter<Bytes>,
         #[event("processStderr")] on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        let argv = ["/bin/sh".to_owned(), "-c".to_owned(), command];
-        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+        self.exec_argv(exec::through_shell(command), options, on_stdout, on_stderr)
             .await
     }
 
@@ -677,7 +618,14 @@ impl AgentOs {
         #[event("processStdout")] on_stdout: Emitter<Bytes>,
         #[event("processStderr")] on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        self.run(&argv, options.unwrap_or_default(), on_stdout, on_stderr)
+        self.parts
+            .exec
+            .run(
+                &argv,
+                options.unwrap_or_default(),
+                |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
+                |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
+            )
             .await
     }
 
@@ -1085,22 +1033,5 @@ impl AgentOs {
     pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
         let fs = self.parts.fs.clone();
         blocking(move || fs.restore(source)).await
-    }
-
-    async fn run(
-        &self,
-        argv: &[String],
-        options: ExecOptions,
-        on_stdout: Emitter<Bytes>,
-        on_stderr: Emitter<Bytes>,
-    ) -> Result<ExecResult, ActorError> {
-        self.parts
-            .run_argv(
-                argv,
-                options,
-                |chunk| on_stdout.emit(&Bytes(chunk.to_vec())),
-                |chunk| on_stderr.emit(&Bytes(chunk.to_vec())),
-            )
-            .await
     }
 }

@@ -1,6 +1,9 @@
-//! One-shot processes: `exec` (through `/bin/sh -c`) and `execArgv` (no shell). Output streams
-//! to callbacks as it arrives and is kept, up to a cap, for the result; a timeout kills the
-//! process's whole group — grandchildren holding its pipes included — and still returns.
+//! One-shot processes: `exec` (through `/bin/sh -c`) and `execArgv` (no shell), and cron's
+//! exec jobs. Output streams to callbacks as it arrives and is kept, up to a cap, for the
+//! result; a timeout kills the process's whole group — grandchildren holding its pipes
+//! included — and still returns.
+
+mod answer;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use ts_rs::TS;
 
-use super::child::{Group, Started, chunks};
+use super::child::{Group, Launcher, Started, chunks};
 use super::fs::FileContent;
 use super::sandbox::Plan;
 use crate::runtime::ActorError;
@@ -68,8 +71,71 @@ pub struct ExecResult {
     pub stderr_truncated: bool,
 }
 
+/// The argv that runs `command` through `/bin/sh -c`.
+pub(crate) fn through_shell(command: String) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), command]
+}
+
+/// Runs the VM's one-shot processes: in its sandbox, over its filesystem as it is now, each
+/// result made to fit in one answer. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Exec {
+    launcher: Launcher,
+    /// The largest answer an action may give (`VmConfig::answer_limit`).
+    answer_limit: u64,
+}
+
+impl Exec {
+    pub(crate) fn new(launcher: Launcher, answer_limit: u64) -> Self {
+        Self {
+            launcher,
+            answer_limit,
+        }
+    }
+
+    /// Runs `argv` to completion in the sandbox. Each stream is kept up to what fits in the
+    /// answer, and a run whose process the kernel killed for the VM's memory limit fails with
+    /// `limit_exceeded`.
+    pub(crate) async fn run(
+        &self,
+        argv: &[String],
+        mut options: ExecOptions,
+        on_stdout: impl Fn(&[u8]) + Send + Sync,
+        on_stderr: impl Fn(&[u8]) + Send + Sync,
+    ) -> Result<ExecResult, ActorError> {
+        options.max_output_bytes = Some(answer::kept_per_stream(
+            options.max_output_bytes,
+            self.answer_limit,
+        ));
+        let env = options.env.clone().unwrap_or_default();
+        let plan = self
+            .launcher
+            .plan(argv, options.cwd.as_deref(), &env, &[], false)?;
+        let sandbox = self.launcher.sandbox();
+        let oom_kills = sandbox.oom_kills();
+        let mut result = run(&plan, &options, on_stdout, on_stderr).await?;
+        answer::fit(&mut result, self.answer_limit);
+        // Killed by SIGKILL, itself or (a shell's 137) its child, while the VM's count of
+        // processes killed for memory went up.
+        let killed = result.signal.as_deref() == Some("SIGKILL") || result.exit_code == Some(137);
+        if killed && sandbox.oom_kills() > oom_kills {
+            let limits = sandbox.info().limits.unwrap_or_default();
+            return Err(ActorError::limit_exceeded(format!(
+                "the VM's processes went over its memory limit ({} MiB) and the kernel killed one",
+                limits.memory_max_mib
+            ))
+            .with_metadata(serde_json::json!({
+                "limit": "memory",
+                "memoryMaxMib": limits.memory_max_mib,
+                "result": result,
+            })));
+        }
+        Ok(result)
+    }
+}
+
 /// Runs `plan`, made for pipes, to completion.
-pub(crate) async fn run(
+pub(in crate::vm) async fn run(
     plan: &Plan,
     options: &ExecOptions,
     on_stdout: impl Fn(&[u8]) + Send + Sync,

@@ -31,6 +31,10 @@ impl Launcher {
         }
     }
 
+    pub(crate) fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
     /// How to start `argv` in the sandbox in `cwd` (a VM path, default `/`), with `env` and
     /// the host paths `binds`; for a PTY if `terminal`.
     pub(crate) fn plan(
