@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::code;
 use crate::runtime::instance::Idle;
-use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter, GROUP_AGENTOS};
+use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use crate::vm::child::{Launcher, PtySize};
 use crate::vm::cron::{
     self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
@@ -17,17 +16,17 @@ use crate::vm::cron::{
 };
 use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
 use crate::vm::fs::{
-    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, Filesystem, HostPathPolicy,
-    MAX_READ_BYTES, MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult,
-    ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource,
-    UploadInfo, VmPath, WriteFileEntry, WriteFileResult,
+    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, HostPathPolicy, MAX_READ_BYTES,
+    MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions,
+    SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry,
+    WriteFileResult,
 };
 use crate::vm::identity::VmUser;
 use crate::vm::mount_store::{MountStore, Mounts};
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
-use crate::vm::sandbox::{Plan, Sandbox, SandboxInfo, SandboxMode, VmLimits};
+use crate::vm::sandbox::{Sandbox, SandboxInfo, SandboxMode, VmLimits};
 use crate::vm::session::{
     self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
     PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
@@ -35,7 +34,7 @@ use crate::vm::session::{
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{
-    ClientTools, McpEndpoint, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits,
+    ClientTools, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitServer, ToolkitSpec, Toolkits,
 };
 use serde_json::Value as Json;
 
@@ -117,13 +116,9 @@ pub struct AgentOs {
 struct Parts {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
-    launcher: Launcher,
     exec: Exec,
     sessions: Arc<Sessions>,
     toolkits: Arc<Toolkits>,
-    toolkit_proxy: Option<PathBuf>,
-    /// The toolkits' MCP socket, opened for the first session that needs it.
-    mcp: Arc<Mutex<Option<McpEndpoint>>>,
     /// See [`VmConfig::answer_limit`].
     answer_limit: u64,
 }
@@ -171,17 +166,15 @@ impl AgentOs {
             &store,
             vm.clone(),
             launcher.clone(),
+            ToolkitServer::new(toolkits.clone(), config.toolkit_proxy),
         )?);
         let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
         let parts = Parts {
             fs,
             sandbox,
-            launcher: launcher.clone(),
             exec: Exec::new(launcher.clone(), answer_limit),
             sessions,
             toolkits,
-            toolkit_proxy: config.toolkit_proxy,
-            mcp: Arc::default(),
             answer_limit,
         };
         let runner: cron::Runner = {
@@ -219,93 +212,6 @@ impl Idle for AgentOs {
             && self.shells.list().is_empty()
             && self.parts.sessions.list().is_empty()
             && self.cron.list().is_empty()
-    }
-}
-
-impl Parts {
-    /// How to start `argv` in the sandbox, over the VM's filesystem as it is now.
-    fn plan(
-        &self,
-        argv: &[String],
-        cwd: Option<&str>,
-        env: &BTreeMap<String, String>,
-        binds: &[String],
-        terminal: bool,
-    ) -> Result<Plan, ActorError> {
-        self.launcher.plan(argv, cwd, env, binds, terminal)
-    }
-
-    /// The stdio MCP server entry through which a session's agent reaches the toolkits, and
-    /// the host paths its sandbox must bind for it; `None` while there are no toolkits.
-    fn toolkit_server(&self) -> Result<Option<(Json, [String; 2])>, ActorError> {
-        let Some(proxy) = self
-            .toolkit_proxy
-            .as_ref()
-            .filter(|_| !self.toolkits.is_empty())
-        else {
-            return Ok(None);
-        };
-        let mut mcp = self.mcp.lock().unwrap_or_else(PoisonError::into_inner);
-        let endpoint = match &mut *mcp {
-            Some(endpoint) => endpoint,
-            slot => slot.insert(
-                McpEndpoint::start(self.toolkits.clone(), self.sandbox.user()).map_err(|e| {
-                    ActorError::internal(format!("the toolkits' MCP socket did not open: {e}"))
-                })?,
-            ),
-        };
-        let proxy = proxy.to_string_lossy().into_owned();
-        let socket = endpoint.socket().to_string_lossy().into_owned();
-        let entry = serde_json::json!({
-            "name": "agentos-toolkits",
-            "command": self.sandbox.bound_path(&proxy),
-            "args": ["toolkit-mcp", self.sandbox.bound_path(&socket)],
-            "env": [],
-        });
-        Ok(Some((
-            entry,
-            [proxy, endpoint.dir().to_string_lossy().into_owned()],
-        )))
-    }
-
-    /// Starts `agent_type`'s program in the sandbox (with the toolkits' MCP server among its
-    /// `mcpServers` while there are toolkits) and opens an ACP session with it.
-    async fn start_session(
-        &self,
-        agent_type: String,
-        mut options: SessionOptions,
-    ) -> Result<SessionInfo, ActorError> {
-        let agent = self.sessions.agent(&agent_type)?;
-        let mut binds = agent.binds.clone();
-        if let Some((server, paths)) = self.toolkit_server()? {
-            options.mcp_servers.get_or_insert_default().push(server);
-            binds.extend(paths);
-        }
-        // Whole path components: `/bin/agentos` does not cover `/bin/agentos-test-agent`.
-        let covered = binds
-            .iter()
-            .any(|bind| Path::new(&agent.command).starts_with(bind));
-        if agent.command.starts_with('/') && !covered {
-            binds.push(agent.command.clone());
-        }
-        let argv: Vec<String> = std::iter::once(agent.command.clone())
-            .chain(agent.args.iter().cloned())
-            .collect();
-        let mut env = agent.env.clone();
-        env.extend(options.env.clone().unwrap_or_default());
-        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
-        // Said here, rather than by the sandbox on the agent's stderr as it exits.
-        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
-            return Err(ActorError::new(
-                GROUP_AGENTOS,
-                code::NOT_A_DIRECTORY,
-                format!("the session's cwd {cwd} is not a directory"),
-            ));
-        }
-        let plan = self.plan(&argv, Some(cwd.as_str()), &env, &binds, false)?;
-        self.sessions
-            .create(agent_type, &plan, cwd.as_str().to_owned(), options)
-            .await
     }
 }
 
@@ -349,7 +255,8 @@ async fn run_cron_action(
             options,
         } => {
             let session = parts
-                .start_session(agent_type, options.unwrap_or_default())
+                .sessions
+                .create(agent_type, options.unwrap_or_default())
                 .await?;
             let result = parts
                 .sessions
@@ -784,7 +691,8 @@ impl AgentOs {
         options: Option<SessionOptions>,
     ) -> Result<SessionInfo, ActorError> {
         self.parts
-            .start_session(agent_type, options.unwrap_or_default())
+            .sessions
+            .create(agent_type, options.unwrap_or_default())
             .await
     }
 

@@ -5,6 +5,7 @@
 //! Every update is also kept in the session log (`log.rs`), which outlives the host.
 
 mod acp;
+mod agent;
 pub(crate) mod log;
 mod terminal;
 mod types;
@@ -17,9 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value as Json;
 
 use super::child::Launcher;
-use super::fs::{FileContent, Filesystem};
+use super::fs::{FileContent, FileKind, Filesystem, VmPath};
 use super::sandbox::Plan;
-use crate::runtime::ActorError;
+use super::toolkit::ToolkitServer;
+use crate::error::code;
+use crate::runtime::{ActorError, GROUP_AGENTOS};
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
 use log::EventLog;
 use terminal::Terminals;
@@ -51,7 +54,9 @@ pub struct Sessions {
     listener: Arc<dyn Listener>,
     log: Arc<EventLog>,
     stderr_hook: Arc<Mutex<Option<StderrHook>>>,
+    /// Starts agents, and the commands of their terminals.
     launcher: Launcher,
+    toolkits: ToolkitServer,
     live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
 }
 
@@ -138,7 +143,8 @@ impl ClientSide for SessionClient {
 
 impl Sessions {
     /// A registry whose history is kept in the SQLite file `log` (created if needed), under
-    /// the name `vm`; agents' terminals start through `launcher`.
+    /// the name `vm`; agents and their terminals start through `launcher`, and reach the
+    /// VM's toolkits through `toolkits`.
     pub(crate) fn open(
         agents: BTreeMap<String, AgentConfig>,
         fs: Arc<Filesystem>,
@@ -146,9 +152,11 @@ impl Sessions {
         log: &Path,
         vm: String,
         launcher: Launcher,
+        toolkits: ToolkitServer,
     ) -> Result<Self, ActorError> {
         Ok(Self {
             launcher,
+            toolkits,
             agents,
             fs,
             listener,
@@ -164,10 +172,8 @@ impl Sessions {
             .iter()
             .map(|(id, agent)| AgentInfo {
                 id: id.clone(),
-                installed: installed(&agent.command),
-                entrypoint: std::iter::once(agent.command.clone())
-                    .chain(agent.args.iter().cloned())
-                    .collect(),
+                installed: agent::installed(&agent.command),
+                entrypoint: agent::argv(agent),
                 description: agent.description.clone(),
             })
             .collect()
@@ -179,14 +185,14 @@ impl Sessions {
     }
 
     /// The configuration of an agent that is installed.
-    pub fn agent(&self, agent_type: &str) -> Result<&AgentConfig, ActorError> {
+    fn agent(&self, agent_type: &str) -> Result<&AgentConfig, ActorError> {
         let agent = self.agents.get(agent_type).ok_or_else(|| {
             ActorError::not_found(format!(
                 "no agent {agent_type} (configured: {})",
                 self.agents.keys().cloned().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        if !installed(&agent.command) {
+        if !agent::installed(&agent.command) {
             return Err(ActorError::unsupported(format!(
                 "agent {agent_type} is not installed: {} not found",
                 agent.command
@@ -195,8 +201,44 @@ impl Sessions {
         Ok(agent)
     }
 
-    /// Starts the agent's sandbox `plan` and opens an ACP session in `cwd`.
+    /// Starts `agent_type`'s program in the sandbox, in the session's `cwd` (with the
+    /// toolkits' MCP server among its `mcpServers` while there are toolkits), and opens an
+    /// ACP session with it.
     pub async fn create(
+        &self,
+        agent_type: String,
+        mut options: SessionOptions,
+    ) -> Result<SessionInfo, ActorError> {
+        let agent = self.agent(&agent_type)?;
+        let server = self.toolkits.for_session(self.launcher.sandbox())?;
+        let extra = server.map(|server| {
+            options
+                .mcp_servers
+                .get_or_insert_default()
+                .push(server.entry);
+            server.binds
+        });
+        let binds = agent::binds(agent, extra.into_iter().flatten());
+        let mut env = agent.env.clone();
+        env.extend(options.env.clone().unwrap_or_default());
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        // Said here, rather than by the sandbox on the agent's stderr as it exits.
+        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
+            return Err(ActorError::new(
+                GROUP_AGENTOS,
+                code::NOT_A_DIRECTORY,
+                format!("the session's cwd {cwd} is not a directory"),
+            ));
+        }
+        let plan =
+            self.launcher
+                .plan(&agent::argv(agent), Some(cwd.as_str()), &env, &binds, false)?;
+        self.start(agent_type, &plan, cwd.as_str().to_owned(), options)
+            .await
+    }
+
+    /// Starts the agent's `plan` and opens an ACP session in `cwd`.
+    async fn start(
         &self,
         agent_type: String,
         plan: &Plan,
@@ -419,15 +461,6 @@ impl Drop for Sessions {
             live.conn.kill();
         }
     }
-}
-
-/// Whether `command` names a program on the host: a path that exists, or a name on `PATH`.
-fn installed(command: &str) -> bool {
-    if command.contains('/') {
-        return std::path::Path::new(command).is_file();
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(command).is_file()))
 }
 
 fn unknown(session_id: &str) -> ActorError {

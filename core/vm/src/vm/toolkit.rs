@@ -5,6 +5,7 @@
 //! tool's timeout either way.
 
 mod mcp;
+mod server;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +16,9 @@ use serde_json::Value as Json;
 
 use crate::runtime::ActorError;
 
-pub use mcp::{McpEndpoint, pump};
+use mcp::McpEndpoint;
+pub use mcp::pump;
+pub(crate) use server::ToolkitServer;
 pub use types::{ToolCallRequest, ToolCallResult, ToolSpec, ToolkitSpec};
 
 /// How long a tool may run when its spec sets no `timeoutMs`.
