@@ -11,7 +11,7 @@ use crate::runtime::instance::Idle;
 use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use crate::vm::child::{Launcher, PtySize};
 use crate::vm::cron::{
-    self, Cron, CronAction, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
+    self, Actions, Cron, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
     ScheduledJob,
 };
 use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
@@ -110,9 +110,7 @@ pub struct AgentOs {
     events: AgentOsEvents,
 }
 
-/// What both the actions and cron's jobs (which run outside any call) start work with:
-/// cheap to clone into a job's task.
-#[derive(Clone)]
+/// The VM's parts the actions work with.
 struct Parts {
     fs: Arc<Filesystem>,
     sandbox: Arc<Sandbox>,
@@ -177,13 +175,6 @@ impl AgentOs {
             toolkits,
             answer_limit,
         };
-        let runner: cron::Runner = {
-            let (parts, events) = (parts.clone(), events.clone());
-            Arc::new(move |job_id, action| {
-                let (parts, events) = (parts.clone(), events.clone());
-                Box::pin(async move { run_cron_action(&parts, &events, job_id, action).await })
-            })
-        };
         Ok(Self {
             cron: Cron::open(
                 &store,
@@ -191,7 +182,7 @@ impl AgentOs {
                 config
                     .schedule_driver
                     .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
-                runner,
+                Actions::new(parts.exec.clone(), parts.sessions.clone()),
                 Arc::new(events.clone()),
             )?,
             mounts,
@@ -227,65 +218,13 @@ impl ClientTools for AgentOsEvents {
     }
 }
 
-/// What a cron job does when it fires; its result is the run's.
-async fn run_cron_action(
-    parts: &Parts,
-    events: &AgentOsEvents,
-    job_id: String,
-    action: CronAction,
-) -> Result<Json, ActorError> {
-    match action {
-        CronAction::Exec {
-            command,
-            args,
-            options,
-        } => {
-            let argv: Vec<String> = match args {
-                Some(args) => std::iter::once(command).chain(args).collect(),
-                None => exec::through_shell(command),
-            };
-            let result = (parts.exec)
-                .run(&argv, options.unwrap_or_default(), |_| {}, |_| {})
-                .await?;
-            json(&result)
-        }
-        CronAction::Session {
-            agent_type,
-            prompt,
-            options,
-        } => {
-            let session = parts
-                .sessions
-                .create(agent_type, options.unwrap_or_default())
-                .await?;
-            let result = parts
-                .sessions
-                .prompt(&session.session_id, PromptInput::Text(prompt))
-                .await;
-            if let Err(err) = parts.sessions.close(&session.session_id).await {
-                tracing::warn!(job = job_id, %err, "a cron session did not close");
-            }
-            json(&result?)
-        }
-        CronAction::Event { name, payload } => {
-            events.scheduled_event(&ScheduledEvent {
-                job_id,
-                name,
-                payload,
-            });
-            Ok(Json::Null)
-        }
-    }
-}
-
-fn json(value: &impl serde::Serialize) -> Result<Json, ActorError> {
-    serde_json::to_value(value).map_err(|e| ActorError::internal(format!("a run's result: {e}")))
-}
-
-/// A job's firings and runs become `cronEvent`s.
+/// A job's firings and runs become `cronEvent`s, and its events `scheduledEvent`s.
 impl cron::Listener for AgentOsEvents {
     fn cron_event(&self, event: &CronEvent) {
         AgentOsEvents::cron_event(self, event);
+    }
+    fn scheduled_event(&self, event: &ScheduledEvent) {
+        AgentOsEvents::scheduled_event(self, event);
     }
 }
 

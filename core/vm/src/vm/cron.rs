@@ -3,6 +3,7 @@
 //! due instant; runs are tasks of their own. Jobs are saved in the VM's store and scheduled
 //! again when the VM opens.
 
+mod action;
 pub mod driver;
 mod schedule;
 pub(crate) mod store;
@@ -13,11 +14,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
-use serde_json::Value as Json;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
+pub(crate) use action::Actions;
 pub use driver::{ManualClock, ScheduleDriver, TokioDriver};
 use schedule::{Schedule, iso};
 use store::JobStore;
@@ -31,14 +31,10 @@ use crate::runtime::ActorError;
 /// The most jobs one VM keeps.
 pub const MAX_JOBS: usize = 1000;
 
-/// Runs a job's action in the VM (cron does not own the VM's parts); the value is the run's
-/// result.
-pub type Runner =
-    Arc<dyn Fn(String, CronAction) -> BoxFuture<'static, Result<Json, ActorError>> + Send + Sync>;
-
-/// Where `cronEvent`s go.
+/// Where `cronEvent`s, and the events `event` jobs raise, go.
 pub trait Listener: Send + Sync {
     fn cron_event(&self, event: &CronEvent);
+    fn scheduled_event(&self, event: &ScheduledEvent);
 }
 
 pub struct Cron {
@@ -52,7 +48,7 @@ struct Inner {
     /// Wakes the scheduler when jobs or the driver change.
     changed: Notify,
     store: JobStore,
-    runner: Runner,
+    actions: Actions,
     listener: Arc<dyn Listener>,
     /// Runs in progress, aborted with the VM.
     runs: Mutex<JoinSet<()>>,
@@ -74,12 +70,13 @@ struct Job {
 
 impl Cron {
     /// Opens the VM's cron with the jobs saved under `vm` in the store at `path`, on
-    /// `driver`'s clock. A job that fell due while nothing ran fires once, at once.
-    pub fn open(
+    /// `driver`'s clock, running their actions with `actions`. A job that fell due while
+    /// nothing ran fires once, at once.
+    pub(crate) fn open(
         path: &Path,
         vm: String,
         driver: Arc<dyn ScheduleDriver>,
-        runner: Runner,
+        actions: Actions,
         listener: Arc<dyn Listener>,
     ) -> Result<Self, ActorError> {
         let store = JobStore::open(path, vm)?;
@@ -116,7 +113,7 @@ impl Cron {
             driver: Mutex::new(driver),
             changed: Notify::new(),
             store,
-            runner,
+            actions,
             listener,
             runs: Mutex::new(JoinSet::new()),
             generations: 1.into(),
@@ -370,7 +367,10 @@ impl Inner {
         runs.spawn(async move {
             let mut next = Some(start);
             while let Some(start) = next {
-                let outcome = (inner.runner)(start.id.clone(), start.action.clone()).await;
+                let outcome = inner
+                    .actions
+                    .run(&*inner.listener, start.id.clone(), start.action.clone())
+                    .await;
                 let (kind, result, error) = match outcome {
                     Ok(result) => (CronEventKind::Complete, Some(result), None),
                     Err(err) => (CronEventKind::Error, None, Some(err.message)),
