@@ -1,269 +1,53 @@
 //! `AgentOs`, the core VM, and its annotated surface: the single source of truth for the
 //! actor's actions, events and the TypeScript client. Method bodies delegate to the
-//! subsystems in [`crate::vm`]; what a method takes and returns here is what crosses the wire.
+//! subsystems in [`crate::vm`] (which also opens the VM: [`AgentOs::open`]); what a method
+//! takes and returns here is what crosses the wire.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::runtime::instance::Idle;
-use crate::runtime::{ActorError, ActorEvents, Bytes, Emitter};
-use crate::vm::child::{Launcher, PtySize};
+use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::vm::child::PtySize;
 use crate::vm::cron::{
-    self, Actions, Cron, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent,
-    ScheduledJob,
+    Cron, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent, ScheduledJob,
 };
 use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
+use crate::vm::fs::offload::{blocking, off_runtime};
 use crate::vm::fs::{
-    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, HostPathPolicy, MAX_READ_BYTES,
-    MkdirOptions, MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions,
-    SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry,
-    WriteFileResult,
+    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
+    MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
+    SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
 };
-use crate::vm::identity::VmUser;
-use crate::vm::mount_store::{MountStore, Mounts};
+use crate::vm::mount_store::Mounts;
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
-use crate::vm::sandbox::{Sandbox, SandboxInfo, SandboxMode, VmLimits};
+use crate::vm::sandbox::{Sandbox, SandboxInfo};
 use crate::vm::session::{
-    self, AgentConfig, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest,
-    PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
-    SessionOptions, Sessions,
+    AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest, PersistedSession,
+    PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions,
+    Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
-use crate::vm::toolkit::{
-    ClientTools, ToolCallRequest, ToolCallResult, ToolHandler, ToolkitServer, ToolkitSpec, Toolkits,
-};
+use crate::vm::toolkit::{ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits};
 use serde_json::Value as Json;
-
-/// How a VM runs its processes and which agents it can start. Set by the code that hosts
-/// it, never over the wire.
-#[derive(Clone, Default)]
-pub struct VmConfig {
-    pub sandbox: SandboxMode,
-    /// Whether sandboxed processes may use the network.
-    pub allow_network: bool,
-    /// The host user a root host runs the VM's processes as and keeps its files under (root
-    /// inside the sandbox); a host that is not root uses its own.
-    pub sandbox_user: VmUser,
-    /// What all the VM's processes together may use (see `sandboxInfo` for whether the
-    /// host could set it).
-    pub limits: VmLimits,
-    /// How many shells, and spawned processes, may run in the VM at once: each holds
-    /// descriptors and a task of the host's.
-    pub quotas: VmQuotas,
-    /// The largest answer an action may give: the host's message limit (unset: the largest
-    /// any host allows). `readFile` refuses a larger file from its size, unread; `exec` keeps
-    /// at most half of it of each stream, so that its result always fits.
-    pub answer_limit: Option<u64>,
-    /// The agents `createSession` can start, by id.
-    pub agents: BTreeMap<String, AgentConfig>,
-    /// The host directories `hostDir` mounts and overlay lowers may use (none by default;
-    /// never the VM's own data directory).
-    pub host_paths: HostPathPolicy,
-    /// The SQLite file that keeps session events and cron jobs: the host's, shared by its
-    /// VMs (each under the name of its data directory). Unset, each VM keeps a
-    /// `state.sqlite` of its own.
-    pub state_store: Option<PathBuf>,
-    /// The clock cron runs on from the start (tokio timers when unset). Jobs restored from
-    /// the store that fell due meanwhile fire once on it as soon as the VM opens, so a
-    /// durable driver that wakes a sleeping actor at a job's instant gets that job run.
-    pub schedule_driver: Option<Arc<dyn ScheduleDriver>>,
-    /// Toolkits the VM starts with, as if registered by `registerToolkit`.
-    pub toolkits: Vec<ToolkitSpec>,
-    /// The `agentos` binary, whose `toolkit-mcp` subcommand connects an agent to the VM's
-    /// toolkits (the MCP server added to every session while the VM has toolkits). `agentos
-    /// serve` sets itself; without it, sessions get no toolkit server.
-    pub toolkit_proxy: Option<PathBuf>,
-}
-
-/// Host-side quotas of one VM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VmQuotas {
-    pub max_shells: usize,
-    pub max_processes: usize,
-    /// Bytes the VM's uploads not yet restored may hold together (on the host's disk).
-    pub max_upload_bytes: u64,
-}
-
-impl Default for VmQuotas {
-    fn default() -> Self {
-        Self {
-            max_shells: 64,
-            max_processes: 256,
-            max_upload_bytes: 1 << 30,
-        }
-    }
-}
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
 /// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
-    parts: Parts,
-    mounts: Mounts,
-    max_upload_bytes: u64,
-    processes: Processes,
-    shells: Shells,
-    cron: Cron,
-    events: AgentOsEvents,
-}
-
-/// The VM's parts the actions work with.
-struct Parts {
-    fs: Arc<Filesystem>,
-    sandbox: Arc<Sandbox>,
-    exec: Exec,
-    sessions: Arc<Sessions>,
-    toolkits: Arc<Toolkits>,
-    /// See [`VmConfig::answer_limit`].
-    answer_limit: u64,
-}
-
-impl AgentOs {
-    /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
-    /// VM's own events go (a shell's or spawned process's output, long after the call that
-    /// started it returned). Call it within a tokio runtime: cron's scheduler is a task of it.
-    pub fn open(
-        data_dir: &Path,
-        config: VmConfig,
-        events: ActorEvents,
-    ) -> Result<Self, ActorError> {
-        let vm = data_dir
-            .file_name()
-            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-        let sandbox = Arc::new(
-            Sandbox::detect(config.sandbox, config.allow_network, config.sandbox_user)
-                .with_limits(&vm, &config.limits),
-        );
-        let fs = Arc::new(Filesystem::open_as(
-            data_dir,
-            sandbox.user(),
-            config.host_paths,
-        )?);
-        let events = AgentOsEvents::new(events);
-        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
-        for spec in config.toolkits {
-            toolkits.register(spec)?;
-        }
-        // Every program of the VM, an agent's terminals included, sees its tree as it is when
-        // it starts.
-        let launcher = {
-            let fs = fs.clone();
-            Launcher::new(sandbox.clone(), move || fs.host_view())
-        };
-        let store = config
-            .state_store
-            .unwrap_or_else(|| data_dir.join("state.sqlite"));
-        let mounts = Mounts::restore(MountStore::open(&store, vm.clone())?, &fs)?;
-        let sessions = Arc::new(Sessions::open(
-            config.agents,
-            fs.clone(),
-            Arc::new(events.clone()),
-            &store,
-            vm.clone(),
-            launcher.clone(),
-            ToolkitServer::new(toolkits.clone(), config.toolkit_proxy),
-        )?);
-        let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
-        let parts = Parts {
-            fs,
-            sandbox,
-            exec: Exec::new(launcher.clone(), answer_limit),
-            sessions,
-            toolkits,
-            answer_limit,
-        };
-        Ok(Self {
-            cron: Cron::open(
-                &store,
-                vm,
-                config
-                    .schedule_driver
-                    .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
-                Actions::new(parts.exec.clone(), parts.sessions.clone()),
-                Arc::new(events.clone()),
-            )?,
-            mounts,
-            parts,
-            max_upload_bytes: config.quotas.max_upload_bytes,
-            processes: Processes::new(launcher.clone(), config.quotas.max_processes),
-            shells: Shells::new(launcher, config.quotas.max_shells),
-            events,
-        })
-    }
-}
-
-/// Idle: nothing runs that closing the VM would end. A cron job keeps it open, since on the
-/// embedded host only an open VM fires its jobs.
-impl Idle for AgentOs {
-    fn idle(&self) -> bool {
-        self.processes.list().iter().all(|process| !process.running)
-            && self.shells.list().is_empty()
-            && self.parts.sessions.list().is_empty()
-            && self.cron.list().is_empty()
-    }
-}
-
-/// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
-#[async_trait::async_trait]
-impl ClientTools for AgentOsEvents {
-    async fn tool_call(
-        &self,
-        request: &ToolCallRequest,
-        timeout: Duration,
-    ) -> Result<ToolCallResult, ActorError> {
-        AgentOsEvents::tool_call(self, request, timeout).await
-    }
-}
-
-/// A job's firings and runs become `cronEvent`s, and its events `scheduledEvent`s.
-impl cron::Listener for AgentOsEvents {
-    fn cron_event(&self, event: &CronEvent) {
-        AgentOsEvents::cron_event(self, event);
-    }
-    fn scheduled_event(&self, event: &ScheduledEvent) {
-        AgentOsEvents::scheduled_event(self, event);
-    }
-}
-
-/// A session's updates, permission requests and agent output become the actor's events.
-impl session::Listener for AgentOsEvents {
-    fn session_event(&self, event: &SessionEvent) {
-        AgentOsEvents::session_event(self, event);
-    }
-    fn permission_request(&self, request: &PermissionRequest) {
-        AgentOsEvents::permission_request(self, request);
-    }
-    fn agent_stderr(&self, line: &AgentStderr) {
-        AgentOsEvents::agent_stderr(self, line);
-    }
-    fn agent_exit(&self, exit: &AgentExitEvent) {
-        AgentOsEvents::agent_exit(self, exit);
-    }
-}
-
-/// Runs blocking filesystem work off the async executor.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ActorError> + Send + 'static,
-) -> Result<T, ActorError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ActorError::internal(format!("filesystem task failed: {e}")))?
-}
-
-/// Runs the blocking filesystem work of a synchronous action so that it starves no other
-/// task (other VMs, the host's accept loop): on a multi-threaded runtime, the worker hands
-/// its other tasks to another thread first. Elsewhere (no runtime, or a current-thread one,
-/// as in tests) it just runs.
-fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
+    pub(crate) fs: Arc<Filesystem>,
+    pub(crate) mounts: Mounts,
+    pub(crate) sandbox: Arc<Sandbox>,
+    pub(crate) exec: Exec,
+    pub(crate) processes: Processes,
+    pub(crate) shells: Shells,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) toolkits: Arc<Toolkits>,
+    pub(crate) cron: Cron,
+    pub(crate) events: AgentOsEvents,
+    /// The largest answer an action may give (`VmConfig::answer_limit`).
+    pub(crate) answer_limit: u64,
+    /// Bytes the VM's uploads not yet restored may hold together.
+    pub(crate) max_upload_bytes: u64,
 }
 
 #[crate::surface(
@@ -293,78 +77,63 @@ impl AgentOs {
         options: Option<MountOptions>,
     ) -> Result<MountInfo, ActorError> {
         self.mounts
-            .mount(&self.parts.fs, &path, driver, options.unwrap_or_default())
+            .mount(&self.fs, &path, driver, options.unwrap_or_default())
     }
 
     /// Unmounts the filesystem mounted at `path`.
     #[action]
     pub fn unmount_fs(&self, path: String) -> Result<(), ActorError> {
-        self.mounts.unmount(&self.parts.fs, &path)
+        self.mounts.unmount(&self.fs, &path)
     }
 
     /// Lists the mounts, sorted by path. They outlive the host: one made before a restart
     /// that did not come back as it was says how (`restored`).
     #[action]
     pub fn list_mounts(&self) -> Vec<MountInfo> {
-        self.mounts.list(&self.parts.fs)
+        self.mounts.list(&self.fs)
     }
 
     /// Reads a whole file as bytes.
     #[action]
     pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
-        off_runtime(|| {
-            self.parts
-                .fs
-                .read_file_within(&path, self.parts.answer_limit)
-        })
+        off_runtime(|| self.fs.read_file_within(&path, self.answer_limit))
     }
 
     /// Reads a whole file as UTF-8 text.
     #[action]
     pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
-        String::from_utf8(
-            off_runtime(|| {
-                self.parts
-                    .fs
-                    .read_file_within(&path, self.parts.answer_limit)
-            })?
-            .0,
-        )
-        .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+        String::from_utf8(off_runtime(|| self.fs.read_file_within(&path, self.answer_limit))?.0)
+            .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
     }
 
     /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
     #[action]
     pub fn write_file(&self, path: String, content: FileContent) -> Result<(), ActorError> {
-        off_runtime(|| self.parts.fs.write_file(&path, content))
+        off_runtime(|| self.fs.write_file(&path, content))
     }
 
     /// Reads several files; each entry carries its content or its own error.
     #[action]
     pub fn read_files(&self, paths: Vec<String>) -> Vec<ReadFileResult> {
-        off_runtime(|| {
-            self.parts
-                .fs
-                .read_files_within(paths, self.parts.answer_limit)
-        })
+        off_runtime(|| self.fs.read_files_within(paths, self.answer_limit))
     }
 
     /// Writes several files; one failure does not fail the others.
     #[action]
     pub fn write_files(&self, entries: Vec<WriteFileEntry>) -> Vec<WriteFileResult> {
-        off_runtime(|| self.parts.fs.write_files(entries))
+        off_runtime(|| self.fs.write_files(entries))
     }
 
     /// Creates a directory; with `recursive`, its missing parents too.
     #[action]
     pub fn mkdir(&self, path: String, options: Option<MkdirOptions>) -> Result<(), ActorError> {
-        off_runtime(|| self.parts.fs.mkdir(&path, options.unwrap_or_default()))
+        off_runtime(|| self.fs.mkdir(&path, options.unwrap_or_default()))
     }
 
     /// Lists the names in a directory, sorted.
     #[action]
     pub fn readdir(&self, path: String) -> Result<Vec<String>, ActorError> {
-        off_runtime(|| self.parts.fs.readdir(&path))
+        off_runtime(|| self.fs.readdir(&path))
     }
 
     /// Lists a tree depth-first in sorted order, descending into mounts.
@@ -375,8 +144,7 @@ impl AgentOs {
         options: Option<ReaddirRecursiveOptions>,
     ) -> Result<Vec<DirEntry>, ActorError> {
         off_runtime(|| {
-            self.parts
-                .fs
+            self.fs
                 .readdir_recursive(&path, options.unwrap_or_default())
         })
     }
@@ -384,25 +152,25 @@ impl AgentOs {
     /// Describes a file, directory or symlink.
     #[action]
     pub fn stat(&self, path: String) -> Result<FileStat, ActorError> {
-        off_runtime(|| self.parts.fs.stat(&path))
+        off_runtime(|| self.fs.stat(&path))
     }
 
     /// Whether `path` exists. Paths that try to escape a mount are still errors.
     #[action]
     pub fn exists(&self, path: String) -> Result<bool, ActorError> {
-        off_runtime(|| self.parts.fs.exists(&path))
+        off_runtime(|| self.fs.exists(&path))
     }
 
     /// Moves a file or directory, across mounts too.
     #[action(name = "move")]
     pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
-        off_runtime(|| self.parts.fs.rename(&from, &to))
+        off_runtime(|| self.fs.rename(&from, &to))
     }
 
     /// Deletes a file, or a directory (non-empty ones only with `recursive`).
     #[action]
     pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
-        off_runtime(|| self.parts.fs.delete(&path, options.unwrap_or_default()))
+        off_runtime(|| self.fs.delete(&path, options.unwrap_or_default()))
     }
 
     /// Exports the root filesystem as a tar archive in deterministic order. The archive
@@ -414,17 +182,8 @@ impl AgentOs {
         options: Option<SnapshotOptions>,
         #[event("snapshotChunk")] on_snapshot_chunk: Emitter<SnapshotChunk>,
     ) -> Result<SnapshotInfo, ActorError> {
-        let fs = self.parts.fs.clone();
-        blocking(move || {
-            // Half the message limit leaves room for base64 in JSON and the frame around it.
-            let chunk_size = u32::try_from(on_snapshot_chunk.max_message_bytes() / 2)
-                .unwrap_or(u32::MAX)
-                .max(1024);
-            fs.snapshot_chunks(options.unwrap_or_default(), chunk_size, |chunk| {
-                on_snapshot_chunk.emit(chunk)
-            })
-        })
-        .await
+        let fs = self.fs.clone();
+        blocking(move || fs.snapshot_to(options.unwrap_or_default(), &on_snapshot_chunk)).await
     }
 
     /// Appends a chunk to an upload (a new one when `uploadId` is absent), so that an archive
@@ -435,8 +194,10 @@ impl AgentOs {
         chunk: Bytes,
         upload_id: Option<String>,
     ) -> Result<UploadInfo, ActorError> {
-        let max_pending = self.max_upload_bytes;
-        off_runtime(|| self.parts.fs.upload_chunk(upload_id, chunk, max_pending))
+        off_runtime(|| {
+            self.fs
+                .upload_chunk(upload_id, chunk, self.max_upload_bytes)
+        })
     }
 
     /// Runs `command` through `/bin/sh -c` in the VM's sandbox, with the VM's filesystem as
@@ -464,8 +225,7 @@ impl AgentOs {
         #[event("processStdout")] on_stdout: Emitter<Bytes>,
         #[event("processStderr")] on_stderr: Emitter<Bytes>,
     ) -> Result<ExecResult, ActorError> {
-        self.parts
-            .exec
+        self.exec
             .run(
                 &argv,
                 options.unwrap_or_default(),
@@ -564,7 +324,7 @@ impl AgentOs {
     /// What the VM's processes run in: bubblewrap or none, its version, network access.
     #[action]
     pub fn sandbox_info(&self) -> SandboxInfo {
-        self.parts.sandbox.info()
+        self.sandbox.info()
     }
 
     /// Opens an interactive shell on a real PTY in the VM's sandbox (`/bin/sh` on an 80x24
@@ -615,7 +375,7 @@ impl AgentOs {
     /// program is installed.
     #[action]
     pub fn list_agents(&self) -> Vec<AgentInfo> {
-        self.parts.sessions.agents()
+        self.sessions.agents()
     }
 
     /// Starts an agent as a process of the VM (in its sandbox, in `cwd`) and opens an ACP
@@ -629,8 +389,7 @@ impl AgentOs {
         agent_type: String,
         options: Option<SessionOptions>,
     ) -> Result<SessionInfo, ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .create(agent_type, options.unwrap_or_default())
             .await
     }
@@ -643,14 +402,14 @@ impl AgentOs {
         session_id: String,
         prompt: PromptInput,
     ) -> Result<PromptResult, ActorError> {
-        self.parts.sessions.prompt(&session_id, prompt).await
+        self.sessions.prompt(&session_id, prompt).await
     }
 
     /// Asks the agent to stop the current turn (ACP `session/cancel`); the prompt then ends
     /// with stop reason `cancelled`.
     #[action]
     pub fn cancel_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.parts.sessions.cancel(&session_id)
+        self.sessions.cancel(&session_id)
     }
 
     /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
@@ -662,21 +421,20 @@ impl AgentOs {
         permission_id: String,
         reply: PermissionReply,
     ) -> Result<(), ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .respond_permission(&session_id, &permission_id, reply)
     }
 
     /// Ends a session: its agent process is gone when this returns.
     #[action]
     pub async fn close_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.parts.sessions.close(&session_id).await
+        self.sessions.close(&session_id).await
     }
 
     /// Closes the session if it is live and deletes its persisted events.
     #[action]
     pub async fn destroy_session(&self, session_id: String) -> Result<(), ActorError> {
-        self.parts.sessions.destroy(&session_id).await
+        self.sessions.destroy(&session_id).await
     }
 
     /// A page of a session's persisted events (its `sessionEvent`s, in order), live or
@@ -687,28 +445,27 @@ impl AgentOs {
         session_id: String,
         options: Option<SessionEventsOptions>,
     ) -> Result<Vec<SessionEvent>, ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .events(&session_id, options.unwrap_or_default())
     }
 
     /// Every session on record, live or ended, oldest first.
     #[action]
     pub fn list_persisted_sessions(&self) -> Result<Vec<PersistedSession>, ActorError> {
-        self.parts.sessions.persisted()
+        self.sessions.persisted()
     }
 
     /// Lets Rust code that hosts the VM see every agent's stderr line too; the
     /// `agentStderr` event goes on regardless. Replaces an earlier hook.
     #[hook]
     pub fn set_agent_stderr_hook(&self, hook: Arc<dyn Fn(&AgentStderr) + Send + Sync>) {
-        self.parts.sessions.set_stderr_hook(hook);
+        self.sessions.set_stderr_hook(hook);
     }
 
     /// The live sessions.
     #[action]
     pub fn list_sessions(&self) -> Vec<SessionInfo> {
-        self.parts.sessions.list()
+        self.sessions.list()
     }
 
     /// Switches the session's mode (ACP `session/set_mode`).
@@ -718,20 +475,20 @@ impl AgentOs {
         session_id: String,
         mode_id: String,
     ) -> Result<(), ActorError> {
-        self.parts.sessions.set_mode(&session_id, mode_id).await
+        self.sessions.set_mode(&session_id, mode_id).await
     }
 
     /// The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
     /// null if the agent has none.
     #[action]
     pub fn get_session_modes(&self, session_id: String) -> Result<Json, ActorError> {
-        self.parts.sessions.modes(&session_id)
+        self.sessions.modes(&session_id)
     }
 
     /// The session's config options, as the agent last reported them.
     #[action]
     pub fn get_session_config_options(&self, session_id: String) -> Result<Json, ActorError> {
-        self.parts.sessions.config_options(&session_id)
+        self.sessions.config_options(&session_id)
     }
 
     /// Sets a config option (ACP `session/set_config_option`); returns all of them.
@@ -742,8 +499,7 @@ impl AgentOs {
         config_id: String,
         value: String,
     ) -> Result<Json, ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .set_config_option(&session_id, Some(config_id), None, value)
             .await
     }
@@ -755,8 +511,7 @@ impl AgentOs {
         session_id: String,
         model: String,
     ) -> Result<Json, ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .set_config_option(&session_id, None, Some("model"), model)
             .await
     }
@@ -769,8 +524,7 @@ impl AgentOs {
         session_id: String,
         level: String,
     ) -> Result<Json, ActorError> {
-        self.parts
-            .sessions
+        self.sessions
             .set_config_option(&session_id, None, Some("thought_level"), level)
             .await
     }
@@ -778,13 +532,13 @@ impl AgentOs {
     /// The agent's capabilities (`initialize`'s `agentCapabilities`).
     #[action]
     pub fn get_session_capabilities(&self, session_id: String) -> Result<Json, ActorError> {
-        self.parts.sessions.capabilities(&session_id)
+        self.sessions.capabilities(&session_id)
     }
 
     /// The agent's name and version (`initialize`'s `agentInfo`), or null.
     #[action]
     pub fn get_session_agent_info(&self, session_id: String) -> Result<Json, ActorError> {
-        self.parts.sessions.agent_info(&session_id)
+        self.sessions.agent_info(&session_id)
     }
 
     /// Sends a JSON-RPC request to the session's agent with the session's id set in
@@ -797,10 +551,7 @@ impl AgentOs {
         method: String,
         params: Option<Json>,
     ) -> Result<Json, ActorError> {
-        self.parts
-            .sessions
-            .raw(&session_id, &method, params, true)
-            .await
+        self.sessions.raw(&session_id, &method, params, true).await
     }
 
     /// Sends a JSON-RPC request to the session's agent exactly as given. Each session has
@@ -812,10 +563,7 @@ impl AgentOs {
         method: String,
         params: Option<Json>,
     ) -> Result<Json, ActorError> {
-        self.parts
-            .sessions
-            .raw(&session_id, &method, params, false)
-            .await
+        self.sessions.raw(&session_id, &method, params, false).await
     }
 
     /// Schedules a job: `exec`, a `session` prompt, or an `event`, on a cron expression (5 or 6
@@ -852,33 +600,33 @@ impl AgentOs {
     /// are validated against it before they run.
     #[action]
     pub fn register_toolkit(&self, toolkit: ToolkitSpec) -> Result<(), ActorError> {
-        self.parts.toolkits.register(toolkit)
+        self.toolkits.register(toolkit)
     }
 
     /// The registered toolkits, by name.
     #[action]
     pub fn list_toolkits(&self) -> Vec<ToolkitSpec> {
-        self.parts.toolkits.list()
+        self.toolkits.list()
     }
 
     /// Removes a toolkit; sessions see its tools fail with `not_found` from then on.
     #[action]
     pub fn unregister_toolkit(&self, name: String) -> Result<(), ActorError> {
-        self.parts.toolkits.unregister(&name)
+        self.toolkits.unregister(&name)
     }
 
     /// Runs the tools of `toolkit` in Rust code that hosts the VM, instead of asking a
     /// connected client through the `toolCall` bridge. Replaces an earlier handler.
     #[hook]
     pub fn set_tool_handler(&self, toolkit: String, handler: Arc<dyn ToolHandler>) {
-        self.parts.toolkits.set_handler(toolkit, handler);
+        self.toolkits.set_handler(toolkit, handler);
     }
 
     /// Replaces the root filesystem's contents with a snapshot archive, given inline or as a
     /// finished upload.
     #[action]
     pub async fn restore_root_filesystem(&self, source: SnapshotSource) -> Result<(), ActorError> {
-        let fs = self.parts.fs.clone();
+        let fs = self.fs.clone();
         blocking(move || fs.restore(source)).await
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod error;
 pub mod vm;
 
-pub use agent_os::{AgentOs, VmConfig, VmQuotas, agent_os_actions};
+pub use agent_os::{AgentOs, agent_os_actions};
 pub use agentos_macros::surface;
 pub use agentos_runtime as runtime;
+pub use vm::config::{VmConfig, VmQuotas};

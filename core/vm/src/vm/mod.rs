@@ -1,14 +1,16 @@
-//! The VM's subsystems: its filesystem, the sandbox its processes run in and the layer every
-//! program of the VM runs on (`child`), one-shot and spawned processes and interactive
-//! shells, agent sessions, cron, the host toolkits agents call, and the store their durable
-//! state lives in.
+//! The VM's subsystems: its configuration and how it opens, its filesystem, the sandbox its
+//! processes run in and the layer every program of the VM runs on (`child`), one-shot and
+//! spawned processes and interactive shells, agent sessions, cron, the host toolkits agents
+//! call, and the store their durable state lives in.
 
 pub(crate) mod child;
+pub(crate) mod config;
 pub mod cron;
 pub mod exec;
 pub mod fs;
 pub mod identity;
 pub(crate) mod mount_store;
+mod open;
 pub mod process;
 pub mod sandbox;
 pub mod session;

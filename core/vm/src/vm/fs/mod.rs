@@ -2,11 +2,12 @@
 //! capability handles so that no VM path, however spelled and whatever symlinks it meets, can
 //! touch the host outside them. Every failure is a typed `ActorError` naming the VM path.
 //!
-//! Methods block on std I/O; callers on an async runtime wrap long ones in `spawn_blocking`.
+//! Methods block on std I/O; callers on an async runtime run them through [`offload`].
 
 mod as_user;
 mod backend;
 mod mounts;
+pub(crate) mod offload;
 mod overlay;
 mod path;
 mod snapshot;

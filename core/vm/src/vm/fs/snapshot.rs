@@ -13,7 +13,7 @@ use super::mounts::host_error;
 use super::types::{SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo};
 use super::{Filesystem, ROOT_DIR, UPLOADS_DIR, VmPath, skip_not_found};
 use crate::error::VmError;
-use crate::runtime::{ActorError, Bytes, SafeU64};
+use crate::runtime::{ActorError, Bytes, Emitter, SafeU64};
 use crate::vm::identity::VmUser;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -247,6 +247,20 @@ impl Filesystem {
             },
         )?;
         Ok((writer.written, hex_digest(writer.hasher)))
+    }
+
+    /// Archives the root as [`Self::snapshot_chunks`] does, emitting each chunk as an event
+    /// that fits in one message: half the message limit leaves room for base64 in JSON and
+    /// the frame around it.
+    pub fn snapshot_to(
+        &self,
+        options: SnapshotOptions,
+        emitter: &Emitter<SnapshotChunk>,
+    ) -> Result<SnapshotInfo, ActorError> {
+        let chunk_size = u32::try_from(emitter.max_message_bytes() / 2)
+            .unwrap_or(u32::MAX)
+            .max(1024);
+        self.snapshot_chunks(options, chunk_size, |chunk| emitter.emit(chunk))
     }
 
     /// Archives the root as [`Self::snapshot_into`] does, handing it to `send` in chunks of

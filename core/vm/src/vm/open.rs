@@ -1,0 +1,145 @@
+//! Opening a VM: its parts built from the host's [`VmConfig`] and wired together, with the
+//! actor's events as every part's listener; and when the VM may close again.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::child::Launcher;
+use super::config::VmConfig;
+use super::cron::{self, Actions, Cron, CronEvent, ScheduledEvent};
+use super::exec::Exec;
+use super::fs::{Filesystem, MAX_READ_BYTES};
+use super::mount_store::{MountStore, Mounts};
+use super::process::Processes;
+use super::sandbox::Sandbox;
+use super::session::{
+    self, AgentExitEvent, AgentStderr, PermissionRequest, SessionEvent, Sessions,
+};
+use super::shell::Shells;
+use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
+use crate::agent_os::{AgentOs, AgentOsEvents};
+use crate::runtime::instance::Idle;
+use crate::runtime::{ActorError, ActorEvents};
+
+impl AgentOs {
+    /// Opens (creating if needed) the VM whose state lives in `data_dir`. `events` is where the
+    /// VM's own events go (a shell's or spawned process's output, long after the call that
+    /// started it returned). Call it within a tokio runtime: cron's scheduler is a task of it.
+    pub fn open(
+        data_dir: &Path,
+        config: VmConfig,
+        events: ActorEvents,
+    ) -> Result<Self, ActorError> {
+        let vm = data_dir
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        let sandbox = Arc::new(
+            Sandbox::detect(config.sandbox, config.allow_network, config.sandbox_user)
+                .with_limits(&vm, &config.limits),
+        );
+        let fs = Arc::new(Filesystem::open_as(
+            data_dir,
+            sandbox.user(),
+            config.host_paths,
+        )?);
+        let events = AgentOsEvents::new(events);
+        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
+        for spec in config.toolkits {
+            toolkits.register(spec)?;
+        }
+        // Every program of the VM, an agent's terminals included, sees its tree as it is when
+        // it starts.
+        let launcher = {
+            let fs = fs.clone();
+            Launcher::new(sandbox.clone(), move || fs.host_view())
+        };
+        let store = config
+            .state_store
+            .unwrap_or_else(|| data_dir.join("state.sqlite"));
+        let mounts = Mounts::restore(MountStore::open(&store, vm.clone())?, &fs)?;
+        let sessions = Arc::new(Sessions::open(
+            config.agents,
+            fs.clone(),
+            Arc::new(events.clone()),
+            &store,
+            vm.clone(),
+            launcher.clone(),
+            ToolkitServer::new(toolkits.clone(), config.toolkit_proxy),
+        )?);
+        let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
+        let exec = Exec::new(launcher.clone(), answer_limit);
+        let cron = Cron::open(
+            &store,
+            vm,
+            config
+                .schedule_driver
+                .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
+            Actions::new(exec.clone(), sessions.clone()),
+            Arc::new(events.clone()),
+        )?;
+        Ok(Self {
+            fs,
+            mounts,
+            sandbox,
+            exec,
+            processes: Processes::new(launcher.clone(), config.quotas.max_processes),
+            shells: Shells::new(launcher, config.quotas.max_shells),
+            sessions,
+            toolkits,
+            cron,
+            events,
+            answer_limit,
+            max_upload_bytes: config.quotas.max_upload_bytes,
+        })
+    }
+}
+
+/// Idle: nothing runs that closing the VM would end. A cron job keeps it open, since on the
+/// embedded host only an open VM fires its jobs.
+impl Idle for AgentOs {
+    fn idle(&self) -> bool {
+        self.processes.list().iter().all(|process| !process.running)
+            && self.shells.list().is_empty()
+            && self.sessions.list().is_empty()
+            && self.cron.list().is_empty()
+    }
+}
+
+/// Tools without a Rust handler run on a connected client, through the `toolCall` bridge.
+#[async_trait::async_trait]
+impl ClientTools for AgentOsEvents {
+    async fn tool_call(
+        &self,
+        request: &ToolCallRequest,
+        timeout: Duration,
+    ) -> Result<ToolCallResult, ActorError> {
+        AgentOsEvents::tool_call(self, request, timeout).await
+    }
+}
+
+/// A job's firings and runs become `cronEvent`s, and its events `scheduledEvent`s.
+impl cron::Listener for AgentOsEvents {
+    fn cron_event(&self, event: &CronEvent) {
+        AgentOsEvents::cron_event(self, event);
+    }
+    fn scheduled_event(&self, event: &ScheduledEvent) {
+        AgentOsEvents::scheduled_event(self, event);
+    }
+}
+
+/// A session's updates, permission requests and agent output become the actor's events.
+impl session::Listener for AgentOsEvents {
+    fn session_event(&self, event: &SessionEvent) {
+        AgentOsEvents::session_event(self, event);
+    }
+    fn permission_request(&self, request: &PermissionRequest) {
+        AgentOsEvents::permission_request(self, request);
+    }
+    fn agent_stderr(&self, line: &AgentStderr) {
+        AgentOsEvents::agent_stderr(self, line);
+    }
+    fn agent_exit(&self, exit: &AgentExitEvent) {
+        AgentOsEvents::agent_exit(self, exit);
+    }
+}
