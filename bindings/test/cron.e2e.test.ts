@@ -17,7 +17,7 @@ import {
   type JsonValue,
 } from "../src/index.js";
 import { eventually, isError, record } from "./expect.js";
-import { HOST_KINDS, startHost, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
+import { describeOnEachHost, startHost, TEST_AGENT } from "./host.js";
 
 /** An ISO instant `ms` from now. */
 function inMs(ms: number): string {
@@ -29,17 +29,13 @@ function ended(events: CronEvent[], jobId: string): CronEvent | undefined {
   return events.find((e) => e.jobId === jobId && (e.kind === "complete" || e.kind === "error"));
 }
 
-for (const kind of HOST_KINDS)
-describe(`cron on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("cron", { args: ["--agent", `test=${TEST_AGENT}`] }, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind, ["--agent", `test=${TEST_AGENT}`]);
-    vm = createAgentOsClient(host.transport("cron"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("cron"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("an event job raises scheduledEvent for a subscriber, with cronEvent fire and complete", async () => {

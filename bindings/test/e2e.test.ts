@@ -3,7 +3,7 @@
  * the real `rivetkit` client to a real Rivet Engine serving `agentos-rivet`, in both encodings. The host's message limit is 64 KiB so that snapshots must travel in chunks.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, test } from "node:test";
 
 import {
   ActorError,
@@ -15,25 +15,19 @@ import {
   type Encoding,
 } from "../src/index.js";
 import { contract } from "../src/generated/contract.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
 const LIMIT = 64 * 1024;
 
-for (const kind of HOST_KINDS)
 for (const encoding of ["cbor", "json"] as Encoding[]) {
-  describe(`agentOS on ${kind} over ${encoding}`, () => {
-    let host: TestHost;
+  describeOnEachHost(`agentOS over ${encoding}`, { args: ["--max-message-bytes", String(LIMIT)] }, (host) => {
     let client: AgentOsClient;
     let key = 0;
     const connect = (): AgentOsClient =>
-      createAgentOsClient(host.transport(`${encoding}-${++key}`, encoding));
+      createAgentOsClient(host().transport(`${encoding}-${++key}`, encoding));
 
-    before(async () => {
-      host = await startTestHost(kind, ["--max-message-bytes", String(LIMIT)]);
-    });
-    after(async () => {
+    after(() => {
       client?.close();
-      await host.stop();
     });
 
     test("mounts a memory fs, writes and reads text and bytes, lists and unmounts", async () => {
@@ -135,7 +129,7 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
 
     test("a stale contract fails clearly on connect", async () => {
       const stale = createClient(
-        host.transport("stale", encoding),
+        host().transport("stale", encoding),
         { ...contract, hash: "0".repeat(64) },
       );
       await assert.rejects(stale.ready, (e: unknown) => e instanceof ActorError && e.code === "contract_mismatch");

@@ -4,29 +4,25 @@
  * actor-wide events (`processExit`) go to every connection subscribed to them.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import { createAgentOsClient, type AgentOsClient } from "../src/index.js";
 import { eventually, record } from "./expect.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
-for (const kind of HOST_KINDS)
-describe(`events and connections on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("events and connections", {}, (host) => {
   let a: AgentOsClient;
   let b: AgentOsClient;
   before(async () => {
-    host = await startTestHost(kind);
     // One after the other: the first connection creates the actor.
-    a = createAgentOsClient(host.transport("events"));
+    a = createAgentOsClient(host().transport("events"));
     await a.ready;
-    b = createAgentOsClient(host.transport("events"));
+    b = createAgentOsClient(host().transport("events"));
     await b.ready;
   });
-  after(async () => {
+  after(() => {
     a?.close();
     b?.close();
-    await host.stop();
   });
 
   test("a call's events reach only its caller; actor-wide events reach every subscriber", async () => {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { after, before, describe } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { type Encoding, type Transport, webSocketTransport } from "../src/index.js";
@@ -122,4 +123,35 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
     await engine.stop();
     throw error;
   }
+}
+
+/** What {@link describeOnEachHost} starts each host with; see {@link startTestHost}. */
+export interface TestHostOptions {
+  /** Flags for either binary. */
+  args?: string[];
+  /** The binaries that serve another surface instead of the core's. */
+  commands?: HostCommands;
+}
+
+/**
+ * One suite per kind of {@link HOST_KINDS}, titled `${title} on ${kind}`: a fresh host of that
+ * kind starts before the suite's own `before` hooks and stops after its `after` hooks (node:test
+ * runs both in the order they were registered), so clients the suite opens close first.
+ * `suite` registers the hooks and tests; they read the host through `host()`.
+ */
+export function describeOnEachHost(title: string, options: TestHostOptions, suite: (host: () => TestHost) => void): void {
+  for (const kind of HOST_KINDS)
+    describe(`${title} on ${kind}`, () => {
+      let started: TestHost | undefined;
+      before(async () => {
+        started = await startTestHost(kind, options.args, options.commands);
+      });
+      suite(() => {
+        if (started === undefined) throw new Error(`the ${kind} host has not started`);
+        return started;
+      });
+      after(async () => {
+        await started?.stop();
+      });
+    });
 }

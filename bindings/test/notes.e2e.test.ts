@@ -6,26 +6,24 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import { createNotesClient, type NotesClient } from "../examples/notes/client.js";
 import { ActorError } from "../src/index.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
 const NOTES =
   process.env.AGENTOS_NOTES_BIN ?? fileURLToPath(new URL("../../../target/debug/agentos-notes", import.meta.url));
 
-for (const kind of HOST_KINDS)
-describe(`an app's own actions beside the built-in ones on ${kind}`, () => {
-  let host: TestHost;
+const commands = { embedded: [NOTES, "serve"], rivet: [NOTES, "serve-rivet"] };
+
+describeOnEachHost("an app's own actions beside the built-in ones", { commands }, (host) => {
   let vm: NotesClient;
-  before(async () => {
-    host = await startTestHost(kind, [], { embedded: [NOTES, "serve"], rivet: [NOTES, "serve-rivet"] });
-    vm = createNotesClient(host.transport("notes"));
+  before(() => {
+    vm = createNotesClient(host().transport("notes"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("the app's state and the VM's files, through one client", async () => {

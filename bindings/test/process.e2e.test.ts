@@ -8,24 +8,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import { ActorError, createAgentOsClient, type AgentOsClient } from "../src/index.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
 const text = (chunks: Uint8Array[]): string => Buffer.concat(chunks).toString("utf8");
 
-for (const kind of HOST_KINDS)
-describe(`processes in the sandbox on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("processes in the sandbox", {}, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind);
-    vm = createAgentOsClient(host.transport("processes"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("processes"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("the host reports bubblewrap, without network", async () => {
@@ -108,7 +104,7 @@ describe(`processes in the sandbox on ${kind}`, () => {
     const secret = join(secretDir, "secret.txt");
     writeFileSync(secret, "host secret");
     try {
-      for (const path of [secret, "/etc/hostname", "/root", host.dataDir]) {
+      for (const path of [secret, "/etc/hostname", "/root", host().dataDir]) {
         const r = await vm.execArgv(["cat", path]);
         assert.notEqual(r.exitCode, 0, `${path} is visible`);
         assert.doesNotMatch(r.stdout, /host secret/);
@@ -137,7 +133,7 @@ describe(`processes in the sandbox on ${kind}`, () => {
   });
 
   test("host directories the host does not allow are refused, its data directory always", async () => {
-    for (const path of ["/", "/etc", host.dataDir]) {
+    for (const path of ["/", "/etc", host().dataDir]) {
       await assert.rejects(
         vm.mountFs("/mnt/host", { type: "hostDir", path }),
         (e: unknown) => e instanceof ActorError && e.code === "invalid_input" && e.message.includes(`\`${path}\``),

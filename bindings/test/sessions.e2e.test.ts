@@ -21,32 +21,23 @@ import {
   type SessionOptions,
 } from "../src/index.js";
 import { eventually, isError, record } from "./expect.js";
-import { HOST_KINDS, startHost, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
+import { describeOnEachHost, startHost, TEST_AGENT } from "./host.js";
 
 const quiet: SessionOptions = { skipOsInstructions: true };
 
 const texts = (events: Array<{ update: JsonValue }>) =>
   events.map((e) => (e.update as { content: { text: string } }).content.text);
 
-for (const kind of HOST_KINDS)
-describe(`sessions on ${kind}`, () => {
-  let host: TestHost;
+const agents = ["--agent", `test=${TEST_AGENT}`, "--agent", "missing=/nonexistent/agent --flag", "--agent", "notacp=/bin/true"];
+
+describeOnEachHost("sessions", { args: agents }, (host) => {
   let vm: AgentOsClient;
   before(async () => {
-    host = await startTestHost(kind, [
-      "--agent",
-      `test=${TEST_AGENT}`,
-      "--agent",
-      "missing=/nonexistent/agent --flag",
-      "--agent",
-      "notacp=/bin/true",
-    ]);
-    vm = createAgentOsClient(host.transport("sessions"));
+    vm = createAgentOsClient(host().transport("sessions"));
     await vm.mkdir("/work", { recursive: true });
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("listAgents reports the registry and what is installed", async () => {
@@ -290,20 +281,20 @@ describe(`sessions on ${kind}`, () => {
     await vm.destroySession(gone.sessionId);
     await assert.rejects(vm.getSessionEvents(gone.sessionId), isError("not_found"));
     assert.ok(!(await vm.listPersistedSessions()).some((s) => s.sessionId === gone.sessionId));
-    const other = createAgentOsClient(host.transport("another-vm"));
+    const other = createAgentOsClient(host().transport("another-vm"));
     assert.deepEqual(await other.listPersistedSessions(), []);
     await assert.rejects(other.getSessionEvents(session.sessionId), isError("not_found"));
     other.close();
   });
 
   test("100 sessions created and closed leave processes and file descriptors at their starting count", async () => {
-    const fds = () => readdirSync(`/proc/${host.pid}/fd`).length;
+    const fds = () => readdirSync(`/proc/${host().pid}/fd`).length;
     const children = () =>
       readdirSync("/proc")
         .filter((name) => /^\d+$/.test(name))
         .filter((pid) => {
           try {
-            return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(host.pid);
+            return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(host().pid);
           } catch {
             return false;
           }

@@ -6,24 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import { createAgentOsClient, type AgentOsClient } from "../src/index.js";
-import { HOST_KINDS, REPO, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost, REPO } from "./host.js";
 
 const AGENT = `python=${join(REPO, ".venv/bin/python")} ${join(REPO, "tests/agents/python_echo_agent.py")}`;
 
-for (const kind of HOST_KINDS)
-describe(`sessions with the Python SDK agent on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("sessions with the Python SDK agent", { args: ["--sandbox", "none", "--agent", AGENT] }, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind, ["--sandbox", "none", "--agent", AGENT]);
-    vm = createAgentOsClient(host.transport("python"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("python"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("create, prompt, cancel and config options", async () => {

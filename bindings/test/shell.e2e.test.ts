@@ -4,10 +4,10 @@
  * `shellExit` and from `waitShell`, and clear errors for shells that do not exist.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import { ActorError, createAgentOsClient, type AgentOsClient } from "../src/index.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
 /** Collects one shell's output as text and waits for a pattern to appear in it. */
 function screen(vm: AgentOsClient) {
@@ -34,17 +34,13 @@ function screen(vm: AgentOsClient) {
   };
 }
 
-for (const kind of HOST_KINDS)
-describe(`shells on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("shells", {}, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind);
-    vm = createAgentOsClient(host.transport("shells"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("shells"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("stty size follows resizeShell, and the exit arrives once", async () => {

@@ -4,7 +4,7 @@
  * the process table and the OS processes behind it, a terminal for `pty`, and typed errors.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import {
   ActorError,
@@ -12,7 +12,7 @@ import {
   type AgentOsClient,
   type ProcessNode,
 } from "../src/index.js";
-import { HOST_KINDS, startTestHost, type TestHost } from "./host.js";
+import { describeOnEachHost } from "./host.js";
 
 /** One process's output, by stream, as the events deliver it. */
 function outputOf(vm: AgentOsClient) {
@@ -39,17 +39,13 @@ function outputOf(vm: AgentOsClient) {
 
 const code = (expected: string) => (e: unknown) => e instanceof ActorError && e.code === expected;
 
-for (const kind of HOST_KINDS)
-describe(`spawned processes on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("spawned processes", {}, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind);
-    vm = createAgentOsClient(host.transport("spawn"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("spawn"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("stdin streams into a running process; output and exit arrive as events", async () => {

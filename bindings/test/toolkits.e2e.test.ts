@@ -5,7 +5,7 @@
  * over both hosts.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 
 import {
   createAgentOsClient,
@@ -14,7 +14,7 @@ import {
   type ToolkitSpec,
 } from "../src/index.js";
 import { isError } from "./expect.js";
-import { HOST_KINDS, startTestHost, TEST_AGENT, type TestHost } from "./host.js";
+import { describeOnEachHost, TEST_AGENT } from "./host.js";
 
 const weather: ToolkitSpec = {
   name: "weather",
@@ -29,17 +29,13 @@ const weather: ToolkitSpec = {
   },
 };
 
-for (const kind of HOST_KINDS)
-describe(`toolkits on ${kind}`, () => {
-  let host: TestHost;
+describeOnEachHost("toolkits", { args: ["--agent", `test=${TEST_AGENT}`] }, (host) => {
   let vm: AgentOsClient;
-  before(async () => {
-    host = await startTestHost(kind, ["--agent", `test=${TEST_AGENT}`]);
-    vm = createAgentOsClient(host.transport("toolkits"));
+  before(() => {
+    vm = createAgentOsClient(host().transport("toolkits"));
   });
-  after(async () => {
+  after(() => {
     vm?.close();
-    await host.stop();
   });
 
   test("registerToolkit, listToolkits and unregisterToolkit; a bad schema or name is invalid_input", async () => {
