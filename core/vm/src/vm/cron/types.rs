@@ -9,12 +9,12 @@ use crate::vm::exec::ExecOptions;
 use crate::vm::session::SessionOptions;
 
 /// A job for `scheduleCron`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct CronJobOptions {
     /// The job's id; a random one when absent. Scheduling an id that exists replaces that job.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// A cron expression of 5 fields (minute precision) or 6 (seconds first), or an ISO 8601
     /// timestamp with an offset for a job that runs once.
@@ -22,33 +22,27 @@ pub struct CronJobOptions {
     /// What the job does when it fires.
     pub action: CronAction,
     /// What to do when the job is due while an earlier run is still going (default `allow`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap: Option<Overlap>,
     /// The IANA time zone the expression is read in, e.g. `Europe/Paris` (default UTC).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 
 /// What a job does: nothing here is a closure, so a job survives a restart. A client that
 /// wants a callback schedules an `event` and subscribes to `scheduledEvent`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
+#[ts(optional_fields)]
 pub enum CronAction {
     /// Runs `command` through `/bin/sh -c`, or, with `args`, `command` itself with those
     /// arguments; as `exec` / `execArgv`. The run's result is the `ExecResult`.
     Exec {
         command: String,
-        #[ts(optional)]
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<Vec<String>>,
-        #[ts(optional)]
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         options: Option<ExecOptions>,
     },
     /// Opens a session with `agentType`, sends `prompt`, and closes the session; the run's
@@ -56,17 +50,10 @@ pub enum CronAction {
     Session {
         agent_type: String,
         prompt: String,
-        #[ts(optional)]
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         options: Option<SessionOptions>,
     },
     /// Raises `scheduledEvent` with this name and payload.
-    Event {
-        name: String,
-        #[ts(optional)]
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        payload: Option<Json>,
-    },
+    Event { name: String, payload: Option<Json> },
 }
 
 /// The overlap policy of a job whose run outlasts its interval.

@@ -23,18 +23,20 @@ pub enum MountDriver {
 }
 
 /// Options for `mountFs`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct MountOptions {
     /// Reject every write through this mount with `read_only`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub read_only: Option<bool>,
 }
 
 /// One entry of the mount table.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct MountInfo {
     /// VM path of the mount point.
     pub path: String,
@@ -43,8 +45,6 @@ pub struct MountInfo {
     /// Whether writes through the mount are rejected.
     pub read_only: bool,
     /// Set for a mount that came back from before the host restarted other than it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub restored: Option<MountRestored>,
 }
 
@@ -76,18 +76,16 @@ impl FileContent {
 }
 
 /// The outcome of reading one file of a batch: exactly one of `content` and `error` is set.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ReadFileResult {
     /// The path as requested.
     pub path: String,
     /// The file's bytes, when it could be read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub content: Option<Bytes>,
     /// Why it could not be read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub error: Option<ActorError>,
 }
 
@@ -102,38 +100,36 @@ pub struct WriteFileEntry {
 }
 
 /// The outcome of writing one file of a batch.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct WriteFileResult {
     /// The path as requested.
     pub path: String,
     /// Why it could not be written; absent on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub error: Option<ActorError>,
 }
 
 /// Options for `mkdir`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct MkdirOptions {
     /// Create missing parents too, and succeed if the directory already exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub recursive: Option<bool>,
 }
 
 /// Options for `readdirRecursive`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ReaddirRecursiveOptions {
     /// How many directory levels below `path` to descend into; 0 lists only its direct children. Unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub max_depth: Option<u32>,
     /// Entry names (not paths) to leave out, along with everything below them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub exclude: Option<Vec<String>>,
 }
 
@@ -175,22 +171,22 @@ pub struct FileStat {
 }
 
 /// Options for `delete`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct DeleteOptions {
     /// Delete a non-empty directory with everything in it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub recursive: Option<bool>,
 }
 
 /// Options for `snapshot`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SnapshotOptions {
     /// Include the contents of mounts under their mount paths; by default mount points are empty directories.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub include_mounts: Option<bool>,
 }
 

@@ -10,36 +10,26 @@ use crate::vm::child::pty::{self, PtySize};
 use crate::vm::fs::FileContent;
 
 /// Options of `spawn`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SpawnOptions {
     /// Environment variables, added to a minimal `PATH` and `HOME` (and
     /// `TERM=xterm-256color` on a terminal).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
     /// Working directory, a VM path (default `/`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// Written to the process's standard input first; unless `streamStdin`, the input is
     /// then closed.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<FileContent>,
     /// Keeps standard input open for writes until it is closed. Without it the process reads
     /// only the `stdin` option, or nothing. A terminal's input is always open.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_stdin: Option<bool>,
     /// Milliseconds before the process and all its descendants are killed.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
     /// Runs the process on a terminal of this size instead of pipes: it sees a TTY, its
     /// output (stderr included) arrives as `stdout`, and stdin writes are typed into it.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pty: Option<PtyOptions>,
 }
 
@@ -59,16 +49,14 @@ impl SpawnOptions {
 }
 
 /// The terminal a process runs on when spawned with `pty`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PtyOptions {
     /// Width in columns (default 80).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cols: Option<u16>,
     /// Height in rows (default 24).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u16>,
 }
 

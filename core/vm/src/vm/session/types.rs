@@ -31,43 +31,35 @@ pub struct AgentConfig {
 }
 
 /// One entry of `listAgents`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct AgentInfo {
     pub id: String,
     /// Whether the agent's program exists on the host.
     pub installed: bool,
     /// The program and its arguments.
     pub entrypoint: Vec<String>,
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// Options of `createSession`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SessionOptions {
     /// The agent's working directory, a VM path (default `/`); also the session's `cwd`.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// Environment variables for the agent process, over the agent's configured ones.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
     /// MCP servers in ACP's shape (`{ name, command, args, env }` for stdio,
     /// `{ type: "http", name, url, headers }` for HTTP), passed to the agent's `session/new`.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_servers: Option<Vec<Json>>,
     /// Text added to the VM's instructions, sent before the first prompt.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_instructions: Option<String>,
     /// Leaves out the VM's own instructions.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_os_instructions: Option<bool>,
 }
 
@@ -177,16 +169,14 @@ pub struct AgentExitEvent {
 }
 
 /// Options of `getSessionEvents`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, Default)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SessionEventsOptions {
     /// Only events with a larger `seq` (default 0: from the start).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u32>,
     /// At most this many events (default and cap 1000).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
 

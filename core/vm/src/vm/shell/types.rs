@@ -12,32 +12,22 @@ use crate::vm::child::pty::{self, PtySize};
 const DEFAULT_SHELL: &str = "/bin/sh";
 
 /// Options of `openShell`.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ShellOptions {
     /// The program to run (default `/bin/sh`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// Its arguments.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// Environment variables, added to a minimal `PATH`, `HOME` and `TERM=xterm-256color`.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
     /// Working directory, a VM path (default `/`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// Terminal width in columns (default 80).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cols: Option<u16>,
     /// Terminal height in rows (default 24).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u16>,
 }
 

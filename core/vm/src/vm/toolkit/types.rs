@@ -19,20 +19,18 @@ pub struct ToolkitSpec {
 }
 
 /// One tool of a toolkit.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ToolSpec {
     pub description: String,
     /// A JSON Schema for the tool's input; every call is validated against it before the
     /// tool runs.
     pub input_schema: Json,
     /// How long a call may run before the agent gets a `timeout` error (default 30 000).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u32>,
     /// Example inputs, shown to agents with the description.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<Vec<Json>>,
 }
 
@@ -46,13 +44,13 @@ pub struct ToolCallRequest {
 }
 
 /// What a tool returns to the agent.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ToolCallResult {
     /// The text the agent reads.
     pub text: String,
     /// Structured data for agents that read it (MCP `structuredContent`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Json>,
 }
