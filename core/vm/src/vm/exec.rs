@@ -25,29 +25,21 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
 
 /// Options of `exec` and `execArgv`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ExecOptions {
     /// Environment variables, added to a minimal `PATH` and `HOME`.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
     /// Working directory, a VM path (default `/`).
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// Written to the process's standard input, which is then closed.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<FileContent>,
     /// Milliseconds before the process and all its descendants are killed.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
     /// Bytes of each stream kept in the result (default 1 MiB, and at most half of what one
     /// message may carry, so that the result always fits); callbacks get everything.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_bytes: Option<u32>,
 }
 

@@ -61,26 +61,22 @@ pub enum SandboxMode {
 }
 
 /// What the VM's processes run in, as `sandboxInfo` reports it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SandboxInfo {
     /// The configured mode.
     pub mode: SandboxMode,
     /// Whether processes can run: false when bubblewrap is configured but not installed.
     pub available: bool,
     /// `bwrap --version`, when bubblewrap is in use.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Whether processes may use the network.
     pub network: bool,
     /// The limits the VM's processes run under, when the host could set them.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<VmLimits>,
     /// Why the VM's processes run without limits, when they do.
-    #[ts(optional)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits_unavailable: Option<String>,
 }
 
