@@ -3,7 +3,9 @@
 //! by name into the generated dispatcher; a call's events go to the connection that made it and
 //! the actor's own events to `ctx.broadcast`; its lifecycle opens the surface (an `AgentOs` VM,
 //! with its data directory per actor key under a configured root) on start and drops it on
-//! sleep and destroy.
+//! sleep and destroy. The actor stays awake while the instance is busy (`awake`), and an
+//! instance that has work due later asks the engine's durable schedule to start it again then
+//! (`alarm`), so a sleeping actor's cron jobs still run.
 //!
 //! Wire details (see `docs/rivetkit.md`): rivetkit hands actions the client's JSON-compatible
 //! envelopes (`["$Uint8Array", b64]`, `["$Undefined", 0]`, …) untouched, so they are unwrapped
@@ -22,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+mod alarm;
+mod awake;
 pub mod cli;
 
 use agentos_core::runtime::instance::{Idle, Init, Kind};
@@ -42,6 +46,10 @@ pub const INIT_ACTION: &str = "__agentosInit";
 /// `[callId, action, ...args]`: events raised by the call then carry the id the client chose,
 /// which it filters them by (a broadcast reaches every subscribed connection).
 pub const CALL_ACTION: &str = "__agentosCall";
+
+/// The hidden action the engine's durable schedule calls to start a sleeping actor again when
+/// its instance asked to be woken ([`Alarm`]): starting is all it does.
+pub const WAKE_ACTION: &str = "__agentosWake";
 
 /// How one surface type is served: where actors keep their data, how to open one, limits.
 #[derive(Clone)]
@@ -96,6 +104,8 @@ pub struct SurfaceActor<S> {
     setup: Arc<Setup>,
     dir: PathBuf,
     calls: AtomicU64,
+    /// The task that keeps the actor awake while its instance is busy.
+    awake: tokio::task::AbortHandle,
     _surface: PhantomData<fn() -> S>,
 }
 
@@ -110,6 +120,7 @@ impl<S: Surface> SurfaceActor<S> {
 
     /// Drops the VM: its processes and shells end with it.
     fn shut_down(&self) {
+        self.awake.abort();
         drop(
             self.surface
                 .lock()
@@ -121,6 +132,9 @@ impl<S: Surface> SurfaceActor<S> {
     async fn call(&self, ctx: Ctx<Self>, name: String, args: Vec<u8>) -> Result<Value, ActorError> {
         let limits = self.setup.limits;
         limits.check_size(args.len())?;
+        if name == WAKE_ACTION {
+            return Ok(Value::Null);
+        }
         if name == INIT_ACTION {
             return agentos_core::runtime::to_value(&Init {
                 actor_id: ctx.actor_id(),
@@ -271,6 +285,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
                 dir.clone(),
                 Arc::new(Broadcast(ctx.clone())),
                 setup.bridge_timeout,
+                Some(Arc::new(alarm::EngineAlarm::new(ctx.clone()))),
             )
             .await
             .map_err(to_rivet_error)?;
@@ -280,6 +295,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
             setup,
             dir,
             calls: AtomicU64::new(0),
+            awake: awake::watch(ctx.clone(), opened.instance.idle),
             _surface: PhantomData,
         })
     }
@@ -300,7 +316,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
 type ActionFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>>> + Send>>;
 
 /// The surface's actions as a rivetkit action set: every contract action by name, plus
-/// [`INIT_ACTION`] and [`CALL_ACTION`], each dispatched into [`Surface::dispatch`].
+/// [`INIT_ACTION`], [`CALL_ACTION`] and [`WAKE_ACTION`], each dispatched into [`Surface::dispatch`].
 pub struct SurfaceActions<S>(PhantomData<fn() -> S>);
 
 impl<S: Surface> ActionSet<SurfaceActor<S>> for SurfaceActions<S> {
@@ -309,7 +325,7 @@ impl<S: Surface> ActionSet<SurfaceActor<S>> for SurfaceActions<S> {
             .actions
             .iter()
             .map(|a| ActionEntry::new(a.name.as_str()))
-            .chain([ActionEntry::new(INIT_ACTION), ActionEntry::new(CALL_ACTION)])
+            .chain([INIT_ACTION, CALL_ACTION, WAKE_ACTION].map(ActionEntry::new))
             .collect()
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 use ts_rs::TS;
 
+use super::instance::Alarm;
 use super::{ActorError, CallContext, EventSink, Value, code, from_value, to_value};
 
 /// Streams values of `T` to clients as events of one name, tagged with the call's id.
@@ -77,6 +78,7 @@ impl<T: Serialize> Emitter<T> {
 pub struct ActorEvents {
     sink: Arc<dyn EventSink>,
     bridges: Arc<BridgeHub>,
+    alarm: Option<Arc<dyn Alarm>>,
 }
 
 impl ActorEvents {
@@ -89,7 +91,24 @@ impl ActorEvents {
     /// Events to `sink`, questions answered through the response actions that `bridges`
     /// serves: a host passes the hub its calls' contexts carry.
     pub fn with_bridges(sink: Arc<dyn EventSink>, bridges: Arc<BridgeHub>) -> Self {
-        Self { sink, bridges }
+        Self {
+            sink,
+            bridges,
+            alarm: None,
+        }
+    }
+
+    /// The same, on a host whose instances sleep and that wakes one at the instant it asks.
+    pub fn with_alarm(self, alarm: Arc<dyn Alarm>) -> Self {
+        Self {
+            alarm: Some(alarm),
+            ..self
+        }
+    }
+
+    /// How to be woken while asleep, on a host whose instances sleep.
+    pub fn alarm(&self) -> Option<Arc<dyn Alarm>> {
+        self.alarm.clone()
     }
 
     /// Raises `event` with `data` as its payload. A payload that cannot be encoded is a bug

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -16,6 +16,16 @@ use crate::{ActorError, ActorEvents, BridgeHub, Contract, EventSink, Limits, Sur
 /// (processes, shells, sessions, scheduled jobs) rather than for a connected client.
 pub trait Idle {
     fn idle(&self) -> bool;
+}
+
+/// A host's promise to start a sleeping instance again at an instant it names (the Rivet
+/// Engine's durable schedule), so that work due then (a cron job) runs with no client
+/// calling. A host whose instances never sleep while they have such work has none.
+#[async_trait::async_trait]
+pub trait Alarm: Send + Sync {
+    /// Wakes the instance at `at` (or soon after) if it sleeps then; `None` withdraws the
+    /// request. Each call replaces the one before.
+    async fn wake_at(&self, at: Option<SystemTime>);
 }
 
 /// Builds the surface object of one instance from its data directory and the sink of its own
@@ -49,15 +59,21 @@ impl Kind {
 
     /// Opens the instance whose data lives in `dir`: the directory (and its parent) made with
     /// mode 0711, so others may pass through to a VM's root but not list what the host keeps;
-    /// then the surface, with a hub that answers its bridges and the host's sink for its events.
+    /// then the surface, with a hub that answers its bridges, the host's sink for its events
+    /// and the host's alarm, if its instances sleep.
     pub async fn open(
         &self,
         dir: PathBuf,
         sink: Arc<dyn EventSink>,
         bridge_timeout: Duration,
+        alarm: Option<Arc<dyn Alarm>>,
     ) -> Result<Opened, ActorError> {
         let bridges = Arc::new(BridgeHub::new(bridge_timeout));
         let events = ActorEvents::with_bridges(sink, bridges.clone());
+        let events = match alarm {
+            Some(alarm) => events.with_alarm(alarm),
+            None => events,
+        };
         let open = self.open.clone();
         let instance = tokio::task::spawn_blocking(move || {
             for dir in dir.parent().into_iter().chain([dir.as_path()]) {

@@ -286,7 +286,7 @@ impl Actors {
         let dir = self.data_dir.join(ACTORS_DIR).join(&id);
         let subscribers = Arc::<Subscribers>::default();
         let opened = kind
-            .open(dir, subscribers.clone(), self.bridge_timeout)
+            .open(dir, subscribers.clone(), self.bridge_timeout, None)
             .await?;
         let actor = Arc::new(Actor {
             id,

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
 pub(crate) use action::Actions;
-pub use driver::{ManualClock, ScheduleDriver, TokioDriver};
+pub use driver::{AlarmDriver, ManualClock, ScheduleDriver, TokioDriver};
 use schedule::{Schedule, iso};
 use store::JobStore;
 pub use types::{
@@ -178,6 +178,16 @@ impl Cron {
             .iter()
             .map(|(id, job)| job.info(id))
             .collect()
+    }
+
+    /// Whether closing the VM now would lose cron work: a run going or queued, or, unless the
+    /// host wakes a closed VM when a job is due, any job at all.
+    pub fn keeps_vm_open(&self) -> bool {
+        let durable = self.inner.driver().wakes_closed_vm();
+        self.inner
+            .lock()
+            .values()
+            .any(|job| job.running > 0 || !job.queued.is_empty() || !durable)
     }
 
     /// Puts the scheduler on another clock; every job's next run is computed again on it.

@@ -43,6 +43,7 @@ impl AgentOs {
             sandbox.user(),
             config.host_paths,
         )?);
+        let alarm = events.alarm();
         let events = AgentOsEvents::new(events);
         let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
         for spec in config.toolkits {
@@ -72,9 +73,10 @@ impl AgentOs {
         let cron = Cron::open(
             &store,
             vm,
-            config
-                .schedule_driver
-                .unwrap_or_else(|| Arc::new(cron::TokioDriver)),
+            config.schedule_driver.unwrap_or_else(|| match alarm {
+                Some(alarm) => Arc::new(cron::AlarmDriver(alarm)),
+                None => Arc::new(cron::TokioDriver),
+            }),
             Actions::new(exec.clone(), sessions.clone()),
             Arc::new(events.clone()),
         )?;
@@ -95,14 +97,14 @@ impl AgentOs {
     }
 }
 
-/// Idle: nothing runs that closing the VM would end. A cron job keeps it open, since on the
-/// embedded host only an open VM fires its jobs.
+/// Idle: nothing runs that closing the VM would end. A cron job keeps it open unless the host
+/// wakes a closed VM when the job is due (the Rivet Engine does, the embedded host does not).
 impl Idle for AgentOs {
     fn idle(&self) -> bool {
         self.processes.list().iter().all(|process| !process.running)
             && self.shells.list().is_empty()
             && self.sessions.list().is_empty()
-            && self.cron.list().is_empty()
+            && !self.cron.keeps_vm_open()
     }
 }
 

@@ -2,9 +2,14 @@
 //! the next due instant, so the host decides what a timer is: tokio's by default, a manual
 //! clock in tests (firing is then deterministic), a durable engine schedule elsewhere.
 
+use std::sync::Arc;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+
+use crate::runtime::instance::Alarm;
 
 #[async_trait]
 pub trait ScheduleDriver: Send + Sync {
@@ -13,6 +18,11 @@ pub trait ScheduleDriver: Send + Sync {
     /// Resolves at or after `at`; with `None`, never (the scheduler is woken otherwise when
     /// its jobs change). The scheduler drops the future when it has something else to do.
     async fn sleep_until(&self, at: Option<DateTime<Utc>>);
+    /// Whether a job falling due starts the VM again if it was closed, so that scheduled jobs
+    /// alone need not keep it open.
+    fn wakes_closed_vm(&self) -> bool {
+        false
+    }
 }
 
 /// Wall-clock time and tokio timers.
@@ -35,6 +45,26 @@ impl ScheduleDriver for TokioDriver {
             },
             None => std::future::pending().await,
         }
+    }
+}
+
+/// Wall-clock time and tokio timers while the VM is open, and the host's [`Alarm`] for while it
+/// sleeps: before each wait the host is asked to wake the VM at the same instant.
+pub struct AlarmDriver(pub Arc<dyn Alarm>);
+
+#[async_trait]
+impl ScheduleDriver for AlarmDriver {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    async fn sleep_until(&self, at: Option<DateTime<Utc>>) {
+        self.0.wake_at(at.map(SystemTime::from)).await;
+        TokioDriver.sleep_until(at).await;
+    }
+
+    fn wakes_closed_vm(&self) -> bool {
+        true
     }
 }
 
