@@ -40,8 +40,8 @@ impl RivetServe {
         agentos_core::cli::raise_fd_limit()?;
         let data_dir = std::path::absolute(&self.data_dir)?;
         agentos_core::runtime::instance::prepare_data_dir(&data_dir)?;
-        // Session events of every actor's VM, each under its own directory's name, as on the
-        // embedded host.
+        // Each actor's state goes to its database in the engine; this file is only named so
+        // that no mount can reach the data directory.
         let mut vm = self
             .vm
             .config(data_dir.join(agentos_core::vm::store::FILE))?;

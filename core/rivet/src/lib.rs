@@ -5,7 +5,8 @@
 //! with its data directory per actor key under a configured root) on start and drops it on
 //! sleep and destroy. The actor stays awake while the instance is busy (`awake`), and an
 //! instance that has work due later asks the engine's durable schedule to start it again then
-//! (`alarm`), so a sleeping actor's cron jobs still run.
+//! (`alarm`), so a sleeping actor's cron jobs still run. The instance keeps its durable state
+//! in the actor's own SQL database in the engine (`database`), which any runner reaches.
 //!
 //! Wire details (see `docs/rivetkit.md`): rivetkit hands actions the client's JSON-compatible
 //! envelopes (`["$Uint8Array", b64]`, `["$Undefined", 0]`, …) untouched, so they are unwrapped
@@ -27,8 +28,9 @@ use std::time::Duration;
 mod alarm;
 mod awake;
 pub mod cli;
+mod database;
 
-use agentos_core::runtime::instance::{Idle, Init, Kind};
+use agentos_core::runtime::instance::{Idle, Init, Kind, Services};
 use agentos_core::runtime::{
     ActorError, ActorEvents, BridgeHub, CallContext, EventSink, Limits, Surface, Value,
     to_json_value, unwrap_envelopes,
@@ -256,8 +258,8 @@ fn data_dir(root: &Path, name: &str, key: &rivetkit::ActorKey) -> PathBuf {
 
 #[async_trait::async_trait]
 impl<S: Surface> Actor for SurfaceActor<S> {
-    /// Nothing yet outlives a sleep but the data directory; mount configuration, sessions'
-    /// metadata and cron jobs will live here as those capabilities land.
+    /// What outlives the actor's runner (mount table, sessions and their events, cron jobs)
+    /// is in its SQL database in the engine (`database`), not in rivetkit's state.
     type State = ();
     type Input = ();
     type Actions = SurfaceActions<S>;
@@ -285,7 +287,10 @@ impl<S: Surface> Actor for SurfaceActor<S> {
                 dir.clone(),
                 Arc::new(Broadcast(ctx.clone())),
                 setup.bridge_timeout,
-                Some(Arc::new(alarm::EngineAlarm::new(ctx.clone()))),
+                Services {
+                    alarm: Some(Arc::new(alarm::EngineAlarm::new(ctx.clone()))),
+                    database: Some(Arc::new(database::EngineDatabase::new(ctx.sql().clone()))),
+                },
             )
             .await
             .map_err(to_rivet_error)?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 use ts_rs::TS;
 
-use super::instance::Alarm;
+use super::instance::Services;
 use super::{ActorError, CallContext, EventSink, Value, code, from_value, to_value};
 
 /// Streams values of `T` to clients as events of one name, tagged with the call's id.
@@ -78,7 +78,7 @@ impl<T: Serialize> Emitter<T> {
 pub struct ActorEvents {
     sink: Arc<dyn EventSink>,
     bridges: Arc<BridgeHub>,
-    alarm: Option<Arc<dyn Alarm>>,
+    services: Services,
 }
 
 impl ActorEvents {
@@ -94,21 +94,18 @@ impl ActorEvents {
         Self {
             sink,
             bridges,
-            alarm: None,
+            services: Services::default(),
         }
     }
 
-    /// The same, on a host whose instances sleep and that wakes one at the instant it asks.
-    pub fn with_alarm(self, alarm: Arc<dyn Alarm>) -> Self {
-        Self {
-            alarm: Some(alarm),
-            ..self
-        }
+    /// The same, with what else the host lends the instance.
+    pub fn with_services(self, services: Services) -> Self {
+        Self { services, ..self }
     }
 
-    /// How to be woken while asleep, on a host whose instances sleep.
-    pub fn alarm(&self) -> Option<Arc<dyn Alarm>> {
-        self.alarm.clone()
+    /// What else the host lends the instance.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Raises `event` with `data` as its payload. A payload that cannot be encoded is a bug

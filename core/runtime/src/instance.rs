@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::database::Database;
 use crate::{ActorError, ActorEvents, BridgeHub, Contract, EventSink, Limits, Surface};
 
 /// Whether closing an instance now would end nothing in progress: what it runs on its own
@@ -26,6 +27,15 @@ pub trait Alarm: Send + Sync {
     /// Wakes the instance at `at` (or soon after) if it sleeps then; `None` withdraws the
     /// request. Each call replaces the one before.
     async fn wake_at(&self, at: Option<SystemTime>);
+}
+
+/// What a host lends an instance besides its events, each absent where the host has none.
+#[derive(Clone, Default)]
+pub struct Services {
+    /// Starts the instance again when it asks, on a host whose instances sleep.
+    pub alarm: Option<Arc<dyn Alarm>>,
+    /// Where its durable state goes; without one, an instance keeps its own file.
+    pub database: Option<Arc<dyn Database>>,
 }
 
 /// Builds the surface object of one instance from its data directory and the sink of its own
@@ -60,20 +70,16 @@ impl Kind {
     /// Opens the instance whose data lives in `dir`: the directory (and its parent) made with
     /// mode 0711, so others may pass through to a VM's root but not list what the host keeps;
     /// then the surface, with a hub that answers its bridges, the host's sink for its events
-    /// and the host's alarm, if its instances sleep.
+    /// and the `services` the host lends it.
     pub async fn open(
         &self,
         dir: PathBuf,
         sink: Arc<dyn EventSink>,
         bridge_timeout: Duration,
-        alarm: Option<Arc<dyn Alarm>>,
+        services: Services,
     ) -> Result<Opened, ActorError> {
         let bridges = Arc::new(BridgeHub::new(bridge_timeout));
-        let events = ActorEvents::with_bridges(sink, bridges.clone());
-        let events = match alarm {
-            Some(alarm) => events.with_alarm(alarm),
-            None => events,
-        };
+        let events = ActorEvents::with_bridges(sink, bridges.clone()).with_services(services);
         let open = self.open.clone();
         let instance = tokio::task::spawn_blocking(move || {
             for dir in dir.parent().into_iter().chain([dir.as_path()]) {

@@ -1,11 +1,13 @@
 //! agentos-runtime: what `#[surface]`'s generated code calls and hosts build on — errors with
 //! the generic codes, wire types, codec, limits, positional arguments, the contract, the
-//! dispatch trait, what callback parameters become, and how a host opens an instance.
+//! dispatch trait, what callback parameters become, how a host opens an instance and the
+//! durable database it lends one.
 
 mod args;
 mod callbacks;
 mod codec;
 mod contract;
+pub mod database;
 mod dispatch;
 mod error;
 pub mod instance;

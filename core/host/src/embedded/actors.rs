@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::frames::ServerFrame;
 use super::outbox::Outbox;
-use agentos_core::runtime::instance::Kind;
+use agentos_core::runtime::instance::{Kind, Services};
 use agentos_core::runtime::{
     ActorError, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
 };
@@ -286,7 +286,12 @@ impl Actors {
         let dir = self.data_dir.join(ACTORS_DIR).join(&id);
         let subscribers = Arc::<Subscribers>::default();
         let opened = kind
-            .open(dir, subscribers.clone(), self.bridge_timeout, None)
+            .open(
+                dir,
+                subscribers.clone(),
+                self.bridge_timeout,
+                Services::default(),
+            )
             .await?;
         let actor = Arc::new(Actor {
             id,

@@ -87,7 +87,8 @@ pub fn start_engine() -> Engine {
     engine
 }
 
-/// Retries `attempt` while the actor is still being placed on a new pool.
+/// Retries `attempt` while the engine is still creating its default namespace or the actor
+/// is still being placed on a new pool.
 pub async fn retrying<T, F, Fut>(attempt: F) -> anyhow::Result<T>
 where
     F: Fn() -> Fut,
@@ -102,6 +103,7 @@ where
                         "actor_ready_timeout",
                         "no_runner_config",
                         "Service Unavailable",
+                        "namespace/not_found",
                     ]
                     .iter()
                     .any(|t| e.to_string().contains(t)) =>

@@ -9,8 +9,8 @@ mod schedule;
 pub(crate) mod store;
 pub mod types;
 
+use crate::vm::store::Store;
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -56,6 +56,13 @@ struct Inner {
     generations: std::sync::atomic::AtomicU64,
 }
 
+/// A change to a job's record, made once the jobs' lock is released.
+enum Write {
+    Next(String, Option<DateTime<Utc>>),
+    Run(String, u32, String),
+    Delete(String),
+}
+
 struct Job {
     options: CronJobOptions,
     schedule: Schedule,
@@ -69,17 +76,17 @@ struct Job {
 }
 
 impl Cron {
-    /// Opens the VM's cron with the jobs saved under `vm` in the store at `path`, on
+    /// Opens the VM's cron with the jobs saved under `vm` in `store`, on
     /// `driver`'s clock, running their actions with `actions`. A job that fell due while
     /// nothing ran fires once, at once.
     pub(crate) fn open(
-        path: &Path,
+        store: Store,
         vm: String,
         driver: Arc<dyn ScheduleDriver>,
         actions: Actions,
         listener: Arc<dyn Listener>,
     ) -> Result<Self, ActorError> {
-        let store = JobStore::open(path, vm)?;
+        let store = JobStore::new(store, vm);
         let now = driver.now();
         let mut jobs = BTreeMap::new();
         for saved in store.load()? {
@@ -143,8 +150,11 @@ impl Cron {
                 iso(now)
             )));
         }
-        let mut jobs = self.inner.lock();
-        if jobs.len() >= MAX_JOBS && !jobs.contains_key(&id) {
+        let full = {
+            let jobs = self.inner.lock();
+            jobs.len() >= MAX_JOBS && !jobs.contains_key(&id)
+        };
+        if full {
             return Err(ActorError::limit_exceeded(format!(
                 "a VM keeps at most {MAX_JOBS} cron jobs"
             )));
@@ -155,9 +165,9 @@ impl Cron {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut job = Job::new(options, schedule, generation);
         job.reschedule(now);
+        // Saved first and outside the lock: the store may be remote (see `Write`).
         self.inner.store.save(&id, &job.options, job.next_run)?;
-        jobs.insert(id.clone(), job);
-        drop(jobs);
+        self.inner.lock().insert(id.clone(), job);
         self.inner.changed.notify_one();
         Ok(ScheduledJob { id })
     }
@@ -309,6 +319,7 @@ impl Inner {
     /// Fires every job due at `now` and returns the earliest next due instant.
     fn fire_due(self: &Arc<Self>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut starts = Vec::new();
+        let mut writes = Vec::new();
         let mut jobs = self.lock();
         for (id, job) in jobs.iter_mut() {
             let Some(due) = job.next_run.filter(|due| *due <= now) else {
@@ -319,9 +330,7 @@ impl Inner {
                 Schedule::Once(_) => None,
                 _ => job.schedule.next_after(now),
             };
-            if let Err(err) = self.store.record_next(id, job.next_run) {
-                tracing::warn!(job = id, %err, "a cron job's next run was not recorded");
-            }
+            writes.push(Write::Next(id.clone(), job.next_run));
             match (job.overlap(), job.running > 0) {
                 (Overlap::Skip, true) => self.listener.cron_event(&CronEvent {
                     job_id: id.clone(),
@@ -332,25 +341,31 @@ impl Inner {
                     error: None,
                 }),
                 (Overlap::Queue, true) => job.queued.push_back(due),
-                _ => starts.push(self.begin(id, job, due, now)),
+                _ => starts.push(self.begin(id, job, due, now, &mut writes)),
             }
         }
         let next = jobs.values().filter_map(|job| job.next_run).min();
         drop(jobs);
+        self.persist(writes);
         for start in starts {
             self.spawn_run(start);
         }
         next
     }
 
-    /// Counts a run of `job` as started and says so.
-    fn begin(&self, id: &str, job: &mut Job, due: DateTime<Utc>, now: DateTime<Utc>) -> Start {
+    /// Counts a run of `job` as started and says so; what to record goes to `writes`.
+    fn begin(
+        &self,
+        id: &str,
+        job: &mut Job,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+        writes: &mut Vec<Write>,
+    ) -> Start {
         job.run_count += 1;
         job.running += 1;
         let started = iso(now);
-        if let Err(err) = self.store.record_run(id, job.run_count, &started) {
-            tracing::warn!(job = id, %err, "a cron run was not recorded");
-        }
+        writes.push(Write::Run(id.to_owned(), job.run_count, started.clone()));
         job.last_run = Some(started);
         self.listener.cron_event(&CronEvent {
             job_id: id.to_owned(),
@@ -402,20 +417,41 @@ impl Inner {
     /// cancelled job's runs end without touching its successor.
     fn end_run(&self, ended: &Start) -> Option<Start> {
         let now = self.driver().now();
-        let mut jobs = self.lock();
-        let job = jobs
-            .get_mut(&ended.id)
-            .filter(|job| job.generation == ended.generation)?;
-        job.running -= 1;
-        if let Some(due) = job.queued.pop_front() {
-            return Some(self.begin(&ended.id, job, due, now));
-        }
-        if job.finished() {
-            jobs.remove(&ended.id);
-            if let Err(err) = self.store.delete(&ended.id) {
-                tracing::warn!(job = ended.id, %err, "a finished one-shot job was not deleted");
+        let mut writes = Vec::new();
+        let next = {
+            let mut jobs = self.lock();
+            let job = jobs
+                .get_mut(&ended.id)
+                .filter(|job| job.generation == ended.generation)?;
+            job.running -= 1;
+            match job.queued.pop_front() {
+                Some(due) => Some(self.begin(&ended.id, job, due, now, &mut writes)),
+                None => {
+                    if job.finished() {
+                        jobs.remove(&ended.id);
+                        writes.push(Write::Delete(ended.id.clone()));
+                    }
+                    None
+                }
+            }
+        };
+        self.persist(writes);
+        next
+    }
+
+    /// Records what changed, after the jobs' lock is released: a store lent by the host may
+    /// be remote, and nothing else should wait on the lock meanwhile. A failure is logged;
+    /// the job runs on as it is in memory.
+    fn persist(&self, writes: Vec<Write>) {
+        for write in writes {
+            let (id, done) = match &write {
+                Write::Next(id, next_run) => (id, self.store.record_next(id, *next_run)),
+                Write::Run(id, count, at) => (id, self.store.record_run(id, *count, at)),
+                Write::Delete(id) => (id, self.store.delete(id)),
+            };
+            if let Err(err) = done {
+                tracing::warn!(job = id, %err, "a cron job's change was not recorded");
             }
         }
-        None
     }
 }

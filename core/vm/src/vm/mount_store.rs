@@ -2,11 +2,9 @@
 //! driver and options, written when it is mounted and deleted when it is unmounted, and
 //! mounted again when the VM next opens ([`Mounts`]).
 
-use std::path::Path;
-
 use super::fs::{Filesystem, MountDriver, MountInfo, MountOptions, MountRestored, VmPath};
-use super::store::Store;
-use crate::runtime::ActorError;
+use super::store::{Store, columns};
+use crate::runtime::{ActorError, params};
 
 pub struct MountStore {
     store: Store,
@@ -15,61 +13,49 @@ pub struct MountStore {
 }
 
 impl MountStore {
-    pub fn open(path: &Path, vm: String) -> Result<Self, ActorError> {
-        let store = Store::open(path, "mount table")?;
-        Ok(Self { store, vm })
+    pub fn new(store: Store, vm: String) -> Self {
+        Self { store, vm }
     }
 
     pub fn save(&self, mount: &MountInfo) -> Result<(), ActorError> {
         let driver = serde_json::to_string(&mount.driver)
             .map_err(|e| ActorError::internal(format!("a mount did not encode: {e}")))?;
         self.store
-            .lock()
             .execute(
                 "INSERT OR REPLACE INTO mounts (vm, path, driver_json, read_only)
                  VALUES (?1, ?2, ?3, ?4)",
-                (&self.vm, &mount.path, driver, mount.read_only),
+                params![&self.vm, &mount.path, driver, mount.read_only],
             )
             .map(drop)
-            .map_err(|e| self.store.error(e))
     }
 
     pub fn remove(&self, path: &str) -> Result<(), ActorError> {
         self.store
-            .lock()
             .execute(
                 "DELETE FROM mounts WHERE vm = ?1 AND path = ?2",
-                (&self.vm, path),
+                params![&self.vm, path],
             )
             .map(drop)
-            .map_err(|e| self.store.error(e))
     }
 
     /// The saved mounts, parents before what is mounted inside them.
     pub fn all(&self) -> Result<Vec<(String, MountDriver, MountOptions)>, ActorError> {
-        let conn = self.store.lock();
-        let mut query = conn
-            .prepare("SELECT path, driver_json, read_only FROM mounts WHERE vm = ?1 ORDER BY path")
-            .map_err(|e| self.store.error(e))?;
-        let rows = query
-            .query_map([&self.vm], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, bool>(2)?,
-                ))
+        let rows = self.store.query(
+            "SELECT path, driver_json, read_only FROM mounts WHERE vm = ?1 ORDER BY path",
+            params![&self.vm],
+        )?;
+        rows.into_iter()
+            .map(|row| {
+                let [path, driver, read_only] = columns(row)?;
+                let path = path.text()?;
+                let driver = serde_json::from_str(&driver.text()?)
+                    .map_err(|e| ActorError::internal(format!("saved mount {path}: {e}")))?;
+                let options = MountOptions {
+                    read_only: Some(read_only.integer()? != 0),
+                };
+                Ok((path, driver, options))
             })
-            .map_err(|e| self.store.error(e))?;
-        rows.map(|row| {
-            let (path, driver, read_only) = row.map_err(|e| self.store.error(e))?;
-            let driver = serde_json::from_str(&driver)
-                .map_err(|e| ActorError::internal(format!("saved mount {path}: {e}")))?;
-            let options = MountOptions {
-                read_only: Some(read_only),
-            };
-            Ok((path, driver, options))
-        })
-        .collect()
+            .collect()
     }
 }
 

@@ -17,6 +17,7 @@ use super::session::{
     self, AgentExitEvent, AgentStderr, PermissionRequest, SessionEvent, Sessions,
 };
 use super::shell::Shells;
+use super::store::Store;
 use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
 use crate::agent_os::{AgentOs, AgentOsEvents};
 use crate::runtime::instance::Idle;
@@ -43,7 +44,7 @@ impl AgentOs {
             sandbox.user(),
             config.host_paths,
         )?);
-        let alarm = events.alarm();
+        let services = events.services().clone();
         let events = AgentOsEvents::new(events);
         let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
         for spec in config.toolkits {
@@ -55,15 +56,21 @@ impl AgentOs {
             let fs = fs.clone();
             Launcher::new(sandbox.clone(), move || fs.host_view())
         };
-        let store = config
-            .state_store
-            .unwrap_or_else(|| data_dir.join("state.sqlite"));
-        let mounts = Mounts::restore(MountStore::open(&store, vm.clone())?, &fs)?;
+        // The host's database when it lends one; otherwise its file, or the VM's own.
+        let store = match services.database.clone() {
+            Some(db) => Store::on(db)?,
+            None => Store::open(
+                &config
+                    .state_store
+                    .unwrap_or_else(|| data_dir.join("state.sqlite")),
+            )?,
+        };
+        let mounts = Mounts::restore(MountStore::new(store.clone(), vm.clone()), &fs)?;
         let sessions = Arc::new(Sessions::open(
             config.agents,
             fs.clone(),
             Arc::new(events.clone()),
-            &store,
+            store.clone(),
             vm.clone(),
             launcher.clone(),
             ToolkitServer::new(toolkits.clone(), config.toolkit_proxy),
@@ -71,12 +78,14 @@ impl AgentOs {
         let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
         let exec = Exec::new(launcher.clone(), answer_limit);
         let cron = Cron::open(
-            &store,
+            store,
             vm,
-            config.schedule_driver.unwrap_or_else(|| match alarm {
-                Some(alarm) => Arc::new(cron::AlarmDriver(alarm)),
-                None => Arc::new(cron::TokioDriver),
-            }),
+            config
+                .schedule_driver
+                .unwrap_or_else(|| match services.alarm {
+                    Some(alarm) => Arc::new(cron::AlarmDriver(alarm)),
+                    None => Arc::new(cron::TokioDriver),
+                }),
             Actions::new(exec.clone(), sessions.clone()),
             Arc::new(events.clone()),
         )?;

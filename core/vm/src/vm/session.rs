@@ -10,8 +10,8 @@ pub(crate) mod log;
 mod terminal;
 mod types;
 
+use crate::vm::store::Store;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -142,14 +142,13 @@ impl ClientSide for SessionClient {
 }
 
 impl Sessions {
-    /// A registry whose history is kept in the SQLite file `log` (created if needed), under
-    /// the name `vm`; agents and their terminals start through `launcher`, and reach the
+    /// A registry whose history is kept in `store`, under the name `vm`; agents and their terminals start through `launcher`, and reach the
     /// VM's toolkits through `toolkits`.
     pub(crate) fn open(
         agents: BTreeMap<String, AgentConfig>,
         fs: Arc<Filesystem>,
         listener: Arc<dyn Listener>,
-        log: &Path,
+        store: Store,
         vm: String,
         launcher: Launcher,
         toolkits: ToolkitServer,
@@ -160,7 +159,7 @@ impl Sessions {
             agents,
             fs,
             listener,
-            log: Arc::new(EventLog::open(log, vm)?),
+            log: Arc::new(EventLog::open(store, vm)?),
             stderr_hook: Arc::default(),
             live: Arc::default(),
         })

@@ -1,17 +1,19 @@
-//! The SQLite file a host keeps in its data directory (`host.sqlite`): the host's actor
-//! registry and every VM's durable state (mount table, session events, cron jobs), each VM's
-//! rows under its own name. Every reader and writer opens it through [`Store`], so all of
-//! them use WAL and wait for each other's writes, and the schema is defined here, once.
+//! The durable state of VMs (mount table, session events, cron jobs) and of the embedded
+//! host (its actor registry), in SQL on a [`Database`] the host provides: its SQLite file
+//! (`host.sqlite`, shared by its VMs, each VM's rows under its own name) or the one it lends a
+//! VM (on the Rivet Engine, the actor's own database in the engine's storage). Every reader and
+//! writer goes through [`Store`], and the schema is defined here, once.
 
+mod file;
 mod registry;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use rusqlite::Connection;
+use std::sync::Arc;
 
 use crate::runtime::ActorError;
+use crate::runtime::database::{Cell, Database};
 
+pub use file::SqliteFile;
 pub use registry::Registry;
 
 /// The file's name in a host's data directory.
@@ -64,49 +66,47 @@ const SCHEMA: &str = "
 /// Columns added to a table of [`SCHEMA`] after files were written without them.
 const UPGRADES: &[(&str, &str, &str)] = &[("sessions", "end_reason", "TEXT")];
 
-/// One connection to the shared file, its schema up to date.
-pub struct Store {
-    conn: Mutex<Connection>,
-    /// What this store holds, for error messages.
-    what: &'static str,
-}
+/// A database with the schema up to date. Clones share it.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Database>);
 
 impl Store {
-    pub fn open(path: &Path, what: &'static str) -> Result<Self, ActorError> {
-        let error = |e: rusqlite::Error| ActorError::internal(format!("{what}: {e}"));
-        let conn = Connection::open(path).map_err(error)?;
-        // Other connections (the host's, other VMs') write to the same file.
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(error)?;
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; {SCHEMA}"
-        ))
-        .map_err(error)?;
+    /// The SQLite file at `path`, created if missing.
+    pub fn open(path: &Path) -> Result<Self, ActorError> {
+        Self::on(Arc::new(SqliteFile::open(path)?))
+    }
+
+    /// `db`, its tables created or upgraded.
+    pub fn on(db: Arc<dyn Database>) -> Result<Self, ActorError> {
+        db.execute_batch(SCHEMA)?;
         for (table, column, kind) in UPGRADES {
-            let present = conn
-                .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
-                .and_then(|mut q| q.exists((table, column)))
-                .map_err(error)?;
+            let present = !db
+                .query(
+                    "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                    crate::runtime::params![*table, *column],
+                )?
+                .is_empty();
             if !present {
-                conn.execute(
-                    &format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"),
-                    [],
-                )
-                .map_err(error)?;
+                db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
             }
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
-            what,
-        })
+        Ok(Self(db))
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs one statement; how many rows it changed.
+    pub fn execute(&self, sql: &str, params: Vec<Cell>) -> Result<u64, ActorError> {
+        self.0.execute(sql, params)
     }
 
-    /// Turns a SQLite failure into an `internal` error naming this store.
-    pub fn error(&self, e: rusqlite::Error) -> ActorError {
-        ActorError::internal(format!("{}: {e}", self.what))
+    /// Runs one query; its rows.
+    pub fn query(&self, sql: &str, params: Vec<Cell>) -> Result<Vec<Vec<Cell>>, ActorError> {
+        self.0.query(sql, params)
     }
+}
+
+/// A row's `N` columns, as the query that made it selected them.
+pub fn columns<const N: usize>(row: Vec<Cell>) -> Result<[Cell; N], ActorError> {
+    let found = row.len();
+    row.try_into()
+        .map_err(|_| ActorError::internal(format!("a stored row has {found} columns, not {N}")))
 }

@@ -3,10 +3,8 @@
 
 use std::path::Path;
 
-use rusqlite::OptionalExtension;
-
 use super::Store;
-use crate::runtime::ActorError;
+use crate::runtime::{ActorError, params};
 
 /// The actor registry, on a [`Store`] like the VMs' own tables in this file: the VMs write to
 /// it too, and a registration that meets one of their writes waits for it.
@@ -17,33 +15,32 @@ pub struct Registry {
 impl Registry {
     pub fn open(path: &Path) -> Result<Self, ActorError> {
         Ok(Self {
-            store: Store::open(path, "host database")?,
+            store: Store::open(path)?,
         })
     }
 
-    /// The id of actor `name`/`key`, created on first use.
+    /// The id of actor `name`/`key`, created on first use. Only this host registers actors,
+    /// one at a time.
     pub fn actor_id(&self, name: &str, key: &str) -> Result<String, ActorError> {
-        let conn = self.store.lock();
-        let existing = conn
-            .query_row(
-                "SELECT id FROM actors WHERE name = ?1 AND key = ?2",
-                (name, key),
-                |row| row.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(|e| self.store.error(e))?;
-        if let Some(id) = existing {
-            return Ok(id);
+        let existing = self.store.query(
+            "SELECT id FROM actors WHERE name = ?1 AND key = ?2",
+            params![name, key],
+        )?;
+        if let Some(id) = existing
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+        {
+            return id.text();
         }
         let id = format!("{:016x}", rand::random::<u64>());
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        conn.execute(
+            .map_or(0, |d| d.as_secs());
+        self.store.execute(
             "INSERT INTO actors (name, key, id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            (name, key, &id, now),
-        )
-        .map_err(|e| self.store.error(e))?;
+            params![name, key, &id, now],
+        )?;
         Ok(id)
     }
 }
@@ -99,9 +96,9 @@ mod tests {
         let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
         let registry = Registry::open(&path).unwrap();
         let vms: Vec<_> = ["a", "b"]
-            .map(|vm| EventLog::open(&path, vm.into()).unwrap())
+            .map(|vm| EventLog::open(Store::open(&path).unwrap(), vm.into()).unwrap())
             .into();
-        let jobs = JobStore::open(&path, "a".into()).unwrap();
+        let jobs = JobStore::new(Store::open(&path).unwrap(), "a".into());
         let options = serde_json::from_value(serde_json::json!({
             "schedule": "* * * * *",
             "action": { "type": "exec", "command": "true" },
