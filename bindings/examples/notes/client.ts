@@ -313,7 +313,7 @@ export interface NotesActions {
    * Adds a toolkit (or replaces the one of the same name) whose tools every session
    * created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
    * `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
-   * are validated against it before they run.
+   * are validated against it before they run. The toolkit is kept with the VM's state.
    */
   registerToolkit(toolkit: ToolkitSpec): Promise<void>;
   /**

@@ -1,6 +1,7 @@
 //! The actor's state lives in the engine, not on the runner: a runner serves the actor and is
 //! stopped, its whole data directory is deleted, and a new runner with an empty one serves the
-//! same actor key. Cron jobs (with their run count) and the mount table come back. Its own
+//! same actor key. Cron jobs (with their run count), the mount table and registered toolkits
+//! come back. Its own
 //! binary: one envoy per process at a time (docs/rivetkit.md).
 
 mod common;
@@ -42,7 +43,7 @@ async fn call(served: &Served, name: &str, args: Vec<Value>) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cron_jobs_and_mounts_outlive_the_runners_disk() {
+async fn cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
     let engine = start_engine();
     let pool = format!("agentos-state-{}", std::process::id());
 
@@ -61,6 +62,12 @@ async fn cron_jobs_and_mounts_outlive_the_runners_disk() {
         vec![json!("/scratch"), json!({ "type": "memory" })],
     )
     .await;
+    let toolkit = json!({
+        "name": "notes",
+        "description": "Notes kept by the app",
+        "tools": { "add": { "description": "Adds a note", "inputSchema": { "type": "object" } } },
+    });
+    call(&served, "registerToolkit", vec![toolkit.clone()]).await;
     let ran = loop {
         let jobs = call(&served, "listCronJobs", vec![]).await;
         let count = jobs[0]["runCount"].as_u64().unwrap();
@@ -88,5 +95,7 @@ async fn cron_jobs_and_mounts_outlive_the_runners_disk() {
         .find(|mount| mount["path"] == json!("/scratch"))
         .unwrap_or_else(|| panic!("the mount came back: {mounts}"));
     assert_eq!(scratch["restored"], json!({ "kind": "empty" }), "{mounts}");
+    let toolkits = call(&served, "listToolkits", vec![]).await;
+    assert_eq!(toolkits, json!([toolkit]));
     served.stop().await;
 }

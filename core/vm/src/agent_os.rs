@@ -597,10 +597,10 @@ impl AgentOs {
     /// Adds a toolkit (or replaces the one of the same name) whose tools every session
     /// created from now on can call over MCP, as `<toolkit>__<tool>`. Each tool's
     /// `inputSchema` must be a valid JSON Schema object (`invalid_input` otherwise); calls
-    /// are validated against it before they run.
+    /// are validated against it before they run. The toolkit is kept with the VM's state.
     #[action]
     pub fn register_toolkit(&self, toolkit: ToolkitSpec) -> Result<(), ActorError> {
-        self.toolkits.register(toolkit)
+        self.toolkits.add(toolkit)
     }
 
     /// The registered toolkits, by name.

@@ -46,10 +46,6 @@ impl AgentOs {
         )?);
         let services = events.services().clone();
         let events = AgentOsEvents::new(events);
-        let toolkits = Arc::new(Toolkits::new(Arc::new(events.clone())));
-        for spec in config.toolkits {
-            toolkits.register(spec)?;
-        }
         // Every program of the VM, an agent's terminals included, sees its tree as it is when
         // it starts.
         let launcher = {
@@ -66,6 +62,12 @@ impl AgentOs {
             )?,
         };
         let mounts = Mounts::restore(MountStore::new(store.clone(), vm.clone()), &fs)?;
+        let toolkits = Arc::new(Toolkits::open(
+            Arc::new(events.clone()),
+            config.toolkits,
+            store.clone(),
+            vm.clone(),
+        )?);
         let sessions = Arc::new(Sessions::open(
             config.agents,
             fs.clone(),

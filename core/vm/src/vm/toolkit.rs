@@ -6,6 +6,7 @@
 
 mod mcp;
 mod server;
+mod store;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,10 +16,12 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::runtime::ActorError;
+use crate::vm::store::Store;
 
 use mcp::McpEndpoint;
 pub use mcp::pump;
 pub(crate) use server::ToolkitServer;
+use store::ToolkitStore;
 pub use types::{ToolCallRequest, ToolCallResult, ToolSpec, ToolkitSpec};
 
 /// How long a tool may run when its spec sets no `timeoutMs`.
@@ -59,14 +62,48 @@ pub struct Toolkits {
     kits: RwLock<BTreeMap<String, Arc<Toolkit>>>,
     handlers: RwLock<HashMap<String, Arc<dyn ToolHandler>>>,
     clients: Arc<dyn ClientTools>,
+    /// Where toolkits added through the surface are kept.
+    saved: Option<ToolkitStore>,
 }
 
 impl Toolkits {
+    /// Toolkits whose tools run on `clients` unless a handler is set, with `specs` (the
+    /// host's configuration) and then those saved under `vm` in `store`.
+    pub fn open(
+        clients: Arc<dyn ClientTools>,
+        specs: Vec<ToolkitSpec>,
+        store: Store,
+        vm: String,
+    ) -> Result<Self, ActorError> {
+        let saved = ToolkitStore::new(store, vm);
+        let restored = saved.all()?;
+        let toolkits = Self {
+            saved: Some(saved),
+            ..Self::new(clients)
+        };
+        for spec in specs.into_iter().chain(restored) {
+            toolkits.register(spec)?;
+        }
+        Ok(toolkits)
+    }
+
+    /// Toolkits kept in memory only.
     pub fn new(clients: Arc<dyn ClientTools>) -> Self {
         Self {
             kits: RwLock::default(),
             handlers: RwLock::default(),
             clients,
+            saved: None,
+        }
+    }
+
+    /// As [`register`](Self::register), and kept on record.
+    pub fn add(&self, spec: ToolkitSpec) -> Result<(), ActorError> {
+        let saved = spec.clone();
+        self.register(spec)?;
+        match &self.saved {
+            Some(store) => store.save(&saved),
+            None => Ok(()),
         }
     }
 
@@ -109,8 +146,11 @@ impl Toolkits {
     pub fn unregister(&self, name: &str) -> Result<(), ActorError> {
         write(&self.kits)
             .remove(name)
-            .map(drop)
-            .ok_or_else(|| ActorError::not_found(format!("no toolkit named `{name}`")))
+            .ok_or_else(|| ActorError::not_found(format!("no toolkit named `{name}`")))?;
+        match &self.saved {
+            Some(store) => store.delete(name),
+            None => Ok(()),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

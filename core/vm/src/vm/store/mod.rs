@@ -1,4 +1,4 @@
-//! The durable state of VMs (mount table, session events, cron jobs) and of the embedded
+//! The durable state of VMs (mount table, session events, cron jobs, registered toolkits) and of the embedded
 //! host (its actor registry), in SQL on a [`Database`] the host provides: its SQLite file
 //! (`host.sqlite`, shared by its VMs, each VM's rows under its own name) or the one it lends a
 //! VM (on the Rivet Engine, the actor's own database in the engine's storage). Every reader and
@@ -51,6 +51,12 @@ const SCHEMA: &str = "
         at INTEGER NOT NULL,
         update_json TEXT NOT NULL,
         PRIMARY KEY (session_id, seq)
+    );
+    CREATE TABLE IF NOT EXISTS toolkits (
+        vm TEXT NOT NULL,
+        name TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        PRIMARY KEY (vm, name)
     );
     CREATE TABLE IF NOT EXISTS cron_jobs (
         vm TEXT NOT NULL,
