@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -92,6 +92,13 @@ export interface NotesActions {
    * Callback option `onSnapshotChunk` receives the data of each `snapshotChunk` event this call raises.
    */
   snapshotRootFilesystem(options?: SnapshotOptions & { onSnapshotChunk?: (data: SnapshotChunk) => void }): Promise<SnapshotInfo>;
+  /**
+   * Saves the root filesystem (not what is mounted in it) with the VM's state, so that the
+   * VM opened on another machine has its files; the Rivet Engine host also does this each
+   * time the actor goes to sleep. A root over 1 GiB is `limit_exceeded` and the previous
+   * checkpoint stays.
+   */
+  checkpoint(): Promise<CheckpointInfo>;
   /**
    * Appends a chunk to an upload (a new one when `uploadId` is absent), so that an archive
    * larger than one message can be restored.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "93e3dea053cda985c21256de3f76459aae50bb99ceca3f8d9050916c15902231",
+  hash: "3cceae19f62a00f9e2e7501575d9f39b0ac4b1f9054d030c2571c7b2da4f1c7b",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -25,6 +25,7 @@ export const contract: RuntimeContract = {
     move: { arity: 2, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },
+    checkpoint: { arity: 0, callbacks: [] },
     uploadChunk: { arity: 2, callbacks: [] },
     exec: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
     execArgv: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },

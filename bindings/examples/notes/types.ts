@@ -39,6 +39,23 @@ export type AgentStderr = { sessionId: string, line: string, };
 export type BridgeOutcome<T> = { "ok": T } | { "err": string };
 
 /**
+ * A checkpoint of the root filesystem.
+ */
+export type CheckpointInfo = { 
+/**
+ * Archive size in bytes.
+ */
+size: number, 
+/**
+ * Hex SHA-256 of the archive.
+ */
+sha256: string, 
+/**
+ * When it was taken, in milliseconds since the Unix epoch.
+ */
+takenAt: number, };
+
+/**
  * What a job does: nothing here is a closure, so a job survives a restart. A client that
  * wants a callback schedules an `event` and subscribes to `scheduledEvent`.
  */

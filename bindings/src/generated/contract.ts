@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "033001aabea30e4cfa9984e3d02efe8f4aa2dbcf4e544c2805c68793dfbf40a3",
+  hash: "10b047f5c914d2b9092cb73094c3e3cbf8441fd58da35fd114fa5f6366595445",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -22,6 +22,7 @@ export const contract: RuntimeContract = {
     move: { arity: 2, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },
+    checkpoint: { arity: 0, callbacks: [] },
     uploadChunk: { arity: 2, callbacks: [] },
     exec: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },
     execArgv: { arity: 2, callbacks: [{ option: "onStdout", event: "processStdout" }, { option: "onStderr", event: "processStderr" }] },

@@ -9,7 +9,7 @@ use std::time::Duration;
 use agentos_core::cli::{LimitArgs, Open, VmArgs, raise_fd_limit, shutdown_signal};
 use agentos_core::runtime::Surface;
 
-use crate::embedded::{self, HostConfig, Idle, Kind, VmPolicy};
+use crate::embedded::{self, HostConfig, Kind, Lifecycle, VmPolicy};
 
 /// `serve` on the embedded host: loopback WebSocket and HTTP, a bearer token, state in a
 /// data directory.
@@ -47,7 +47,7 @@ pub struct EmbeddedServe {
 impl EmbeddedServe {
     /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
     /// `AGENTOS_URL=…` and `AGENTOS_TOKEN=…` on stdout first: tests and scripts read them.
-    pub async fn run<S: Surface + Idle>(
+    pub async fn run<S: Surface + Lifecycle>(
         self,
         open: impl Open<S>,
     ) -> Result<(), Box<dyn std::error::Error>> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agentos_core::cli::{LimitArgs, Open, VmArgs, shutdown_signal};
 use agentos_core::runtime::Surface;
-use agentos_core::runtime::instance::Idle;
+use agentos_core::runtime::instance::Lifecycle;
 use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +36,7 @@ pub struct RivetServe {
 impl RivetServe {
     /// Serves surface `S` under its contract's actor name until SIGTERM or Ctrl-C. Prints
     /// `AGENTOS_RIVET_POOL=…` on stdout first: tests read it.
-    pub async fn run<S: Surface + Idle>(self, open: impl Open<S>) -> anyhow::Result<()> {
+    pub async fn run<S: Surface + Lifecycle>(self, open: impl Open<S>) -> anyhow::Result<()> {
         agentos_core::cli::raise_fd_limit()?;
         let data_dir = std::path::absolute(&self.data_dir)?;
         agentos_core::runtime::instance::prepare_data_dir(&data_dir)?;

@@ -30,7 +30,7 @@ mod awake;
 pub mod cli;
 mod database;
 
-use agentos_core::runtime::instance::{Idle, Init, Kind, Services};
+use agentos_core::runtime::instance::{Init, Kind, Lifecycle, Services};
 use agentos_core::runtime::{
     ActorError, ActorEvents, BridgeHub, CallContext, EventSink, Limits, Surface, Value,
     to_json_value, unwrap_envelopes,
@@ -67,7 +67,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new<S: Surface + Idle>(
+    pub fn new<S: Surface + Lifecycle>(
         root: PathBuf,
         open: impl Fn(&Path, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static,
     ) -> Self {
@@ -102,6 +102,7 @@ pub fn register<S: Surface>(registry: &mut Registry, name: &str, setup: Setup) {
 /// The agentOS actor as rivetkit sees it, generic over the generated surface.
 pub struct SurfaceActor<S> {
     surface: Mutex<Option<Arc<dyn Surface>>>,
+    lifecycle: Arc<dyn Lifecycle>,
     bridges: Arc<BridgeHub>,
     setup: Arc<Setup>,
     dir: PathBuf,
@@ -300,12 +301,15 @@ impl<S: Surface> Actor for SurfaceActor<S> {
             setup,
             dir,
             calls: AtomicU64::new(0),
-            awake: awake::watch(ctx.clone(), opened.instance.idle),
+            awake: awake::watch(ctx.clone(), opened.instance.lifecycle.clone()),
+            lifecycle: opened.instance.lifecycle,
             _surface: PhantomData,
         })
     }
 
     async fn on_sleep(self: Arc<Self>, _ctx: Ctx<Self>) -> Result<()> {
+        let lifecycle = self.lifecycle.clone();
+        tokio::task::spawn_blocking(move || lifecycle.closing()).await?;
         self.shut_down();
         Ok(())
     }

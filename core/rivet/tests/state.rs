@@ -1,7 +1,8 @@
 //! The actor's state lives in the engine, not on the runner: a runner serves the actor and is
 //! stopped, its whole data directory is deleted, and a new runner with an empty one serves the
 //! same actor key. Cron jobs (with their run count), the mount table and registered toolkits
-//! come back. Its own
+//! come back, and so do the VM's files: stopping the runner puts the actor to sleep, which
+//! checkpoints the root into the engine. Its own
 //! binary: one envoy per process at a time (docs/rivetkit.md).
 
 mod common;
@@ -43,7 +44,7 @@ async fn call(served: &Served, name: &str, args: Vec<Value>) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
+async fn files_cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
     let engine = start_engine();
     let pool = format!("agentos-state-{}", std::process::id());
 
@@ -68,6 +69,19 @@ async fn cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
         "tools": { "add": { "description": "Adds a note", "inputSchema": { "type": "object" } } },
     });
     call(&served, "registerToolkit", vec![toolkit.clone()]).await;
+    call(
+        &served,
+        "writeFile",
+        vec![json!("/kept.txt"), json!("written")],
+    )
+    .await;
+    let exec = call(
+        &served,
+        "exec",
+        vec![json!("mkdir -p /work && echo ran > /work/by-exec.txt")],
+    )
+    .await;
+    assert_eq!(exec["exitCode"], json!(0), "{exec}");
     let ran = loop {
         let jobs = call(&served, "listCronJobs", vec![]).await;
         let count = jobs[0]["runCount"].as_u64().unwrap();
@@ -97,5 +111,9 @@ async fn cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
     assert_eq!(scratch["restored"], json!({ "kind": "empty" }), "{mounts}");
     let toolkits = call(&served, "listToolkits", vec![]).await;
     assert_eq!(toolkits, json!([toolkit]));
+    let kept = call(&served, "readTextFile", vec![json!("/kept.txt")]).await;
+    assert_eq!(kept, json!("written"));
+    let by_exec = call(&served, "readTextFile", vec![json!("/work/by-exec.txt")]).await;
+    assert_eq!(by_exec, json!("ran\n"));
     served.stop().await;
 }

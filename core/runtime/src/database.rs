@@ -41,6 +41,13 @@ impl Cell {
         }
     }
 
+    pub fn blob(self) -> Result<Vec<u8>, ActorError> {
+        match self {
+            Cell::Blob(bytes) => Ok(bytes),
+            other => Err(other.mismatch("bytes")),
+        }
+    }
+
     pub fn optional_text(self) -> Result<Option<String>, ActorError> {
         match self {
             Cell::Null => Ok(None),
@@ -75,6 +82,12 @@ impl From<String> for Cell {
 impl From<&String> for Cell {
     fn from(text: &String) -> Self {
         Cell::Text(text.clone())
+    }
+}
+
+impl From<Vec<u8>> for Cell {
+    fn from(bytes: Vec<u8>) -> Self {
+        Cell::Blob(bytes)
     }
 }
 

@@ -13,10 +13,17 @@ use serde::Serialize;
 use crate::database::Database;
 use crate::{ActorError, ActorEvents, BridgeHub, Contract, EventSink, Limits, Surface};
 
-/// Whether closing an instance now would end nothing in progress: what it runs on its own
-/// (processes, shells, sessions, scheduled jobs) rather than for a connected client.
-pub trait Idle {
+/// How an instance's life meets its host's: when it may be closed, and a last word before it
+/// is.
+pub trait Lifecycle: Send + Sync {
+    /// Whether closing the instance now would end nothing in progress: what it runs on its
+    /// own (processes, shells, sessions, scheduled jobs) rather than for a connected client.
     fn idle(&self) -> bool;
+
+    /// Called before a host that moves instances between machines closes this one on
+    /// purpose (the Rivet Engine putting the actor to sleep), never when the host is killed:
+    /// the moment to save what a start elsewhere needs.
+    fn closing(&self) {}
 }
 
 /// A host's promise to start a sleeping instance again at an instant it names (the Rivet
@@ -51,17 +58,16 @@ pub struct Kind {
 }
 
 impl Kind {
-    pub fn of<S: Surface + Idle>(
+    pub fn of<S: Surface + Lifecycle>(
         open: impl Fn(&Path, ActorEvents) -> Result<S, ActorError> + Send + Sync + 'static,
     ) -> Self {
         Self {
             contract: S::contract(),
             open: Arc::new(move |dir, events| {
                 let surface = Arc::new(open(dir, events)?);
-                let idle = surface.clone();
                 Ok(Instance {
+                    lifecycle: surface.clone(),
                     surface,
-                    idle: Box::new(move || idle.idle()),
                 })
             }),
         }
@@ -94,10 +100,10 @@ impl Kind {
     }
 }
 
-/// One opened surface, and how to ask whether it is idle.
+/// One opened surface, and its life as its host sees it.
 pub struct Instance {
     pub surface: Arc<dyn Surface>,
-    pub idle: Box<dyn Fn() -> bool + Send + Sync>,
+    pub lifecycle: Arc<dyn Lifecycle>,
 }
 
 /// An instance with the hub its calls answer bridges through (the one its own events use).

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::vm::checkpoint::{CheckpointInfo, Checkpoints};
 use crate::vm::child::PtySize;
 use crate::vm::cron::{
     Cron, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent, ScheduledJob,
@@ -35,6 +36,7 @@ use serde_json::Value as Json;
 /// interactive shells, agent sessions, host toolkits and cron jobs.
 pub struct AgentOs {
     pub(crate) fs: Arc<Filesystem>,
+    pub(crate) checkpoints: Arc<Checkpoints>,
     pub(crate) mounts: Mounts,
     pub(crate) sandbox: Arc<Sandbox>,
     pub(crate) exec: Exec,
@@ -184,6 +186,16 @@ impl AgentOs {
     ) -> Result<SnapshotInfo, ActorError> {
         let fs = self.fs.clone();
         blocking(move || fs.snapshot_to(options.unwrap_or_default(), &on_snapshot_chunk)).await
+    }
+
+    /// Saves the root filesystem (not what is mounted in it) with the VM's state, so that the
+    /// VM opened on another machine has its files; the Rivet Engine host also does this each
+    /// time the actor goes to sleep. A root over 1 GiB is `limit_exceeded` and the previous
+    /// checkpoint stays.
+    #[action]
+    pub async fn checkpoint(&self) -> Result<CheckpointInfo, ActorError> {
+        let (checkpoints, fs) = (self.checkpoints.clone(), self.fs.clone());
+        blocking(move || checkpoints.take(&fs)).await
     }
 
     /// Appends a chunk to an upload (a new one when `uploadId` is absent), so that an archive

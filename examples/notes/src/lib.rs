@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use agentos_core::runtime::instance::Idle;
+use agentos_core::runtime::instance::Lifecycle;
 use agentos_core::runtime::{ActorError, ActorEvents, Bytes, Emitter};
 use agentos_core::vm::fs::FileContent;
 use agentos_core::{AgentOs, VmConfig};
@@ -46,7 +46,7 @@ impl AsRef<AgentOs> for NotesApp {
 }
 
 /// The notebook is saved on every change: only the VM can have work in progress.
-impl Idle for NotesApp {
+impl Lifecycle for NotesApp {
     fn idle(&self) -> bool {
         self.vm.idle()
     }

@@ -1,6 +1,6 @@
 //! Actor instances by name and key: each one surface object, its subscribers and its pending
 //! bridge requests. Instances are created on first connection and kept while they are in use:
-//! one with no connection, no call and no work of its own ([`Idle`]) for the policy's idle
+//! one with no connection, no call and no work of its own ([`Lifecycle`]) for the policy's idle
 //! time is closed, and opened again on the next connection; past the most live instances,
 //! the longest idle one makes room.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::frames::ServerFrame;
 use super::outbox::Outbox;
-use agentos_core::runtime::instance::{Kind, Services};
+use agentos_core::runtime::instance::{Kind, Lifecycle, Services};
 use agentos_core::runtime::{
     ActorError, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
 };
@@ -80,7 +80,7 @@ pub struct Actor {
     pub surface: Arc<dyn Surface>,
     pub bridges: Arc<BridgeHub>,
     pub subscribers: Arc<Subscribers>,
-    idle: Box<dyn Fn() -> bool + Send + Sync>,
+    lifecycle: Arc<dyn Lifecycle>,
     /// When a connection last opened or closed.
     last_used: Mutex<Instant>,
 }
@@ -201,7 +201,7 @@ type Live = HashMap<(String, String), Arc<Actor>>;
 /// idle.
 fn closable(live: &Live) -> impl Iterator<Item = (&(String, String), &Arc<Actor>)> {
     live.iter()
-        .filter(|(_, actor)| Arc::strong_count(actor) == 1 && (actor.idle)())
+        .filter(|(_, actor)| Arc::strong_count(actor) == 1 && actor.lifecycle.idle())
 }
 
 pub struct Actors {
@@ -299,7 +299,7 @@ impl Actors {
             surface: opened.instance.surface,
             bridges: opened.bridges,
             subscribers,
-            idle: opened.instance.idle,
+            lifecycle: opened.instance.lifecycle,
             last_used: Mutex::new(Instant::now()),
         });
         live.insert((name.to_owned(), key.to_owned()), actor.clone());

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 use actors::Actors;
 pub use actors::VmPolicy;
-pub use agentos_core::runtime::instance::{Idle, Kind};
+pub use agentos_core::runtime::instance::{Kind, Lifecycle};
 pub use auth::generate_token;
 use listener::{GuardedListener, Peer};
 

@@ -3,6 +3,7 @@
 //! spawned processes and interactive shells, agent sessions, cron, the host toolkits agents
 //! call, and the store their durable state lives in.
 
+pub mod checkpoint;
 pub(crate) mod child;
 pub(crate) mod config;
 pub mod cron;

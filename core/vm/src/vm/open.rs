@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::checkpoint::Checkpoints;
 use super::child::Launcher;
 use super::config::VmConfig;
 use super::cron::{self, Actions, Cron, CronEvent, ScheduledEvent};
@@ -20,7 +21,7 @@ use super::shell::Shells;
 use super::store::Store;
 use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
 use crate::agent_os::{AgentOs, AgentOsEvents};
-use crate::runtime::instance::Idle;
+use crate::runtime::instance::Lifecycle;
 use crate::runtime::{ActorError, ActorEvents};
 
 impl AgentOs {
@@ -61,6 +62,19 @@ impl AgentOs {
                     .unwrap_or_else(|| data_dir.join("state.sqlite")),
             )?,
         };
+        // Before the mounts: a checkpoint holds the root alone.
+        let checkpoints = Arc::new(Checkpoints::new(store.clone(), vm.clone(), data_dir));
+        match checkpoints.restore_if_stale(&fs) {
+            Ok(Some(restored)) => tracing::info!(
+                vm,
+                size = restored.size.get(),
+                "root restored from its checkpoint"
+            ),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(vm, %err, "the root's checkpoint was not restored; the VM opens with the root it has")
+            }
+        }
         let mounts = Mounts::restore(MountStore::new(store.clone(), vm.clone()), &fs)?;
         let toolkits = Arc::new(Toolkits::open(
             Arc::new(events.clone()),
@@ -93,6 +107,7 @@ impl AgentOs {
         )?;
         Ok(Self {
             fs,
+            checkpoints,
             mounts,
             sandbox,
             exec,
@@ -110,12 +125,19 @@ impl AgentOs {
 
 /// Idle: nothing runs that closing the VM would end. A cron job keeps it open unless the host
 /// wakes a closed VM when the job is due (the Rivet Engine does, the embedded host does not).
-impl Idle for AgentOs {
+impl Lifecycle for AgentOs {
     fn idle(&self) -> bool {
         self.processes.list().iter().all(|process| !process.running)
             && self.shells.list().is_empty()
             && self.sessions.list().is_empty()
             && !self.cron.keeps_vm_open()
+    }
+
+    /// Checkpoints the root, so that the VM opened elsewhere next has its files.
+    fn closing(&self) {
+        if let Err(err) = self.checkpoints.take(&self.fs) {
+            tracing::error!(%err, "the root was not checkpointed before the VM closed");
+        }
     }
 }
 

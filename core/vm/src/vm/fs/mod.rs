@@ -16,7 +16,7 @@ mod types;
 #[cfg(test)]
 mod host_path_tests;
 #[cfg(test)]
-mod test_vm;
+pub(crate) mod test_vm;
 #[cfg(test)]
 mod tests;
 

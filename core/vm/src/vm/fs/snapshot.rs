@@ -460,7 +460,8 @@ impl Filesystem {
         }
     }
 
-    fn restore_archive<R: Read + Seek>(&self, mut reader: R) -> Result<(), ActorError> {
+    /// As [`Self::restore`], from an archive the host holds.
+    pub(crate) fn restore_archive<R: Read + Seek>(&self, mut reader: R) -> Result<(), ActorError> {
         self.check_archive(&mut reader)?;
         reader.seek(SeekFrom::Start(0)).map_err(invalid_archive)?;
         let _one_at_a_time = self

@@ -1,4 +1,5 @@
-//! The durable state of VMs (mount table, session events, cron jobs, registered toolkits) and of the embedded
+//! The durable state of VMs (mount table, session events, cron jobs, registered toolkits,
+//! root filesystem checkpoints) and of the embedded
 //! host (its actor registry), in SQL on a [`Database`] the host provides: its SQLite file
 //! (`host.sqlite`, shared by its VMs, each VM's rows under its own name) or the one it lends a
 //! VM (on the Rivet Engine, the actor's own database in the engine's storage). Every reader and
@@ -57,6 +58,21 @@ const SCHEMA: &str = "
         name TEXT NOT NULL,
         spec_json TEXT NOT NULL,
         PRIMARY KEY (vm, name)
+    );
+    CREATE TABLE IF NOT EXISTS root_checkpoints (
+        vm TEXT PRIMARY KEY,
+        generation TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        chunks INTEGER NOT NULL,
+        taken_at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS root_chunks (
+        vm TEXT NOT NULL,
+        generation TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (vm, generation, seq)
     );
     CREATE TABLE IF NOT EXISTS cron_jobs (
         vm TEXT NOT NULL,
