@@ -3,6 +3,9 @@
 //! `scripts/setup.sh`, or `RIVET_ENGINE_BINARY_PATH`), started by hand on loopback with fresh
 //! storage and stopped with SIGTERM. One test per binary: one envoy per process (docs/rivetkit.md).
 
+// Every test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -115,6 +118,16 @@ where
     }
 }
 
+/// A rivetkit client of `pool` on `engine`.
+pub fn client(engine: &Engine, pool: &str) -> Client {
+    Client::new(
+        ClientConfig::new(&engine.endpoint)
+            .token("dev")
+            .namespace("default")
+            .pool_name(pool),
+    )
+}
+
 /// A registry served to an engine under one pool, and a client of that pool.
 pub struct Served {
     pub client: Client,
@@ -136,12 +149,7 @@ pub fn serve(registry: Registry, engine: &Engine, pool: &str) -> Served {
         },
         shutdown.clone(),
     ));
-    let client = Client::new(
-        ClientConfig::new(&engine.endpoint)
-            .token("dev")
-            .namespace("default")
-            .pool_name(pool),
-    );
+    let client = client(engine, pool);
     Served {
         client,
         shutdown,
