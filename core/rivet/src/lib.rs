@@ -259,8 +259,9 @@ fn data_dir(root: &Path, name: &str, key: &rivetkit::ActorKey) -> PathBuf {
 
 #[async_trait::async_trait]
 impl<S: Surface> Actor for SurfaceActor<S> {
-    /// What outlives the actor's runner (mount table, sessions and their events, cron jobs)
-    /// is in its SQL database in the engine (`database`), not in rivetkit's state.
+    /// What outlives the actor's runner (mount table, sessions and their events, cron jobs,
+    /// toolkits, the root's checkpoint) is in its SQL database in the engine (`database`),
+    /// not in rivetkit's state.
     type State = ();
     type Input = ();
     type Actions = SurfaceActions<S>;
@@ -307,6 +308,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
         })
     }
 
+    /// The instance's last word first (the VM checkpoints its root), then the VM is dropped.
     async fn on_sleep(self: Arc<Self>, _ctx: Ctx<Self>) -> Result<()> {
         let lifecycle = self.lifecycle.clone();
         tokio::task::spawn_blocking(move || lifecycle.closing()).await?;
