@@ -154,6 +154,7 @@ actions!(
     UnregisterToolkit,
     RestoreRootFilesystem,
     RespondToolCall,
+    Checkpoint,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above
