@@ -73,23 +73,19 @@ describe("terminals", () => {
         const errors: string[] = [];
         page.on("pageerror", (error) => errors.push(error.message));
         // The page the host serves, talking to the host it came from.
+        const base = `${host.url.replace(/^ws:/, "http:")}/terminal/`;
         const fragment = new URLSearchParams({ token: host.token, key: "terminal-web" });
-        await page.goto(`${host.url.replace(/^ws:/, "http:")}/terminal/#${fragment}`);
+        await page.goto(`${base}#${fragment}`);
         await page.waitForFunction(() => (globalThis as unknown as PageGlobals).term !== undefined);
         await page.click("#terminal");
         await page.keyboard.type("echo hello");
         await page.keyboard.press("Enter");
-        await page.waitForFunction(
-          () => {
-            const buffer = (globalThis as unknown as PageGlobals).term.buffer.active;
-            for (let i = 0; i < buffer.length; i++) {
-              if (buffer.getLine(i)?.translateToString(true).trim() === "hello") return true;
-            }
-            return false;
-          },
-          undefined,
-          { timeout: 15_000 },
-        );
+        await lineOnScreen(page, "hello");
+        // A token in the query string has already reached the server: the page refuses it.
+        const refused = await browser.newPage();
+        await refused.goto(`${base}?${fragment}`);
+        await lineOnScreen(refused, "Token refused: use #token=TOKEN, not ?token=");
+        await refused.close();
         assert.deepEqual(errors, []);
       } finally {
         mkdirSync(ARTIFACTS, { recursive: true });
@@ -100,6 +96,21 @@ describe("terminals", () => {
     },
   );
 });
+
+/** Waits for a line of the page's terminal that is `line`, trailing spaces aside. */
+async function lineOnScreen(page: Page, line: string): Promise<void> {
+  await page.waitForFunction(
+    (line) => {
+      const buffer = (globalThis as unknown as PageGlobals).term.buffer.active;
+      for (let i = 0; i < buffer.length; i++) {
+        if (buffer.getLine(i)?.translateToString(true).trim() === line) return true;
+      }
+      return false;
+    },
+    line,
+    { timeout: 15_000 },
+  );
+}
 
 /** What the page exposes on `window`: its xterm.js terminal. */
 interface PageGlobals {
