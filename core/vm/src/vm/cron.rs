@@ -9,7 +9,6 @@ mod schedule;
 pub(crate) mod store;
 pub mod types;
 
-use crate::vm::store::Store;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -27,6 +26,7 @@ pub use types::{
 };
 
 use crate::runtime::ActorError;
+use crate::vm::store::Store;
 
 /// The most jobs one VM keeps.
 pub const MAX_JOBS: usize = 1000;

@@ -10,7 +10,6 @@ pub(crate) mod log;
 mod terminal;
 mod types;
 
-use crate::vm::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,6 +22,7 @@ use super::sandbox::Plan;
 use super::toolkit::ToolkitServer;
 use crate::error::code;
 use crate::runtime::{ActorError, GROUP_AGENTOS};
+use crate::vm::store::Store;
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
 use log::EventLog;
 use terminal::Terminals;
