@@ -138,7 +138,9 @@ impl Checkpoints {
             return Ok(None);
         }
         let sha256 = sha256.text()?;
-        let mut archive = tempfile::tempfile()
+        // Beside the VM's data rather than in the host's /tmp: a root may be large.
+        let scratch = self.note.parent().unwrap_or(std::path::Path::new("."));
+        let mut archive = tempfile::tempfile_in(scratch)
             .map_err(|e| ActorError::internal(format!("a checkpoint's scratch file: {e}")))?;
         let mut hasher = Sha256::new();
         for seq in 0..chunks.integer()? {
