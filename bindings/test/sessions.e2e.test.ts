@@ -104,18 +104,29 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
     await vm.closeSession(session.sessionId);
   });
 
-  test("permission requests are answered once, always or reject, and cancelled when the session ends", async () => {
+  test("permission requests are answered once, always, reject or by option id, and cancelled when the session ends", async () => {
     const asks = record(vm, "permissionRequest");
     try {
       const session = await vm.createSession("test", quiet);
-      for (const [reply, option] of [["once", "allow-once"], ["always", "allow-always"], ["reject", "reject-once"]] as const) {
+      const replies = [
+        ["once", "allow-once"],
+        ["always", "allow-always"],
+        ["reject", "reject-once"],
+        [{ optionId: "allow-once-read-only" }, "allow-once-read-only"],
+      ] as const;
+      for (const [reply, option] of replies) {
         const before = asks.seen.length;
         const turn = vm.prompt(session.sessionId, "permission");
         const ask = await eventually(() => asks.seen[before], "a permission request");
         assert.equal(ask.sessionId, session.sessionId);
         assert.deepEqual(
           (ask.request as { options: Array<{ kind: string }> }).options.map((o) => o.kind),
-          ["allow_once", "allow_always", "reject_once"],
+          ["allow_once", "allow_once", "allow_always", "reject_once"],
+        );
+        // An id the agent did not offer is refused, and the request stays pending.
+        await assert.rejects(
+          vm.respondPermission(session.sessionId, ask.permissionId, { optionId: "allow-forever" }),
+          isError("invalid_input"),
         );
         await vm.respondPermission(session.sessionId, ask.permissionId, reply);
         assert.equal((await turn).text, `echo: permissionpermission: selected ${option}`);

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "3cceae19f62a00f9e2e7501575d9f39b0ac4b1f9054d030c2571c7b2da4f1c7b",
+  hash: "a24ab649c3b0a37659d4423b935a09d350f64388d86366df80082501e50f4884",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -218,8 +218,10 @@ export interface AgentOsActions {
    */
   cancelSession(sessionId: string): Promise<void>;
   /**
-   * Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
-   * pending when a session ends are cancelled.
+   * Answers a `permissionRequest`: allow `once`, `always`, or `reject`, or pick one of
+   * the request's options by `{ optionId }` (`invalid_input`, and the request stays
+   * pending, for an id it did not offer). Requests still pending when a session ends are
+   * cancelled.
    */
   respondPermission(sessionId: string, permissionId: string, reply: PermissionReply): Promise<void>;
   /**

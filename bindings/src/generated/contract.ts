@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "10b047f5c914d2b9092cb73094c3e3cbf8441fd58da35fd114fa5f6366595445",
+  hash: "ded50e5a33fc6a3be1af73eac50bb8c5297d3a5facbb7aa7733eebe450793bc8",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

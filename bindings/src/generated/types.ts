@@ -362,9 +362,17 @@ export type OsProcessState = "running" | "sleeping" | "diskSleep" | "stopped" | 
 export type Overlap = "allow" | "skip" | "queue";
 
 /**
- * An answer to a permission request.
+ * What a permission reply allows: once, always, or nothing (reject once before reject
+ * always, when the agent offers both).
  */
-export type PermissionReply = "once" | "always" | "reject";
+export type PermissionKind = "once" | "always" | "reject";
+
+/**
+ * An answer to a permission request: a kind, which picks the agent's first option of it, or
+ * one of the options the request offered, by its `optionId` (to choose between options of
+ * the same kind).
+ */
+export type PermissionReply = PermissionKind | { optionId: string, };
 
 /**
  * The agent asks before acting; answer with `respondPermission`.

@@ -424,8 +424,10 @@ impl AgentOs {
         self.sessions.cancel(&session_id)
     }
 
-    /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`. Requests still
-    /// pending when a session ends are cancelled.
+    /// Answers a `permissionRequest`: allow `once`, `always`, or `reject`, or pick one of
+    /// the request's options by `{ optionId }` (`invalid_input`, and the request stays
+    /// pending, for an id it did not offer). Requests still pending when a session ends are
+    /// cancelled.
     #[action]
     pub fn respond_permission(
         &self,

@@ -118,6 +118,12 @@ async fn turn(
                     "Allow once".to_owned(),
                     PermissionOptionKind::AllowOnce,
                 ),
+                // A second option of the same kind: a client tells them apart by id.
+                PermissionOption::new(
+                    "allow-once-read-only".to_owned(),
+                    "Allow once, read-only".to_owned(),
+                    PermissionOptionKind::AllowOnce,
+                ),
                 PermissionOption::new(
                     "allow-always".to_owned(),
                     "Always allow".to_owned(),

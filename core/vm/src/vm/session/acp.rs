@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use super::terminal::Terminals;
-use super::types::{AgentExit, PermissionReply, PromptInput};
+use super::types::{AgentExit, PermissionKind, PermissionReply, PromptInput};
 use crate::error::VmError;
 use crate::runtime::ActorError;
 use crate::vm::child::{self, Group};
@@ -63,23 +63,39 @@ pub struct PermissionAnswer {
 }
 
 impl PermissionAnswer {
-    /// Picks the agent's option of the kind `reply` names (the narrower one first). An answer
-    /// the agent offered no option for is refused and the request stays pending.
+    /// Picks the option `reply` names: by id, or the agent's option of its kind (the narrower
+    /// one first). An answer the agent offered no option for is refused and the request stays
+    /// pending.
     pub fn reply(&mut self, reply: PermissionReply) -> Result<(), ActorError> {
-        let kinds: &[PermissionOptionKind] = match reply {
-            PermissionReply::Once => &[PermissionOptionKind::AllowOnce],
-            PermissionReply::Always => &[PermissionOptionKind::AllowAlways],
-            PermissionReply::Reject => &[
+        let kinds: &[PermissionOptionKind] = match &reply {
+            PermissionReply::Kind(PermissionKind::Once) => &[PermissionOptionKind::AllowOnce],
+            PermissionReply::Kind(PermissionKind::Always) => &[PermissionOptionKind::AllowAlways],
+            PermissionReply::Kind(PermissionKind::Reject) => &[
                 PermissionOptionKind::RejectOnce,
                 PermissionOptionKind::RejectAlways,
             ],
+            PermissionReply::Option { .. } => &[],
         };
-        let option = kinds
-            .iter()
-            .find_map(|kind| self.options.iter().find(|o| o.kind == *kind))
-            .ok_or_else(|| {
-                ActorError::invalid_input(format!("the agent offered no option for {reply:?}"))
-            })?;
+        let option = match &reply {
+            PermissionReply::Option { option_id } => self
+                .options
+                .iter()
+                .find(|o| o.option_id.0.as_ref() == option_id.as_str()),
+            PermissionReply::Kind(_) => kinds
+                .iter()
+                .find_map(|kind| self.options.iter().find(|o| o.kind == *kind)),
+        }
+        .ok_or_else(|| {
+            let offered: Vec<&str> = self
+                .options
+                .iter()
+                .map(|o| o.option_id.0.as_ref())
+                .collect();
+            ActorError::invalid_input(format!(
+                "the agent offered no option for {reply:?} (its options: {})",
+                offered.join(", ")
+            ))
+        })?;
         let outcome = RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(
             option.option_id.clone(),
         ));

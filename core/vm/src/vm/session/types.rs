@@ -113,10 +113,21 @@ pub struct PermissionRequest {
     pub request: Json,
 }
 
-/// An answer to a permission request.
+/// An answer to a permission request: a kind, which picks the agent's first option of it, or
+/// one of the options the request offered, by its `optionId` (to choose between options of
+/// the same kind).
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq, Eq)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum PermissionReply {
+    Kind(PermissionKind),
+    Option { option_id: String },
+}
+
+/// What a permission reply allows: once, always, or nothing (reject once before reject
+/// always, when the agent offers both).
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub enum PermissionReply {
+pub enum PermissionKind {
     Once,
     Always,
     Reject,
