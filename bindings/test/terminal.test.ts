@@ -377,6 +377,12 @@ describe("nodeTerminal", () => {
     term.restore();
   });
 
+  test("takes a terminal that reports 0×0 as 80×24", () => {
+    const term = nodeTerminal(keyboard(), new ScreenStream(0, 0));
+    assert.deepEqual(term.size(), { cols: 80, rows: 24 });
+    term.restore();
+  });
+
   test("switches a TTY to raw mode until restored", () => {
     const modes: boolean[] = [];
     const tty = Object.assign(keyboard(), { isTTY: true, isRaw: false, setRawMode: (raw: boolean) => modes.push(raw) });

@@ -283,7 +283,8 @@ export interface NodeOutputLike {
  * A terminal over Node streams, by default the process's own. A TTY input is switched to raw
  * mode, so keys such as Ctrl-C go to the shell; `restore` (also run when the process exits)
  * switches it back and stops reading. A stream that is not a TTY has a size of 80×24 unless
- * it has `columns` and `rows`.
+ * it has `columns` and `rows`; so does a TTY that reports 0×0 (some CI runners and container
+ * consoles do), which no shell can be opened with.
  */
 export function nodeTerminal(
   input: NodeInputLike = process.stdin,
@@ -315,14 +316,19 @@ export function nodeTerminal(
         if (listeners.size === 0) input.pause();
       };
     },
-    size: () => ({ cols: output.columns ?? 80, rows: output.rows ?? 24 }),
+    size: () => streamSize(output),
     onResize(handler) {
-      const listener = () => handler({ cols: output.columns ?? 80, rows: output.rows ?? 24 });
+      const listener = () => handler(streamSize(output));
       output.on("resize", listener);
       return () => void output.off("resize", listener);
     },
     restore,
   };
+}
+
+/** A stream's size, 80×24 where it reports none or 0. */
+function streamSize(output: NodeOutputLike): TerminalSize {
+  return { cols: output.columns || 80, rows: output.rows || 24 };
 }
 
 interface Disposable {
