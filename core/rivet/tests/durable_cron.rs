@@ -5,14 +5,12 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use agentos_core::{AgentOs, VmConfig};
-use agentos_rivet::Setup;
 use chrono::Timelike;
-use common::{retrying, serve, start_engine};
+use common::{retrying, serve, sleepy_setup, start_engine};
 use rivetkit::Registry;
 use rivetkit::client::GetOrCreateOptions;
 use serde_json::json;
@@ -35,15 +33,7 @@ async fn a_job_due_while_the_actor_sleeps_wakes_it_and_runs() {
     let engine = start_engine();
     let data = tempfile::tempdir().unwrap();
     let pool = format!("agentos-cron-{}", std::process::id());
-    let opened = Arc::new(AtomicUsize::new(0));
-    let mut setup = Setup::new(data.path().to_owned(), {
-        let opened = opened.clone();
-        move |dir, events| {
-            opened.fetch_add(1, Ordering::SeqCst);
-            AgentOs::open(dir, VmConfig::default(), events)
-        }
-    });
-    setup.actor.sleep_timeout = Duration::from_millis(500);
+    let (setup, opened) = sleepy_setup(data.path(), VmConfig::default());
     let mut registry = Registry::new();
     agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
     let served = serve(registry, &engine, &pool);

@@ -90,11 +90,7 @@ async fn the_other_runner_serves_the_actor_after_a_sigkill() {
     assert_eq!(exec["exitCode"], json!(0), "{exec}");
     let job = json!({ "id": "tick", "schedule": "* * * * * *", "action": { "type": "event", "name": "tick" } });
     call(&vm, "scheduleCron", vec![job]).await;
-    let toolkit = json!({
-        "name": "notes",
-        "description": "Notes kept by the app",
-        "tools": { "add": { "description": "Adds a note", "inputSchema": { "type": "object" } } },
-    });
+    let toolkit = common::toolkit();
     call(&vm, "registerToolkit", vec![toolkit.clone()]).await;
     let session = call(&vm, "createSession", vec![json!("test")]).await;
     let session_id = session["sessionId"].clone();

@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use agentos_core::vm::sandbox::SandboxMode;
 use agentos_core::{AgentOs, VmConfig};
-use agentos_rivet::Setup;
-use common::{retrying, serve, start_engine};
+use common::{retrying, serve, sleepy_setup, start_engine};
 use rivetkit::Registry;
 use rivetkit::client::GetOrCreateOptions;
 use serde_json::json;
@@ -22,19 +20,11 @@ async fn vm_files_survive_the_actor_sleeping_and_waking() {
     let engine = start_engine();
     let data = tempfile::tempdir().unwrap();
     let pool = format!("agentos-sleep-{}", std::process::id());
-    let opened = Arc::new(AtomicUsize::new(0));
-    let mut setup = Setup::new(data.path().to_owned(), {
-        let opened = opened.clone();
-        move |dir, events| {
-            opened.fetch_add(1, Ordering::SeqCst);
-            let vm = VmConfig {
-                sandbox: SandboxMode::None,
-                ..VmConfig::default()
-            };
-            AgentOs::open(dir, vm, events)
-        }
-    });
-    setup.actor.sleep_timeout = Duration::from_millis(500);
+    let vm = VmConfig {
+        sandbox: SandboxMode::None,
+        ..VmConfig::default()
+    };
+    let (setup, opened) = sleepy_setup(data.path(), vm);
     let mut registry = Registry::new();
     agentos_rivet::register::<AgentOs>(&mut registry, "agentOS", setup);
     let served = serve(registry, &engine, &pool);

@@ -63,11 +63,7 @@ async fn files_cron_jobs_mounts_and_toolkits_outlive_the_runners_disk() {
         vec![json!("/scratch"), json!({ "type": "memory" })],
     )
     .await;
-    let toolkit = json!({
-        "name": "notes",
-        "description": "Notes kept by the app",
-        "tools": { "add": { "description": "Adds a note", "inputSchema": { "type": "object" } } },
-    });
+    let toolkit = common::toolkit();
     call(&served, "registerToolkit", vec![toolkit.clone()]).await;
     call(
         &served,

@@ -8,12 +8,17 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use agentos_core::{AgentOs, VmConfig};
+use agentos_rivet::Setup;
 use rivetkit::client::{Client, ClientConfig};
 use rivetkit::{EngineSpawnMode, Registry, ServeConfig};
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 pub struct Engine {
@@ -163,4 +168,28 @@ impl Served {
         self.shutdown.cancel();
         let _ = self.serve.await;
     }
+}
+
+/// How `agentOS` is served with its VMs under `root`: actors sleep after 0.5 s without a call,
+/// and the count says how many times a VM was opened (a second opening is a wake).
+pub fn sleepy_setup(root: &Path, vm: VmConfig) -> (Setup, Arc<AtomicUsize>) {
+    let opened = Arc::new(AtomicUsize::new(0));
+    let mut setup = Setup::new(root.to_owned(), {
+        let opened = opened.clone();
+        move |dir, events| {
+            opened.fetch_add(1, Ordering::SeqCst);
+            AgentOs::open(dir, vm.clone(), events)
+        }
+    });
+    setup.actor.sleep_timeout = Duration::from_millis(500);
+    (setup, opened)
+}
+
+/// A toolkit for `registerToolkit`, to find again after the actor moved.
+pub fn toolkit() -> Value {
+    json!({
+        "name": "notes",
+        "description": "Notes kept by the app",
+        "tools": { "add": { "description": "Adds a note", "inputSchema": { "type": "object" } } },
+    })
 }
