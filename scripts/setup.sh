@@ -20,7 +20,20 @@ fi
 # `npm run lock` (npm 11.13.0): rivetkit's dependencies name optional platform packages that were
 # never published (e.g. @rivetkit/engine-cli-darwin-arm64), which that npm records as inert
 # entries, while later ones (npm/cli#9846) drop them and then `npm ci` refuses their own lockfile.
-npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
+# Each step runs only when its inputs changed since it last ran, so that `scripts/serve.sh` on
+# a built tree starts in seconds: `npm ci` when the lockfile did, the client's build when a
+# file of the package (outside its outputs) is newer than that build.
+stamps=bindings/node_modules
+lock_sum=$(sha256sum bindings/package-lock.json)
+if [ "$(cat "$stamps/.agentos-lock" 2>/dev/null)" != "$lock_sum" ]; then
+  npm ci --prefix bindings --ignore-scripts --no-audit --no-fund
+  echo "$lock_sum" > "$stamps/.agentos-lock"
+fi
 cargo build -j2 -p agentos-host --bin agentos -p agentos-rivet --bin agentos-rivet \
   -p agentos-test-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
-npm run --prefix bindings build
+if ! [ "$stamps/.agentos-built" -nt "$stamps/.agentos-lock" ] || [ -n "$(find bindings \
+    \( -path bindings/node_modules -o -path bindings/dist -o -path bindings/web/dist \) -prune \
+    -o -type f -newer "$stamps/.agentos-built" -print -quit)" ]; then
+  npm run --prefix bindings build
+  touch "$stamps/.agentos-built"
+fi

@@ -13,7 +13,7 @@ use super::exec::Exec;
 use super::fs::{Filesystem, MAX_READ_BYTES};
 use super::mount_store::{MountStore, Mounts};
 use super::process::Processes;
-use super::sandbox::Sandbox;
+use super::sandbox::{Sandbox, etc};
 use super::session::{
     self, AgentExitEvent, AgentStderr, PermissionRequest, SessionEvent, Sessions,
 };
@@ -51,7 +51,13 @@ impl AgentOs {
         // it starts.
         let launcher = {
             let fs = fs.clone();
-            Launcher::new(sandbox.clone(), move || fs.host_view())
+            let (seed, network) = (sandbox.seeds_etc(), sandbox.network());
+            Launcher::new(sandbox.clone(), move || {
+                if seed {
+                    etc::seed(&fs, network);
+                }
+                fs.host_view()
+            })
         };
         // The host's database when it lends one; otherwise its file, or the VM's own.
         let store = match services.database.clone() {

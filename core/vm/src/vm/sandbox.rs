@@ -14,6 +14,7 @@
 //! namespace, `/proc`, `/tmp` and `/dev/shm`; `/dev` is read-only there.
 
 mod cgroup;
+pub(crate) mod etc;
 mod resident;
 #[cfg(test)]
 mod tests;
@@ -252,6 +253,16 @@ impl Sandbox {
 
     /// The host user the VM's files and processes belong to, when the host is root and must
     /// act as it (see [`super::identity`]).
+    /// Whether the VM's processes see what [`etc::seed`] writes: only sandboxed ones have the
+    /// VM's root as their `/`.
+    pub fn seeds_etc(&self) -> bool {
+        self.mode == SandboxMode::Bubblewrap
+    }
+
+    pub fn network(&self) -> bool {
+        self.network
+    }
+
     pub fn user(&self) -> Option<VmUser> {
         self.user
     }
@@ -296,7 +307,7 @@ impl Sandbox {
         };
         let mut env = BTreeMap::from([
             ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
-            ("HOME".to_owned(), "/".to_owned()),
+            ("HOME".to_owned(), etc::HOME.to_owned()),
         ]);
         env.extend(launch.env.clone());
         match (self.mode, &self.bwrap) {
@@ -425,6 +436,11 @@ impl Sandbox {
             };
             args.extend([flag.into(), path(&bind.host_dir), bind.vm_path.clone()]);
         }
+        if self.network {
+            for file in etc::NETWORK_FILES {
+                args.extend(["--ro-bind-try".into(), (*file).into(), (*file).into()]);
+            }
+        }
         // bubblewrap covers `/proc/sys` only where its user may write it; it is always covered.
         args.extend(
             [
@@ -447,6 +463,8 @@ impl Sandbox {
             [
                 "--unshare-all",
                 "--unshare-user",
+                "--hostname",
+                etc::HOSTNAME,
                 "--uid",
                 "0",
                 "--gid",

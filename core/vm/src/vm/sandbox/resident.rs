@@ -13,9 +13,9 @@
 //! 1. `setsid` and die with the host (bubblewrap's `--new-session`, `--die-with-parent`);
 //! 2. join the user namespace first (a root host drops its supplementary groups before): that
 //!    grants capabilities inside it, and nothing outside, which the other joins need; then the
-//!    mount (its root becomes ours), network and cgroup namespaces; become the namespace's
+//!    mount (its root becomes ours), network, cgroup and UTS (the sandbox's hostname) namespaces; become the namespace's
 //!    root, which is the sandbox's unprivileged host user; `chdir` to the VM working directory;
-//! 3. unshare new pid, mount, IPC and UTS namespaces and set `no_new_privs`;
+//! 3. unshare new pid, mount and IPC namespaces and set `no_new_privs`;
 //! 4. close every descriptor but stdio, as the exec it never makes would: that is how the
 //!    spawning side learns the start succeeded;
 //! 5. start the new pid namespace's init, which mounts the process's own `/proc` (covered as
@@ -25,7 +25,8 @@
 //! 6. exit as the program did, re-raising the signal that killed it.
 //!
 //! So a process sees what a bubblewrap of its own would show, except that the user, network
-//! (loopback only, unless the VM allows the network) and cgroup namespaces, and `/dev` other
+//! (loopback only, unless the VM allows the network), cgroup and UTS namespaces (no process can
+//! change the hostname: none has a capability), and `/dev` other
 //! than `/dev/shm` (read-only), are shared by the processes of one view.
 //!
 //! The children of step 5 share the forked child's memory (`CLONE_VM | CLONE_VFORK`, the
@@ -49,16 +50,16 @@ use crate::runtime::ActorError;
 use crate::vm::identity::VmUser;
 
 /// The namespaces a process joins, user first: joining it grants what the others need.
-const JOINED: [(&str, c_int); 4] = [
+const JOINED: [(&str, c_int); 5] = [
     ("user", libc::CLONE_NEWUSER),
     ("mnt", libc::CLONE_NEWNS),
     ("net", libc::CLONE_NEWNET),
     ("cgroup", libc::CLONE_NEWCGROUP),
+    ("uts", libc::CLONE_NEWUTS),
 ];
 
 /// The namespaces every process gets afresh, as a bubblewrap of its own would give it.
-const UNSHARED: c_int =
-    libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+const UNSHARED: c_int = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
 
 /// Stack of each of the two memory-sharing children; they make a few system calls only.
 const STACK_BYTES: usize = 64 * 1024;

@@ -57,7 +57,7 @@ impl Vm {
     async fn run_in_bwrap(&self, view: &HostView, script: &str) -> ExecResult {
         let env = BTreeMap::from([
             ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
-            ("HOME".to_owned(), "/".to_owned()),
+            ("HOME".to_owned(), etc::HOME.to_owned()),
         ]);
         let launch = Launch {
             argv: &[],
@@ -310,7 +310,10 @@ async fn exit_codes_signals_cwd_env_and_missing_programs() {
     let r = vm
         .run(&view, "pwd; echo $GREETING $HOME; exit 7", options)
         .await;
-    assert_eq!((r.exit_code, r.stdout.as_str()), (Some(7), "/work\nhi /\n"));
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(7), "/work\nhi /root\n")
+    );
     let nowhere = ExecOptions {
         cwd: Some("/nowhere".into()),
         ..ExecOptions::default()
