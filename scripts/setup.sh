@@ -30,7 +30,7 @@ if [ "$(cat "$stamps/.agentos-lock" 2>/dev/null)" != "$lock_sum" ]; then
   echo "$lock_sum" > "$stamps/.agentos-lock"
 fi
 cargo build -j2 -p agentos-host --bin agentos -p agentos-rivet --bin agentos-rivet \
-  -p agentos-test-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
+  -p agentos-builtin-agent --bin agentos-test-agent -p agentos-example-notes --bin agentos-notes
 if ! [ "$stamps/.agentos-built" -nt "$stamps/.agentos-lock" ] || [ -n "$(find bindings \
     \( -path bindings/node_modules -o -path bindings/dist -o -path bindings/web/dist \) -prune \
     -o -type f -newer "$stamps/.agentos-built" -print -quit)" ]; then

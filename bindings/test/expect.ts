@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 
 import { ActorError, type AgentOsClient, type AgentOsEvents } from "../src/index.js";
 
-/** A matcher for `assert.rejects`: an `ActorError` with this code. */
-export function isError(code: string) {
-  return (e: unknown) => e instanceof ActorError && e.code === code;
+/** A matcher for `assert.rejects`: an `ActorError` with this code (and a message matching `message`). */
+export function isError(code: string, message?: RegExp) {
+  return (e: unknown) => e instanceof ActorError && e.code === code && (message?.test(e.message) ?? true);
 }
 
 /** Waits until `check` returns something other than undefined. */

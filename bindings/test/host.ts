@@ -36,7 +36,7 @@ export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
  */
 export const HOST_PATH_ARGS: readonly string[] = ["--allow-host-path", tmpdir()];
 
-/** The deterministic ACP agent of `tests/agent/` (built by `scripts/setup.sh`). */
+/** The deterministic ACP agent of `core/agent/` as a program of its own (built by `scripts/setup.sh`). */
 export const TEST_AGENT =
   process.env.AGENTOS_TEST_AGENT ?? fileURLToPath(new URL("../../../target/debug/agentos-test-agent", import.meta.url));
 

@@ -1,6 +1,6 @@
 /**
  * Agent sessions over ACP through a real host and the generated client, against the Rust
- * test agent (`tests/agent/`, started in the VM's sandbox): every session action, MCP servers
+ * built-in agent (`core/agent/`, started in the VM's sandbox): every session action, MCP servers
  * arriving as given, permissions, cancel, stderr, agent → client file requests, an agent that
  * dies mid-prompt beside one that completes, and 100 sessions that leave no processes or fds;
  * over both hosts. Session events surviving a host restart is checked on the embedded host
@@ -40,13 +40,34 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
     vm?.close();
   });
 
-  test("listAgents reports the registry and what is installed", async () => {
-    assert.deepEqual(await vm.listAgents(), [
-      { id: "missing", installed: false, entrypoint: ["/nonexistent/agent", "--flag"] },
-      { id: "notacp", installed: true, entrypoint: ["/bin/true"] },
-      { id: "test", installed: true, entrypoint: [TEST_AGENT] },
-    ]);
+  test("listAgents reports the registry and what can start in the sandbox, and why not", async () => {
+    const agents = await vm.listAgents();
+    assert.deepEqual(
+      agents.map((a) => a.id),
+      ["builtin", "claude", "codex", "gemini", "missing", "notacp", "opencode", "test"],
+    );
+    const byId = new Map(agents.map((a) => [a.id, a]));
+    assert.deepEqual(byId.get("missing"), {
+      id: "missing",
+      installed: false,
+      reason: "/nonexistent/agent: No such file or directory (os error 2)",
+      entrypoint: ["/nonexistent/agent", "--flag"],
+    });
+    assert.deepEqual(byId.get("notacp"), { id: "notacp", installed: true, entrypoint: ["/bin/true"] });
+    assert.deepEqual(byId.get("test"), { id: "test", installed: true, entrypoint: [TEST_AGENT] });
+    assert.equal(byId.get("builtin")!.installed, true);
+    // A preset whose program the sandbox lacks: not installed, why, and how to install it.
+    const claude = byId.get("claude")!;
+    assert.equal(claude.installed, false);
+    assert.match(claude.reason!, /`claude-agent-acp` is not installed/);
+    assert.equal(claude.install, "npm install -g @agentclientprotocol/claude-agent-acp");
+    assert.deepEqual(claude.passEnv, ["ANTHROPIC_API_KEY"]);
+    await assert.rejects(vm.createSession("claude", quiet), isError("unsupported", /cannot start: `claude-agent-acp` is not installed/));
     await assert.rejects(vm.createSession("nope"), isError("not_found"));
+    // The host's own agent needs nothing installed: the README's session example.
+    const builtin = await vm.createSession("builtin", { cwd: "/work" });
+    assert.match((await vm.prompt(builtin.sessionId, "Fix the failing test")).text, /echo: [^]*Fix the failing test$/);
+    await vm.closeSession(builtin.sessionId);
     await assert.rejects(vm.createSession("missing", quiet), isError("unsupported"));
     await assert.rejects(vm.createSession("notacp", quiet), isError("agent_exited"));
     assert.deepEqual(await vm.listSessions(), []);
@@ -201,7 +222,7 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
 
     const capabilities = (await vm.getSessionCapabilities(id)) as { mcpCapabilities: { http: boolean } };
     assert.equal(capabilities.mcpCapabilities.http, true);
-    assert.deepEqual(await vm.getSessionAgentInfo(id), { name: "agentos-test-agent", version: "0.1.0" });
+    assert.deepEqual(await vm.getSessionAgentInfo(id), { name: "agentos-builtin-agent", version: "0.1.0" });
     await vm.closeSession(id);
   });
 

@@ -23,7 +23,7 @@ describeOnEachHost("sessions with the Python SDK agent", { args: ["--sandbox", "
   });
 
   test("create, prompt, cancel and config options", async () => {
-    assert.equal((await vm.listAgents())[0]!.installed, true);
+    assert.equal((await vm.listAgents()).find((agent) => agent.id === "python")?.installed, true);
     const session = await vm.createSession("python", { skipOsInstructions: true });
     assert.deepEqual(await vm.getSessionAgentInfo(session.sessionId), { name: "python-echo-agent", version: "1.0.0" });
     assert.deepEqual(await vm.prompt(session.sessionId, "hello"), { stopReason: "end_turn", text: "python echo: hello" });

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "a24ab649c3b0a37659d4423b935a09d350f64388d86366df80082501e50f4884",
+  hash: "5e75171809f1e7c138b7330da83a60a695c21222d0e1e9d564040c325524e049",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -20,13 +20,26 @@ export type AgentExitEvent = { sessionId: string, exitCode: number | null, signa
  */
 export type AgentInfo = { id: string, 
 /**
- * Whether the agent's program exists on the host.
+ * Whether the agent's program can start where agents run: inside the sandbox (which
+ * sees the host's system directories and the agent's binds), or on the host without one.
  */
 installed: boolean, 
 /**
+ * Why it cannot, when it cannot.
+ */
+reason?: string, 
+/**
  * The program and its arguments.
  */
-entrypoint: Array<string>, description?: string, };
+entrypoint: Array<string>, description?: string, 
+/**
+ * How to install it.
+ */
+install?: string, 
+/**
+ * Host environment variables it needs, passed to it when the host has them.
+ */
+passEnv?: Array<string>, };
 
 /**
  * A line the agent wrote to stderr.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "ded50e5a33fc6a3be1af73eac50bb8c5297d3a5facbb7aa7733eebe450793bc8",
+  hash: "e2c85bc65ed99fc1dfdd6b172cd7887ed4e62f03ad1b1dad8ef6cdc463eb67bf",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

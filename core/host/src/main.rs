@@ -1,7 +1,7 @@
 //! `agentos serve`: the embedded host on loopback, serving the `agentOS` actor.
 
 use agentos_core::AgentOs;
-use agentos_core::cli::ToolkitMcp;
+use agentos_core::cli::{BuiltinAgent, ToolkitMcp};
 use agentos_host::cli::EmbeddedServe;
 use clap::{Parser, Subcommand};
 
@@ -22,6 +22,9 @@ enum Command {
     /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
     #[command(hide = true)]
     ToolkitMcp(ToolkitMcp),
+    /// Serves the built-in ACP agent on stdio (launched by sessions of agent `builtin`).
+    #[command(hide = true)]
+    BuiltinAgent(BuiltinAgent),
 }
 
 #[tokio::main]
@@ -30,5 +33,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Serve(serve) => serve.run(AgentOs::open).await,
         Command::ToolkitMcp(pump) => Ok(pump.run().await?),
+        Command::BuiltinAgent(agent) => Ok(agent.run().await?),
     }
 }

@@ -18,7 +18,7 @@ fn test_agent() -> String {
     let agent = PathBuf::from(env!("CARGO_BIN_EXE_agentos")).with_file_name("agentos-test-agent");
     assert!(
         agent.exists(),
-        "{} is missing: build it with `cargo build -p agentos-test-agent`",
+        "{} is missing: build it with `cargo build -p agentos-builtin-agent`",
         agent.display()
     );
     agent.to_string_lossy().into_owned()

@@ -172,25 +172,41 @@ impl VmArgs {
     }
 }
 
-/// The agents of `--agents-file`, then those of `--agent`.
+/// The id of the agent every host binary carries ([`BuiltinAgent`]).
+pub const BUILTIN_AGENT: &str = "builtin";
+
+/// The presets and the built-in agent, then the agents of `--agents-file`, then those of
+/// `--agent`, each replacing an agent of the same id.
 fn agent_registry(
     flags: &[String],
     file: Option<&Path>,
 ) -> Result<BTreeMap<String, AgentConfig>, ConfigError> {
-    let mut agents: BTreeMap<String, AgentConfig> = match file {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|source| ConfigError::AgentsFileUnreadable {
-                    path: path.to_owned(),
-                    source,
-                })?;
+    let mut agents = crate::vm::session::presets();
+    if let Ok(exe) = std::env::current_exe() {
+        agents.insert(
+            BUILTIN_AGENT.to_owned(),
+            AgentConfig {
+                command: exe.to_string_lossy().into_owned(),
+                args: vec!["builtin-agent".to_owned()],
+                description: Some(
+                    "The host's own deterministic agent: echoes prompts, asks for permission when a prompt says `permission` (see its docs)".to_owned(),
+                ),
+                ..AgentConfig::default()
+            },
+        );
+    }
+    if let Some(path) = file {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::AgentsFileUnreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        let listed: BTreeMap<String, AgentConfig> =
             serde_json::from_slice(&bytes).map_err(|source| ConfigError::AgentsFileInvalid {
                 path: path.to_owned(),
                 source,
-            })?
-        }
-        None => BTreeMap::new(),
-    };
+            })?;
+        agents.extend(listed);
+    }
     for flag in flags {
         let (id, command) = flag
             .split_once('=')
@@ -199,11 +215,19 @@ fn agent_registry(
         let command = words
             .next()
             .ok_or_else(|| ConfigError::AgentFlag(flag.clone()))?;
+        let args: Vec<String> = words.collect();
+        // A script named in the arguments (`python3 /srv/agent.py`) is bound like the command.
+        let binds = args
+            .iter()
+            .filter(|arg| arg.starts_with('/') && Path::new(arg).is_file())
+            .cloned()
+            .collect();
         agents.insert(
             id.to_owned(),
             AgentConfig {
                 command,
-                args: words.collect(),
+                args,
+                binds,
                 ..AgentConfig::default()
             },
         );
@@ -253,6 +277,19 @@ impl ToolkitMcp {
         crate::vm::toolkit::pump(&self.socket)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.socket.display())))
+    }
+}
+
+/// The hidden `builtin-agent` of every host binary: the agent registered as
+/// [`BUILTIN_AGENT`], on stdio (`agentos_builtin_agent`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BuiltinAgent {}
+
+impl BuiltinAgent {
+    pub async fn run(self) -> std::io::Result<()> {
+        agentos_builtin_agent::serve()
+            .await
+            .map_err(|err| std::io::Error::other(err.to_string()))
     }
 }
 
@@ -312,6 +349,29 @@ mod tests {
         assert_eq!(
             (echo.command.as_str(), &echo.args[..]),
             ("/bin/echo", &["a".to_owned(), "b".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn every_host_has_the_presets_and_its_builtin_agent_and_flags_bind_the_scripts_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("agent.py");
+        std::fs::write(&script, "").unwrap();
+        let script = script.to_str().unwrap();
+        let flag = format!("claude=python3 {script} --root /work");
+        let config = args(&[&flag]).config(PathBuf::from("/s")).unwrap();
+        let builtin = &config.agents[BUILTIN_AGENT];
+        assert_eq!(
+            builtin.command,
+            std::env::current_exe().unwrap().to_str().unwrap()
+        );
+        assert_eq!(builtin.args, ["builtin-agent"]);
+        assert!(config.agents.contains_key("gemini"));
+        // The flag replaces the preset of its id; of its arguments, only the host file is bound.
+        let claude = &config.agents["claude"];
+        assert_eq!(
+            (claude.command.as_str(), &claude.binds[..]),
+            ("python3", &[script.to_owned()][..])
         );
     }
 

@@ -2,7 +2,7 @@
 //! Engine): the agentOS actor with the notes app's actions, with the same flags as
 //! `agentos serve` and `agentos-rivet serve`.
 
-use agentos_core::cli::ToolkitMcp;
+use agentos_core::cli::{BuiltinAgent, ToolkitMcp};
 use agentos_example_notes::NotesApp;
 use agentos_host::cli::EmbeddedServe;
 use agentos_rivet::cli::RivetServe;
@@ -27,6 +27,9 @@ enum Command {
     /// Connects stdin and stdout to a VM's toolkit MCP socket (launched by agents).
     #[command(hide = true)]
     ToolkitMcp(ToolkitMcp),
+    /// Serves the built-in ACP agent on stdio (launched by sessions of agent `builtin`).
+    #[command(hide = true)]
+    BuiltinAgent(BuiltinAgent),
 }
 
 #[tokio::main]
@@ -39,5 +42,6 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}")),
         Command::ServeRivet(serve) => serve.run(NotesApp::open).await,
         Command::ToolkitMcp(pump) => Ok(pump.run().await?),
+        Command::BuiltinAgent(agent) => Ok(agent.run().await?),
     }
 }

@@ -51,7 +51,7 @@ impl AgentOs {
         // it starts.
         let launcher = {
             let fs = fs.clone();
-            let (seed, network) = (sandbox.seeds_etc(), sandbox.network());
+            let (seed, network) = (sandbox.isolates(), sandbox.network());
             Launcher::new(sandbox.clone(), move || {
                 if seed {
                     etc::seed(&fs, network);

@@ -35,7 +35,7 @@ use cgroup::VmCgroup;
 pub use cgroup::VmLimits;
 
 /// Host directories a sandboxed process sees read-only, when the host has them.
-const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
+pub(crate) const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
 
 /// bubblewrap, and the init it forks as pid 1 of the sandbox (`--unshare-pid` without
 /// `--as-pid-1`), which forks the program. A terminal plan's `setsid` does not fork: the
@@ -47,7 +47,7 @@ const BWRAP_WRAPPERS: usize = 2;
 pub const HOST_BINDS: &str = "/tmp/.agentos-host";
 
 /// The `PATH` a sandboxed process starts with unless the caller sets one.
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+pub(crate) const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
 /// How a VM isolates its processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
@@ -253,9 +253,9 @@ impl Sandbox {
 
     /// The host user the VM's files and processes belong to, when the host is root and must
     /// act as it (see [`super::identity`]).
-    /// Whether the VM's processes see what [`etc::seed`] writes: only sandboxed ones have the
-    /// VM's root as their `/`.
-    pub fn seeds_etc(&self) -> bool {
+    /// Whether the VM's processes run in bubblewrap, seeing the VM's root as their `/` (and
+    /// what [`etc::seed`] writes there) rather than the host.
+    pub fn isolates(&self) -> bool {
         self.mode == SandboxMode::Bubblewrap
     }
 

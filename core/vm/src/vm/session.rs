@@ -6,6 +6,7 @@
 
 mod acp;
 mod agent;
+pub use agent::presets;
 pub(crate) mod log;
 mod terminal;
 mod types;
@@ -169,13 +170,24 @@ impl Sessions {
     pub fn agents(&self) -> Vec<AgentInfo> {
         self.agents
             .iter()
-            .map(|(id, agent)| AgentInfo {
-                id: id.clone(),
-                installed: agent::installed(&agent.command),
-                entrypoint: agent::argv(agent),
-                description: agent.description.clone(),
+            .map(|(id, agent)| {
+                let reason = agent::unavailable(agent, self.sandboxed());
+                AgentInfo {
+                    id: id.clone(),
+                    installed: reason.is_none(),
+                    reason,
+                    entrypoint: agent::argv(agent),
+                    description: agent.description.clone(),
+                    install: agent.install.clone(),
+                    pass_env: (!agent.pass_env.is_empty()).then(|| agent.pass_env.clone()),
+                }
             })
             .collect()
+    }
+
+    /// Whether agents run in the sandbox, which sees less of the host than the host does.
+    fn sandboxed(&self) -> bool {
+        self.launcher.sandbox().isolates()
     }
 
     /// Sets (replacing) the hook every session's stderr lines go to.
@@ -191,10 +203,9 @@ impl Sessions {
                 self.agents.keys().cloned().collect::<Vec<_>>().join(", ")
             ))
         })?;
-        if !agent::installed(&agent.command) {
+        if let Some(why) = agent::unavailable(agent, self.sandboxed()) {
             return Err(ActorError::unsupported(format!(
-                "agent {agent_type} is not installed: {} not found",
-                agent.command
+                "agent {agent_type} cannot start: {why}"
             )));
         }
         Ok(agent)
@@ -218,8 +229,7 @@ impl Sessions {
             server.binds
         });
         let binds = agent::binds(agent, extra.into_iter().flatten());
-        let mut env = agent.env.clone();
-        env.extend(options.env.clone().unwrap_or_default());
+        let env = agent::env(agent, options.env.as_ref());
         let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
         // Said here, rather than by the sandbox on the agent's stderr as it exits.
         if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {

@@ -28,6 +28,13 @@ pub struct AgentConfig {
     /// read-only at the same paths.
     #[serde(default)]
     pub binds: Vec<String>,
+    /// How to install the program, for `listAgents` to show when it is missing.
+    #[serde(default)]
+    pub install: Option<String>,
+    /// Host environment variables the agent needs (an API key, say), passed to it when the
+    /// host has them.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
 }
 
 /// One entry of `listAgents`.
@@ -37,11 +44,18 @@ pub struct AgentConfig {
 #[ts(optional_fields)]
 pub struct AgentInfo {
     pub id: String,
-    /// Whether the agent's program exists on the host.
+    /// Whether the agent's program can start where agents run: inside the sandbox (which
+    /// sees the host's system directories and the agent's binds), or on the host without one.
     pub installed: bool,
+    /// Why it cannot, when it cannot.
+    pub reason: Option<String>,
     /// The program and its arguments.
     pub entrypoint: Vec<String>,
     pub description: Option<String>,
+    /// How to install it.
+    pub install: Option<String>,
+    /// Host environment variables it needs, passed to it when the host has them.
+    pub pass_env: Option<Vec<String>>,
 }
 
 /// Options of `createSession`.

@@ -1,6 +1,8 @@
-//! `agentos-test-agent`: a small deterministic ACP agent on stdio, written with the agent side
-//! of the same `agent-client-protocol` crate the host uses, so that session tests exercise
-//! real ACP traffic. What a prompt's text contains decides what it does:
+//! A small deterministic ACP agent on stdio, written with the agent side of the same
+//! `agent-client-protocol` crate the host uses. Every host binary registers it as the agent
+//! `builtin` (its hidden `builtin-agent` subcommand), so a session works offline with nothing
+//! installed; the session tests drive it as the program `agentos-test-agent`, so that they
+//! exercise real ACP traffic. What a prompt's text contains decides what it does:
 //!
 //! - anything: streams `echo: <text>` as message chunks and ends the turn;
 //! - `permission`: first asks for permission and reports the outcome as a chunk;
@@ -305,8 +307,8 @@ fn prompt_text(prompt: &[ContentBlock]) -> String {
         .join("\n")
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> agent_client_protocol::Result<()> {
+/// Serves one client on stdin and stdout until it closes them.
+pub async fn serve() -> agent_client_protocol::Result<()> {
     let sessions = Sessions::default();
     let last_id = Arc::new(Mutex::new(0u32));
     let (for_new, for_prompt, for_cancel, for_mode, for_config) = (
@@ -318,13 +320,13 @@ async fn main() -> agent_client_protocol::Result<()> {
     );
     Agent
         .v1()
-        .name("agentos-test-agent")
+        .name("agentos-builtin-agent")
         .on_receive_request(
             async move |init: InitializeRequest, responder, _cx| {
                 responder.respond(
                     InitializeResponse::new(init.protocol_version.min(ProtocolVersion::V1))
                         .agent_info(Implementation::new(
-                            "agentos-test-agent",
+                            "agentos-builtin-agent",
                             env!("CARGO_PKG_VERSION"),
                         ))
                         .agent_capabilities(
