@@ -4,20 +4,13 @@
  * browser test saves a screenshot to test-output/terminal.png.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 
 import { connectTerminal, createAgentOsClient, nodeTerminal, webSocketTransport } from "../src/index.js";
+import { launchChromium, NO_CHROMIUM, screenshot, WEB } from "./chromium.js";
 import { startHost, type Host } from "./host.js";
 import { ScreenStream, keyboard } from "./terminal-streams.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const WEB = fileURLToPath(new URL("../../web/", import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL("../../../test-output/", import.meta.url));
 
 describe("terminals", () => {
   let host: Host;
@@ -50,23 +43,9 @@ describe("terminals", () => {
 
   test(
     "the browser page runs a shell in xterm.js",
-    { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)` },
+    { skip: NO_CHROMIUM },
     async () => {
-      const profile = mkdtempSync(join(tmpdir(), "agentos-chromium-"));
-      const browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      });
+      const { browser, close } = await launchChromium();
       let page: Page | undefined;
       try {
         page = browser.pages()[0] ?? (await browser.newPage());
@@ -88,10 +67,8 @@ describe("terminals", () => {
         await refused.close();
         assert.deepEqual(errors, []);
       } finally {
-        mkdirSync(ARTIFACTS, { recursive: true });
-        await page?.screenshot({ path: join(ARTIFACTS, "terminal.png") }).catch(() => {});
-        await browser.close();
-        rmSync(profile, { recursive: true, force: true });
+        await screenshot(page, "terminal.png");
+        await close();
       }
     },
   );

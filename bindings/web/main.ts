@@ -1,54 +1,43 @@
 /**
- * The browser terminal page: an xterm.js terminal filling the window, connected to a shell in
- * a VM. `agentos serve --web-root bindings/web` serves it at `/terminal/`; its parameters come
- * from the fragment only (`#token=…&key=…`), which the browser never sends to a server: `token`,
- * optional `key` (the VM, default `default`) and `url` (the host, default the page's own). A
- * token in the query string is refused, since the request line (and any log of it) carries it.
- * The terminal is `window.term`; how the shell ended is `window.shellEnd` once it has.
+ * The console of one VM in the browser: its files, a shell, an agent session and its
+ * processes, all through one client. `agentos serve --web-root bindings/web` serves it at
+ * `/terminal/`; its parameters come from the fragment only (`#token=…&key=…`), which the
+ * browser never sends to a server: `token`, optional `key` (the VM, default `default`) and
+ * `url` (the host, default the page's own). A token in the query string is refused, since
+ * the request line (and any log of it) carries it.
  */
 import "@xterm/xterm/css/xterm.css";
-import { FitAddon } from "@xterm/addon-fit";
-import { Terminal } from "@xterm/xterm";
+import "./console.css";
 
-import { type ShellEnd, connectTerminal, createAgentOsClient, webSocketTransport, xtermTerminal } from "@agentos/client";
+import { createAgentOsClient, webSocketTransport } from "@agentos/client";
 
-declare global {
-  interface Window {
-    term: Terminal;
-    shellEnd?: ShellEnd | { error: string };
-  }
-}
+import { byId } from "./dom.js";
+import { filePanel } from "./files.js";
+import { processPanel } from "./processes.js";
+import { sessionPanel } from "./session.js";
+import { statusLine } from "./status.js";
+import { createTerminal, runShell } from "./terminal.js";
 
-const term = new Terminal({ cursorBlink: true });
-const fit = new FitAddon();
-term.loadAddon(fit);
-term.open(document.getElementById("terminal")!);
-fit.fit();
-addEventListener("resize", () => fit.fit());
-window.term = term;
-term.focus();
+const term = createTerminal(byId("terminal", HTMLDivElement));
+const status = statusLine(byId("status", HTMLElement));
 
 const params = new URLSearchParams(location.hash.slice(1));
 const url = params.get("url") ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const token = params.get("token");
-if (new URLSearchParams(location.search).has("token"))
+const key = params.get("key") ?? undefined;
+if (new URLSearchParams(location.search).has("token")) {
   term.write("Token refused: use #token=TOKEN, not ?token=\r\n");
-else if (token) void run(url, token, params.get("key") ?? undefined);
-else term.write("Open this page with #token=TOKEN (and optionally &key=VM&url=ws://HOST:PORT).\r\n");
-
-async function run(url: string, token: string, key: string | undefined): Promise<void> {
+  status.error("Token refused", "use #token=TOKEN, not ?token=");
+} else if (token) {
+  byId("vm", HTMLElement).textContent = `VM ${key ?? "default"}`;
   const client = createAgentOsClient(webSocketTransport({ url, token, key }), {
-    onError: (error) => console.error(error),
+    onError: (error) => status.error("host", error),
   });
-  try {
-    const end = await connectTerminal(client, xtermTerminal(term));
-    window.shellEnd = end;
-    term.write(`\r\n[shell exited: ${end.signal ?? `code ${end.exitCode}`}]\r\n`);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    window.shellEnd = { error: message };
-    term.write(`\r\n[${message}]\r\n`);
-  } finally {
-    client.close();
-  }
+  client.ready.catch((error: unknown) => status.error("connect", error));
+  void runShell(client, term);
+  filePanel(client, status);
+  sessionPanel(client, status);
+  processPanel(client, status);
+} else {
+  term.write("Open this page with #token=TOKEN (and optionally &key=VM&url=ws://HOST:PORT).\r\n");
 }
