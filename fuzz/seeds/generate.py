@@ -17,7 +17,7 @@ closeSession destroySession getSessionEvents listPersistedSessions listSessions 
 getSessionModes getSessionConfigOptions setSessionConfigOption setSessionModel
 setSessionThoughtLevel getSessionCapabilities getSessionAgentInfo rawSessionSend rawSend
 scheduleCron listCronJobs cancelCronJob registerToolkit listToolkits unregisterToolkit
-restoreRootFilesystem respondToolCall checkpoint""".split()
+restoreRootFilesystem respondToolCall checkpoint readFileRange writeFileFromUpload""".split()
 
 
 class B(bytes):

@@ -155,6 +155,8 @@ actions!(
     RestoreRootFilesystem,
     RespondToolCall,
     Checkpoint,
+    ReadFileRange,
+    WriteFileFromUpload,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

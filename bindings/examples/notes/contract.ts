@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "5e75171809f1e7c138b7330da83a60a695c21222d0e1e9d564040c325524e049",
+  hash: "cbf986abbec523c2f7700db675ccff5d93d1994cb2e5aa37d1a997dfcc8532ff",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -14,6 +14,8 @@ export const contract: RuntimeContract = {
     listMounts: { arity: 0, callbacks: [] },
     readFile: { arity: 1, callbacks: [] },
     readTextFile: { arity: 1, callbacks: [] },
+    readFileRange: { arity: 3, callbacks: [] },
+    writeFileFromUpload: { arity: 2, callbacks: [] },
     writeFile: { arity: 2, callbacks: [] },
     readFiles: { arity: 1, callbacks: [] },
     writeFiles: { arity: 1, callbacks: [] },

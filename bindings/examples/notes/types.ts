@@ -261,6 +261,19 @@ export type FileContent = string | Uint8Array;
 export type FileKind = "file" | "directory" | "symlink";
 
 /**
+ * A piece of a file, with the file's size when it was read: `readFileRange`'s answer.
+ */
+export type FileRange = { 
+/**
+ * The bytes from the offset asked for: fewer than asked at the end of the file.
+ */
+data: Uint8Array, 
+/**
+ * The whole file's size in bytes.
+ */
+size: number, };
+
+/**
  * Metadata of a path (of the link itself for a symlink).
  */
 export type FileStat = { 

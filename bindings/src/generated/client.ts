@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -24,13 +24,25 @@ export interface AgentOsActions {
    */
   listMounts(): Promise<Array<MountInfo>>;
   /**
-   * Reads a whole file as bytes.
+   * Reads a whole file as bytes; one larger than a message is `limit_exceeded` (read it
+   * with `readFileRange`).
    */
   readFile(path: string): Promise<Uint8Array>;
   /**
    * Reads a whole file as UTF-8 text.
    */
   readTextFile(path: string): Promise<string>;
+  /**
+   * Reads at most `length` bytes of a file from `offset` (capped to what one answer may
+   * hold), with the file's size: how a file larger than one message is read (the client's
+   * `downloadFile`).
+   */
+  readFileRange(path: string, offset: number, length: number): Promise<FileRange>;
+  /**
+   * Creates or replaces a file with a finished upload (`uploadChunk`): how a file larger
+   * than one message is written (the client's `uploadFile`).
+   */
+  writeFileFromUpload(path: string, uploadId: string): Promise<void>;
   /**
    * Writes a file from a string (UTF-8) or bytes, replacing it if it exists.
    */

@@ -4,13 +4,15 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "e2c85bc65ed99fc1dfdd6b172cd7887ed4e62f03ad1b1dad8ef6cdc463eb67bf",
+  hash: "54dc6479f36573e30dd161dd0d3d10449f46adc3e43de0ec22a52ae679ee4d67",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
     listMounts: { arity: 0, callbacks: [] },
     readFile: { arity: 1, callbacks: [] },
     readTextFile: { arity: 1, callbacks: [] },
+    readFileRange: { arity: 3, callbacks: [] },
+    writeFileFromUpload: { arity: 2, callbacks: [] },
     writeFile: { arity: 2, callbacks: [] },
     readFiles: { arity: 1, callbacks: [] },
     writeFiles: { arity: 1, callbacks: [] },

@@ -8,6 +8,7 @@ import { type BridgeSpec, type RuntimeContract, checkContract } from "./contract
 import { ActorError } from "./errors.js";
 import { type ClientFrame, type InitInfo, type ServerFrame, isRecord, parseServerFrame } from "./frames.js";
 import type { CloseInfo, Connection, Transport } from "./transport.js";
+import { LARGE_REQUEST_HINTS } from "./transfer.js";
 
 /** The payload of an event raised by a callback parameter of call `callId`. */
 export interface CallEvent<T> {
@@ -252,7 +253,8 @@ export function createClient(
       throw new ActorError(
         "agentos",
         "limit_exceeded",
-        `${name}: the request is ${size} bytes, the host accepts at most ${init.limits.maxMessageBytes}`,
+        `${name}: the request is ${size} bytes, the host accepts at most ${init.limits.maxMessageBytes}` +
+          (LARGE_REQUEST_HINTS[name] ? `; ${LARGE_REQUEST_HINTS[name]}` : ""),
         { actionId: id },
       );
     }

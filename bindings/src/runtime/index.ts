@@ -36,6 +36,14 @@ export {
   uploadSnapshot,
 } from "./snapshot.js";
 export {
+  type FileReader,
+  type FileWriter,
+  type TransferOptions,
+  type TransferProgress,
+  downloadFile,
+  uploadFile,
+} from "./transfer.js";
+export {
   type NodeInputLike,
   type NodeOutputLike,
   type ShellAttacher,

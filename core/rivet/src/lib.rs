@@ -81,6 +81,10 @@ impl Setup {
     }
 }
 
+/// What rivetkit's message limits allow beyond the setup's, for its envelope around a call's
+/// arguments or result.
+const ENVELOPE_ROOM: u32 = 64 * 1024;
+
 /// `rivetkit::Actor::create` receives only its context, so each surface type's setup is kept
 /// per process, by type.
 fn setups() -> &'static Mutex<HashMap<TypeId, Arc<Setup>>> {
@@ -91,7 +95,12 @@ fn setups() -> &'static Mutex<HashMap<TypeId, Arc<Setup>>> {
 /// Registers surface `S` as actor `name` on `registry`, served with `setup`. One setup per
 /// surface type and process: a second registration replaces the first.
 pub fn register<S: Surface>(registry: &mut Registry, name: &str, setup: Setup) {
-    let config = setup.actor.clone();
+    let mut config = setup.actor.clone();
+    // rivetkit refuses an incoming message past 64 KiB by default, while clients are told
+    // the setup's limit; its own envelope around the arguments gets some room on top.
+    let fits = setup.limits.max_message_bytes.saturating_add(ENVELOPE_ROOM);
+    config.max_incoming_message_size = config.max_incoming_message_size.max(fits);
+    config.max_outgoing_message_size = config.max_outgoing_message_size.max(fits);
     setups()
         .lock()
         .unwrap_or_else(|p| p.into_inner())

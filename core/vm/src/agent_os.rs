@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::runtime::{ActorError, Bytes, Emitter};
+use crate::runtime::{ActorError, Bytes, Emitter, SafeU64};
 use crate::vm::checkpoint::{CheckpointInfo, Checkpoints};
 use crate::vm::child::PtySize;
 use crate::vm::cron::{
@@ -14,9 +14,10 @@ use crate::vm::cron::{
 use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
 use crate::vm::fs::offload::{blocking, off_runtime};
 use crate::vm::fs::{
-    DeleteOptions, DirEntry, FileContent, FileStat, Filesystem, MkdirOptions, MountDriver,
-    MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk, SnapshotInfo,
-    SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
+    DeleteOptions, DirEntry, FileContent, FileRange, FileStat, Filesystem, MkdirOptions,
+    MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
+    SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
+    read_in_pieces,
 };
 use crate::vm::mount_store::Mounts;
 use crate::vm::process::{
@@ -95,17 +96,45 @@ impl AgentOs {
         self.mounts.list(&self.fs)
     }
 
-    /// Reads a whole file as bytes.
+    /// Reads a whole file as bytes; one larger than a message is `limit_exceeded` (read it
+    /// with `readFileRange`).
     #[action]
     pub fn read_file(&self, path: String) -> Result<Bytes, ActorError> {
-        off_runtime(|| self.fs.read_file_within(&path, self.answer_limit))
+        off_runtime(|| self.fs.read_file_within(&path, self.answer_limit)).map_err(read_in_pieces)
     }
 
     /// Reads a whole file as UTF-8 text.
     #[action]
     pub fn read_text_file(&self, path: String) -> Result<String, ActorError> {
-        String::from_utf8(off_runtime(|| self.fs.read_file_within(&path, self.answer_limit))?.0)
+        let bytes = off_runtime(|| self.fs.read_file_within(&path, self.answer_limit))
+            .map_err(read_in_pieces)?;
+        String::from_utf8(bytes.0)
             .map_err(|_| ActorError::invalid_input(format!("{path} is not valid UTF-8")))
+    }
+
+    /// Reads at most `length` bytes of a file from `offset` (capped to what one answer may
+    /// hold), with the file's size: how a file larger than one message is read (the client's
+    /// `downloadFile`).
+    #[action]
+    pub fn read_file_range(
+        &self,
+        path: String,
+        offset: SafeU64,
+        length: SafeU64,
+    ) -> Result<FileRange, ActorError> {
+        let length = length.get().min(self.answer_limit / 2);
+        off_runtime(|| self.fs.read_range(&path, offset.get(), length))
+    }
+
+    /// Creates or replaces a file with a finished upload (`uploadChunk`): how a file larger
+    /// than one message is written (the client's `uploadFile`).
+    #[action]
+    pub fn write_file_from_upload(
+        &self,
+        path: String,
+        upload_id: String,
+    ) -> Result<(), ActorError> {
+        off_runtime(|| self.fs.write_upload(&path, &upload_id))
     }
 
     /// Writes a file from a string (UTF-8) or bytes, replacing it if it exists.

@@ -11,6 +11,7 @@ pub(crate) mod offload;
 mod overlay;
 mod path;
 mod snapshot;
+mod transfer;
 mod types;
 
 #[cfg(test)]
@@ -22,9 +23,10 @@ mod tests;
 
 pub use mounts::{AllowedHostPath, HostPathPolicy};
 pub use path::VmPath;
+pub(crate) use transfer::read_in_pieces;
 pub use types::{
-    DeleteOptions, DirEntry, FileContent, FileKind, FileStat, MkdirOptions, MountDriver, MountInfo,
-    MountOptions, MountRestored, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
+    DeleteOptions, DirEntry, FileContent, FileKind, FileRange, FileStat, MkdirOptions, MountDriver,
+    MountInfo, MountOptions, MountRestored, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
     SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
 };
 

@@ -447,17 +447,22 @@ impl Filesystem {
         match source {
             SnapshotSource::Bytes(bytes) => self.restore_archive(Cursor::new(&bytes[..])),
             SnapshotSource::UploadId(id) => {
-                let path = self.upload_path(&id)?;
-                let file = File::open(&path).map_err(|err| match err.kind() {
-                    io::ErrorKind::NotFound => unknown_upload(&id),
-                    _ => ActorError::internal(format!("opening upload: {err}")),
-                })?;
+                let (file, path) = self.open_upload(&id)?;
                 // Consumed: the open handle keeps the bytes readable after the unlink.
-                std::fs::remove_file(&path)
-                    .map_err(|err| ActorError::internal(format!("removing upload: {err}")))?;
+                forget_upload(&path)?;
                 self.restore_archive(file)
             }
         }
+    }
+
+    /// A finished upload, open for reading, and its path for [`forget_upload`].
+    pub(super) fn open_upload(&self, id: &str) -> Result<(File, PathBuf), ActorError> {
+        let path = self.upload_path(id)?;
+        let file = File::open(&path).map_err(|err| match err.kind() {
+            io::ErrorKind::NotFound => unknown_upload(id),
+            _ => ActorError::internal(format!("opening upload: {err}")),
+        })?;
+        Ok((file, path))
     }
 
     /// As [`Self::restore`], from an archive the host holds.
@@ -816,6 +821,12 @@ fn open_up(tree: &Confined, rel: &str) {
     for name in tree.list(rel).unwrap_or_default() {
         open_up(tree, &join_rel(rel, &name));
     }
+}
+
+/// Ends an upload: no longer pending, nor counted against the VM's upload quota.
+pub(super) fn forget_upload(path: &Path) -> Result<(), ActorError> {
+    std::fs::remove_file(path)
+        .map_err(|err| ActorError::internal(format!("removing upload: {err}")))
 }
 
 fn unknown_upload(id: &str) -> ActorError {

@@ -210,6 +210,16 @@ pub struct UploadInfo {
     pub size: SafeU64,
 }
 
+/// A piece of a file, with the file's size when it was read: `readFileRange`'s answer.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRange {
+    /// The bytes from the offset asked for: fewer than asked at the end of the file.
+    pub data: Bytes,
+    /// The whole file's size in bytes.
+    pub size: SafeU64,
+}
+
 /// One piece of a snapshot archive; concatenating chunks 0..chunks in order gives the archive.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
