@@ -24,7 +24,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (values.help || !values.url || !values.token) {
-  console.error(usage);
+  // Asked for, the usage is the answer (stdout); otherwise it explains the refusal (stderr).
+  (values.help ? console.log : console.error)(usage);
   process.exit(values.help ? 0 : 2);
 }
 
