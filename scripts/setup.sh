@@ -5,7 +5,7 @@
 # Engine), the test agent, the custom-actions example, and the client's compiled output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# VM processes run under bubblewrap; the browser terminal test drives Debian's Chromium.
+# VM processes run under bubblewrap; the browser tests drive Debian's Chromium.
 if ! command -v bwrap >/dev/null || ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends bubblewrap chromium

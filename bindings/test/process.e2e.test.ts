@@ -104,11 +104,14 @@ describeOnEachHost("processes in the sandbox", {}, (host) => {
     const secret = join(secretDir, "secret.txt");
     writeFileSync(secret, "host secret");
     try {
-      for (const path of [secret, "/etc/hostname", "/root", host().dataDir]) {
+      for (const path of [secret, "/root", host().dataDir]) {
         const r = await vm.execArgv(["cat", path]);
         assert.notEqual(r.exitCode, 0, `${path} is visible`);
         assert.doesNotMatch(r.stdout, /host secret/);
       }
+      // The VM's own /etc, not the host's.
+      assert.equal((await vm.execArgv(["cat", "/etc/hostname"])).stdout, "agentos\n");
+      assert.equal(await vm.readTextFile("/etc/hostname"), "agentos\n");
     } finally {
       rmSync(secretDir, { recursive: true, force: true });
     }

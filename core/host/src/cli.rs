@@ -84,7 +84,7 @@ impl EmbeddedServe {
         if self.web_root.is_some() {
             // The token travels in the fragment, which the browser never sends to a server.
             eprintln!(
-                "browser terminal: http://{}{}/#token={token}",
+                "browser console: http://{}{}/#token={token}",
                 running.addr,
                 embedded::WEB_PATH
             );

@@ -44,7 +44,7 @@ pub struct HostConfig {
     pub limits: Limits,
     /// How long a bridge request waits for a client's answer.
     pub bridge_timeout: Duration,
-    /// A directory served read-only under `/terminal/`: the browser terminal page
+    /// A directory served read-only under `/terminal/`: the browser console
     /// (`bindings/web`), so that it and the actors share an origin.
     pub web_root: Option<PathBuf>,
     /// When idle actors are closed.
