@@ -18,10 +18,12 @@ pub fn presets() -> BTreeMap<String, AgentConfig> {
 }
 
 /// Why the agent's program cannot start, if it cannot. Unsandboxed, it must be on the host.
-/// In the sandbox, which sees the host's system directories and the agent's binds only, a
-/// name is looked up on the sandbox's `PATH`, the file it names must be there (a symlink's
-/// target included), and so must a script's interpreter: a pyenv shim or an npm package
-/// installed under a home directory is found on the host but not inside.
+/// In the sandbox, which sees the host's system directories at their paths and the agent's
+/// binds under [`HOST_BINDS`](crate::vm::sandbox::HOST_BINDS) (the command's argv entry rewritten to match), a name is looked
+/// up on the sandbox's `PATH`, the file it names must be seen (a symlink's target included),
+/// and a script's interpreter must be in the system directories, since a `#!` line is not
+/// rewritten: a pyenv shim or an npm package installed under a home directory is found on the
+/// host but cannot start inside.
 pub(super) fn unavailable(agent: &AgentConfig, sandboxed: bool) -> Option<String> {
     if !sandboxed {
         return host_lookup(&agent.command, std::env::var_os("PATH").as_deref())
@@ -52,8 +54,10 @@ impl Sandboxed {
             .err()
     }
 
-    fn sees(&self, path: &Path) -> bool {
-        self.binds.iter().any(|bind| path.starts_with(bind))
+    /// Whether `path` is seen at this path inside: in the system directories, or (for the
+    /// command, whose argv entry follows its bind) bound.
+    fn sees(&self, path: &Path, bound_counts: bool) -> bool {
+        (bound_counts && self.binds.iter().any(|bind| path.starts_with(bind)))
             || std::fs::canonicalize(path)
                 .is_ok_and(|real| SYSTEM_DIRS.iter().any(|dir| real.starts_with(dir)))
     }
@@ -70,7 +74,7 @@ impl Sandboxed {
         }
         if let Some(found) = std::env::split_paths(DEFAULT_PATH)
             .map(|dir| dir.join(command))
-            .find(|path| path.is_file() && self.sees(path))
+            .find(|path| path.is_file() && self.sees(path, false))
         {
             return Ok(found);
         }
@@ -93,9 +97,14 @@ impl Sandboxed {
         if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
             return Err(format!("{shown} is not an executable file"));
         }
-        if !self.sees(program) {
+        if !self.sees(program, depth == 0) {
             return Err(format!(
-                "{shown} is outside what the sandbox sees (the host's system directories and the agent's binds)"
+                "{shown} is outside what the sandbox sees at that path (the host's system directories{})",
+                if depth == 0 {
+                    " and the agent's binds"
+                } else {
+                    "; binds are seen elsewhere, and a #! line is not rewritten"
+                }
             ));
         }
         let Some(line) = shebang(program) else {

@@ -15,8 +15,8 @@ use crate::runtime::SafeU64;
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentConfig {
-    /// The program. An absolute host path outside the system directories is bound read-only
-    /// at the same path in the sandbox, so an agent binary need not live in the VM.
+    /// The program. An absolute host path is bound read-only in the sandbox (under
+    /// `/tmp/.agentos-host`, the argv entry rewritten), so an agent binary need not live in the VM.
     pub command: String,
     #[serde(default)]
     pub args: Vec<String>,
@@ -24,8 +24,8 @@ pub struct AgentConfig {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// More host paths the agent needs (its interpreter's environment, its scripts), bound
-    /// read-only at the same paths.
+    /// More host paths the agent needs (its scripts, its data), bound read-only under
+    /// `/tmp/.agentos-host` (their host paths appended), where argv entries naming them point.
     #[serde(default)]
     pub binds: Vec<String>,
     /// How to install the program, for `listAgents` to show when it is missing.
