@@ -7,6 +7,7 @@ import {
   uploadSnapshot,
   webSocketTransport,
   type AgentInfo,
+  type JsonValue,
   type CronEvent,
   type CronJobInfo,
   type ScheduledEvent,
@@ -51,6 +52,14 @@ export async function app(url: string, token: string): Promise<void> {
   const mounts: Array<MountInfo> = await client.listMounts();
   await client.mkdir("/a/b", { recursive: true });
   await client.delete("/a", { recursive: true });
+  // rivetkit's agentOS actor's names for the same actions: accepted, and marked deprecated
+  // (test/deprecated.test.ts checks that the editor says so).
+  await client.deleteFile("/a", { recursive: true });
+  const modes: JsonValue = await client.getModes("session");
+  const configOptions: JsonValue = await client.getConfigOptions("session");
+  console.log(modes, configOptions);
+  // @ts-expect-error an alias takes its action's arguments
+  await client.deleteFile(42);
   await client.move("/mnt/scratch/a.txt", "/a.txt");
   const info = await client.snapshotRootFilesystem({
     includeMounts: true,

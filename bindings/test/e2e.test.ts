@@ -103,7 +103,9 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
       const archive = await downloadSnapshot(vm);
       assert.equal(archive.byteLength, info.size);
 
-      await vm.delete("/work", { recursive: true });
+      // Through rivetkit's agentOS name for `delete`, which the host accepts as well.
+      await vm.deleteFile("/work", { recursive: true });
+      assert.equal(await vm.exists("/work"), false);
       await vm.writeFile("/stray.txt", "not in the snapshot");
       await uploadSnapshot(vm, archive);
       assert.equal(await vm.exists("/stray.txt"), false);

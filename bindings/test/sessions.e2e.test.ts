@@ -205,6 +205,9 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
     });
     await vm.setSessionMode(id, "code");
     assert.equal(((await vm.getSessionModes(id)) as { currentModeId: string }).currentModeId, "code");
+    // rivetkit's agentOS names for the same two actions.
+    assert.deepEqual(await vm.getModes(id), await vm.getSessionModes(id));
+    assert.deepEqual(await vm.getConfigOptions(id), await vm.getSessionConfigOptions(id));
 
     const current = async () =>
       Object.fromEntries(

@@ -55,6 +55,8 @@ pub enum Mapping {
         span: Span,
         name: Option<LitStr>,
         deprecated: Option<LitStr>,
+        /// Other names it answers to on the wire (a peer's), deprecated in clients.
+        aliases: Vec<LitStr>,
     },
     Hook {
         span: Span,
@@ -208,7 +210,7 @@ fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
     let span = attr.span();
     let has_list = matches!(attr.meta, syn::Meta::List(_));
     if path.is_ident("action") {
-        let (mut name, mut deprecated) = (None, None);
+        let (mut name, mut deprecated, mut aliases) = (None, None, Vec::new());
         let problem = has_list
             .then(|| {
                 attr.parse_nested_meta(|meta| {
@@ -216,9 +218,11 @@ fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
                         name = Some(meta.value()?.parse()?);
                     } else if meta.path.is_ident("deprecated") {
                         deprecated = Some(meta.value()?.parse()?);
+                    } else if meta.path.is_ident("alias") {
+                        aliases.push(meta.value()?.parse()?);
                     } else {
                         return Err(meta.error(
-                            "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`",
+                            "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`, `alias = \"…\"` (repeatable)",
                         ));
                     }
                     Ok(())
@@ -231,6 +235,7 @@ fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
                 span,
                 name,
                 deprecated,
+                aliases,
             },
             problem,
         ))

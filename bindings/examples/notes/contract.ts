@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "cbf986abbec523c2f7700db675ccff5d93d1994cb2e5aa37d1a997dfcc8532ff",
+  hash: "03bfa651b0d1434903e1e8cae54dd3e25c00cfd72b6637df2945652034a6dab6",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -26,6 +26,7 @@ export const contract: RuntimeContract = {
     exists: { arity: 1, callbacks: [] },
     move: { arity: 2, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
+    deleteFile: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },
     checkpoint: { arity: 0, callbacks: [] },
     uploadChunk: { arity: 2, callbacks: [] },
@@ -61,7 +62,9 @@ export const contract: RuntimeContract = {
     listSessions: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },
+    getModes: { arity: 1, callbacks: [] },
     getSessionConfigOptions: { arity: 1, callbacks: [] },
+    getConfigOptions: { arity: 1, callbacks: [] },
     setSessionConfigOption: { arity: 3, callbacks: [] },
     setSessionModel: { arity: 2, callbacks: [] },
     setSessionThoughtLevel: { arity: 2, callbacks: [] },

@@ -84,6 +84,11 @@ export interface AgentOsActions {
    */
   delete(path: string, options?: DeleteOptions): Promise<void>;
   /**
+   * Deletes a file, or a directory (non-empty ones only with `recursive`).
+   * @deprecated Use `delete`: `deleteFile` is another name for it, kept for clients that know it by that name.
+   */
+  deleteFile(path: string, options?: DeleteOptions): Promise<void>;
+  /**
    * Exports the root filesystem as a tar archive in deterministic order. The archive
    * arrives through `onSnapshotChunk` in chunks that each fit in one message; the result
    * gives its size, SHA-256 and chunk count.
@@ -267,9 +272,20 @@ export interface AgentOsActions {
    */
   getSessionModes(sessionId: string): Promise<JsonValue>;
   /**
+   * The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
+   * null if the agent has none.
+   * @deprecated Use `getSessionModes`: `getModes` is another name for it, kept for clients that know it by that name.
+   */
+  getModes(sessionId: string): Promise<JsonValue>;
+  /**
    * The session's config options, as the agent last reported them.
    */
   getSessionConfigOptions(sessionId: string): Promise<JsonValue>;
+  /**
+   * The session's config options, as the agent last reported them.
+   * @deprecated Use `getSessionConfigOptions`: `getConfigOptions` is another name for it, kept for clients that know it by that name.
+   */
+  getConfigOptions(sessionId: string): Promise<JsonValue>;
   /**
    * Sets a config option (ACP `session/set_config_option`); returns all of them.
    */

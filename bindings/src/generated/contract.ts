@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "54dc6479f36573e30dd161dd0d3d10449f46adc3e43de0ec22a52ae679ee4d67",
+  hash: "1186123db290e53eedf465f3896e5e59dda7c8e33703255c276baf1b55d2617a",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -23,6 +23,7 @@ export const contract: RuntimeContract = {
     exists: { arity: 1, callbacks: [] },
     move: { arity: 2, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
+    deleteFile: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },
     checkpoint: { arity: 0, callbacks: [] },
     uploadChunk: { arity: 2, callbacks: [] },
@@ -58,7 +59,9 @@ export const contract: RuntimeContract = {
     listSessions: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },
+    getModes: { arity: 1, callbacks: [] },
     getSessionConfigOptions: { arity: 1, callbacks: [] },
+    getConfigOptions: { arity: 1, callbacks: [] },
     setSessionConfigOption: { arity: 3, callbacks: [] },
     setSessionModel: { arity: 2, callbacks: [] },
     setSessionThoughtLevel: { arity: 2, callbacks: [] },

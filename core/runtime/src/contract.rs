@@ -33,6 +33,10 @@ pub struct ActionSpec {
     pub method: Option<String>,
     pub docs: String,
     pub deprecated: Option<String>,
+    /// For another name of an action (`#[action(alias = "…")]`, a peer's name for it): the
+    /// action it calls. Everything else is that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<String>,
     pub params: Vec<ParamSpec>,
     /// TypeScript of the result.
     pub returns: String,

@@ -199,7 +199,7 @@ impl AgentOs {
     }
 
     /// Deletes a file, or a directory (non-empty ones only with `recursive`).
-    #[action]
+    #[action(alias = "deleteFile")]
     pub fn delete(&self, path: String, options: Option<DeleteOptions>) -> Result<(), ActorError> {
         off_runtime(|| self.fs.delete(&path, options.unwrap_or_default()))
     }
@@ -523,13 +523,13 @@ impl AgentOs {
 
     /// The session's modes as ACP describes them (`currentModeId`, `availableModes`), or
     /// null if the agent has none.
-    #[action]
+    #[action(alias = "getModes")]
     pub fn get_session_modes(&self, session_id: String) -> Result<Json, ActorError> {
         self.sessions.modes(&session_id)
     }
 
     /// The session's config options, as the agent last reported them.
-    #[action]
+    #[action(alias = "getConfigOptions")]
     pub fn get_session_config_options(&self, session_id: String) -> Result<Json, ActorError> {
         self.sessions.config_options(&session_id)
     }

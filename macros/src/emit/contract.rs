@@ -48,6 +48,7 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
                 method: ::core::option::Option::None,
                 docs: #respond_docs.into(),
                 deprecated: ::core::option::Option::None,
+                alias_of: ::core::option::Option::None,
                 params: ::std::vec![
                     #rt::ParamSpec { name: "requestId".into(), ts: "string".into(), optional: false },
                     #rt::ParamSpec { name: "outcome".into(), ts: outcome, optional: false },
@@ -116,18 +117,34 @@ fn action(action: &Action, rt: &TokenStream) -> TokenStream {
         Some(ty) => quote!(b.ts::<#ty>()),
         None => quote!(::std::string::String::from("void")),
     };
+    // Each alias is listed as an action of its own, the same but for its name, deprecation
+    // (pointing at the primary name) and `alias_of`.
+    let aliases = action.aliases.iter().map(|alias| {
+        let note = format!("Use `{name}`: `{alias}` is another name for it, kept for clients that know it by that name.");
+        quote! {
+            b.action(#rt::ActionSpec {
+                name: #alias.into(),
+                deprecated: ::core::option::Option::Some(#note.into()),
+                alias_of: ::core::option::Option::Some(#name.into()),
+                ..spec.clone()
+            });
+        }
+    });
     quote! {
         let params = ::std::vec![#(#params),*];
         let returns = #returns;
-        b.action(#rt::ActionSpec {
+        let spec = #rt::ActionSpec {
             name: #name.into(),
             method: ::core::option::Option::Some(#method.into()),
             docs: #docs.into(),
             deprecated: #deprecated,
+            alias_of: ::core::option::Option::None,
             params,
             returns,
             callbacks: ::std::vec![#(#callbacks),*],
             bridges: ::std::vec![#(#bridges),*],
-        });
+        };
+        b.action(spec.clone());
+        #(#aliases)*
     }
 }

@@ -26,12 +26,12 @@ pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> Tok
         )
         .collect();
     let arms = handlers.iter().map(|h| {
-        let (name, ident) = (h.name, h.ident);
+        let (name, aliases, ident) = (h.name, h.aliases, h.ident);
         let call = quote!(Self::#ident(self, #args, #ctx));
         if h.is_async {
-            quote!(#name => #call.await,)
+            quote!(#name #(| #aliases)* => #call.await,)
         } else {
-            quote!(#name => #call,)
+            quote!(#name #(| #aliases)* => #call,)
         }
     });
     let methods = handlers.iter().map(|h| h.render(rt));
@@ -85,6 +85,8 @@ pub fn render(surface: &Surface, rt: &TokenStream, contract: TokenStream) -> Tok
 /// the result.
 struct Handler<'a> {
     name: &'a str,
+    /// Other names that reach it.
+    aliases: &'a [String],
     ident: &'a Ident,
     is_async: bool,
     body: TokenStream,
@@ -146,6 +148,7 @@ fn action_handler<'a>(surface: &Surface, action: &'a Action, rt: &TokenStream) -
     }
     Handler {
         name,
+        aliases: &action.aliases,
         ident: &action.handler,
         is_async: action.is_async,
         body: quote! {
@@ -162,6 +165,7 @@ fn respond_handler<'a>(surface: &Surface, bridge: &'a BridgeDef, rt: &TokenStrea
     let (args, ctx, module) = (local("args"), local("ctx"), &surface.dto_mod);
     Handler {
         name: respond,
+        aliases: &[],
         ident: &bridge.respond_handler,
         is_async: false,
         body: quote! {

@@ -250,11 +250,20 @@ impl Surface {
                 }
             }
             Mapping::Action {
-                name, deprecated, ..
+                name,
+                deprecated,
+                aliases,
+                ..
             } => {
-                if let Some(action) =
-                    self.action(method, name.as_ref(), docs, deprecated, claims, diag)
-                {
+                if let Some(action) = self.action(
+                    method,
+                    name.as_ref(),
+                    docs,
+                    deprecated,
+                    aliases,
+                    claims,
+                    diag,
+                ) {
                     self.actions.push(action);
                 }
             }
@@ -267,6 +276,7 @@ impl Surface {
         name: Option<&syn::LitStr>,
         docs: String,
         deprecated: &Option<syn::LitStr>,
+        aliases: &[syn::LitStr],
         claims: &mut Claims,
         diag: &mut Diagnostics,
     ) -> Option<Action> {
@@ -319,6 +329,17 @@ impl Surface {
             None,
             diag,
         );
+        for alias in aliases {
+            ok &= check_name(&alias.value(), WireKind::Action, alias.span(), diag);
+            claims.claim(
+                &alias.value(),
+                alias.span(),
+                WireKind::Action,
+                &format!("method `{ident}` (as an alias)"),
+                None,
+                diag,
+            );
+        }
         let output = output(&sig.output);
         ok.then(|| Action {
             method: ident.clone(),
@@ -327,6 +348,7 @@ impl Surface {
             name: wire,
             docs,
             deprecated: deprecated.as_ref().map(syn::LitStr::value),
+            aliases: aliases.iter().map(syn::LitStr::value).collect(),
             is_async: sig.asyncness.is_some(),
             params,
             output,

@@ -34,6 +34,8 @@ pub struct Action {
     pub handler: Ident,
     pub docs: String,
     pub deprecated: Option<String>,
+    /// Other wire names that call it (`#[action(alias = "…")]`).
+    pub aliases: Vec<String>,
     pub is_async: bool,
     pub params: Vec<Param>,
     pub output: Output,

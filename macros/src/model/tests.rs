@@ -314,3 +314,33 @@ fn reserved_names_match_the_client_runtime() {
         .collect();
     assert_eq!(names, RESERVED, "{path}");
 }
+
+#[test]
+fn aliases_are_wire_names_of_their_action_and_clash_like_any_name() {
+    let item = quote! {
+        impl Files {
+            #[action(alias = "deleteFile", alias = "rm")]
+            pub fn delete(&self, path: String) {}
+        }
+    };
+    let surface = parse::parse(quote!(actor = "files"), item)
+        .and_then(Surface::check)
+        .unwrap();
+    assert_eq!(surface.actions[0].aliases, ["deleteFile", "rm"]);
+    let names: Vec<_> = surface.wire_names.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["delete", "deleteFile", "rm"]);
+    assert_errors(
+        demo(quote! {
+            impl Core {
+                #[action(alias = "then")]
+                pub fn go(&self) {}
+                #[action(alias = "go")]
+                pub fn went(&self) {}
+            }
+        }),
+        &[
+            "action name `then` is reserved",
+            "action name `go` clashes with the action `go` of method `go`",
+        ],
+    );
+}
