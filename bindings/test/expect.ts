@@ -9,10 +9,14 @@ export function isError(code: string, message?: RegExp) {
 }
 
 /** Waits until `check` returns something other than undefined. */
-export async function eventually<T>(check: () => T | undefined, what: string, ms = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));

@@ -165,6 +165,60 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
     }
   });
 
+  test("pending permissions are listed until resolved, and each one's end is an event", async () => {
+    const asks = record(vm, "permissionRequest");
+    const resolved = record(vm, "permissionResolved");
+    try {
+      const session = await vm.createSession("test", quiet);
+      const ask = async () => {
+        const before = asks.seen.length;
+        const turn = vm.prompt(session.sessionId, "permission");
+        return { turn, ask: await eventually(() => asks.seen[before], "a permission request") };
+      };
+      const first = await ask();
+      assert.deepEqual(await vm.listPendingPermissions(), [first.ask]);
+      assert.equal((await vm.getRuntimeHealth()).pendingPermissions, 1);
+      await vm.respondPermission(session.sessionId, first.ask.permissionId, "always");
+      await first.turn;
+      assert.deepEqual(resolved.seen, [
+        { sessionId: session.sessionId, permissionId: first.ask.permissionId, outcome: "selected", optionId: "allow-always" },
+      ]);
+      assert.deepEqual(await vm.listPendingPermissions(), []);
+
+      // Cancelling the turn answers its pending requests `cancelled`, as ACP asks of a client
+      // (the test agent reports the outcome it got).
+      const second = await ask();
+      await vm.cancelSession(session.sessionId);
+      assert.match((await second.turn).text, /permission: cancelled$/);
+      assert.deepEqual(resolved.seen.at(-1), {
+        sessionId: session.sessionId,
+        permissionId: second.ask.permissionId,
+        outcome: "cancelled",
+      });
+      assert.deepEqual(await vm.listPendingPermissions(), []);
+      await vm.closeSession(session.sessionId);
+    } finally {
+      asks.stop();
+      resolved.stop();
+    }
+  });
+
+  test("getRuntimeHealth counts what runs and keeps how the last agents ended", async () => {
+    const session = await vm.createSession("test", quiet);
+    const health = await vm.getRuntimeHealth();
+    assert.ok(health.sessions >= 1 && health.uptimeMs >= 0, JSON.stringify(health));
+    assert.deepEqual(health.warnings, []);
+    await assert.rejects(vm.prompt(session.sessionId, "stderr then crash"), isError("agent_exited"));
+    const exit = await eventually(
+      async () => (await vm.getRuntimeHealth()).agentExits.find((e) => e.sessionId === session.sessionId),
+      "the crashed agent in getRuntimeHealth",
+    );
+    assert.equal(exit.agentType, "test");
+    assert.deepEqual(exit.exit, { exitCode: 3, signal: null });
+    assert.deepEqual(exit.stderrTail, ["test-agent stderr: stderr then crash"]);
+    assert.ok(exit.atMs > Date.now() - 60_000);
+  });
+
   test("cancelSession ends a blocked turn with stop reason cancelled", async () => {
     const events = record(vm, "sessionEvent");
     try {

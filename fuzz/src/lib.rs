@@ -157,6 +157,8 @@ actions!(
     Checkpoint,
     ReadFileRange,
     WriteFileFromUpload,
+    ListPendingPermissions,
+    GetRuntimeHealth,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

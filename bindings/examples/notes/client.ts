@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -276,6 +276,17 @@ export interface NotesActions {
    */
   listSessions(): Promise<Array<SessionInfo>>;
   /**
+   * The permission requests of live sessions that no one has answered yet, as their
+   * `permissionRequest` events carried them: for a client that connects after they were
+   * asked. Each ends with a `permissionResolved` event.
+   */
+  listPendingPermissions(): Promise<Array<PermissionRequest>>;
+  /**
+   * What the VM is running, how its last agents ended (with their stderr tails) and what
+   * it cannot do as configured.
+   */
+  getRuntimeHealth(): Promise<RuntimeHealth>;
+  /**
    * Switches the session's mode (ACP `session/set_mode`).
    */
   setSessionMode(sessionId: string, modeId: string): Promise<void>;
@@ -410,6 +421,10 @@ export interface NotesEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   permissionRequest: PermissionRequest;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  permissionResolved: PermissionResolved;
   /**
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */

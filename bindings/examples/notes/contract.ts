@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "03bfa651b0d1434903e1e8cae54dd3e25c00cfd72b6637df2945652034a6dab6",
+  hash: "2c1b677a030e82fb0c36c4aa20427746632214ab72be92209ca58cd9dc35c7e3",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -60,6 +60,8 @@ export const contract: RuntimeContract = {
     getSessionEvents: { arity: 2, callbacks: [] },
     listPersistedSessions: { arity: 0, callbacks: [] },
     listSessions: { arity: 0, callbacks: [] },
+    listPendingPermissions: { arity: 0, callbacks: [] },
+    getRuntimeHealth: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },
     getModes: { arity: 1, callbacks: [] },

@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -263,6 +263,17 @@ export interface AgentOsActions {
    */
   listSessions(): Promise<Array<SessionInfo>>;
   /**
+   * The permission requests of live sessions that no one has answered yet, as their
+   * `permissionRequest` events carried them: for a client that connects after they were
+   * asked. Each ends with a `permissionResolved` event.
+   */
+  listPendingPermissions(): Promise<Array<PermissionRequest>>;
+  /**
+   * What the VM is running, how its last agents ended (with their stderr tails) and what
+   * it cannot do as configured.
+   */
+  getRuntimeHealth(): Promise<RuntimeHealth>;
+  /**
    * Switches the session's mode (ACP `session/set_mode`).
    */
   setSessionMode(sessionId: string, modeId: string): Promise<void>;
@@ -397,6 +408,10 @@ export interface AgentOsEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   permissionRequest: PermissionRequest;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  permissionResolved: PermissionResolved;
   /**
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */

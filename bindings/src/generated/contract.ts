@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "1186123db290e53eedf465f3896e5e59dda7c8e33703255c276baf1b55d2617a",
+  hash: "912baccd63c8adee5e39088c8c5c90b046311317c6aabf1b143062de1f2168b1",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -57,6 +57,8 @@ export const contract: RuntimeContract = {
     getSessionEvents: { arity: 2, callbacks: [] },
     listPersistedSessions: { arity: 0, callbacks: [] },
     listSessions: { arity: 0, callbacks: [] },
+    listPendingPermissions: { arity: 0, callbacks: [] },
+    getRuntimeHealth: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },
     getModes: { arity: 1, callbacks: [] },

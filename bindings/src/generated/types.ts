@@ -11,9 +11,27 @@ export type ActorErrorInfo = { group: string, code: string, message: string,
 metadata?: unknown, };
 
 /**
+ * How an agent process ended.
+ */
+export type AgentExit = { exitCode: number | null, signal: number | null, };
+
+/**
  * The `agentExit` event: a session's agent process ended.
  */
 export type AgentExitEvent = { sessionId: string, exitCode: number | null, signal: number | null, };
+
+/**
+ * How a session's agent ended, kept for `getRuntimeHealth`.
+ */
+export type AgentExitRecord = { sessionId: string, agentType: string, exit: AgentExit, 
+/**
+ * Its last stderr lines, oldest first.
+ */
+stderrTail: Array<string>, 
+/**
+ * When it ended, in milliseconds since the Unix epoch.
+ */
+atMs: number, };
 
 /**
  * One entry of `listAgents`.
@@ -394,6 +412,11 @@ export type Overlap = "allow" | "skip" | "queue";
 export type PermissionKind = "once" | "always" | "reject";
 
 /**
+ * How a permission request ended.
+ */
+export type PermissionOutcome = "selected" | "cancelled";
+
+/**
  * An answer to a permission request: a kind, which picks the agent's first option of it, or
  * one of the options the request offered, by its `optionId` (to choose between options of
  * the same kind).
@@ -408,6 +431,15 @@ export type PermissionRequest = { sessionId: string, permissionId: string,
  * ACP's `session/request_permission` params: `toolCall` and `options`.
  */
 request: JsonValue, };
+
+/**
+ * A permission request that is no longer pending: `permissionResolved`.
+ */
+export type PermissionResolved = { sessionId: string, permissionId: string, outcome: PermissionOutcome, 
+/**
+ * The option chosen, when one was.
+ */
+optionId?: string, };
 
 /**
  * A session on record, live or ended, as `listPersistedSessions` reports it.
@@ -580,6 +612,39 @@ maxDepth?: number,
  * Entry names (not paths) to leave out, along with everything below them.
  */
 exclude?: Array<string>, };
+
+/**
+ * A VM's health.
+ */
+export type RuntimeHealth = { 
+/**
+ * Milliseconds since this VM opened (on this host).
+ */
+uptimeMs: number, 
+/**
+ * Live sessions.
+ */
+sessions: number, 
+/**
+ * Spawned processes still running.
+ */
+processes: number, 
+/**
+ * Open shells.
+ */
+shells: number, 
+/**
+ * Permission requests no one has answered (`listPendingPermissions`).
+ */
+pendingPermissions: number, 
+/**
+ * How the last agents ended, oldest first, each with its last stderr lines.
+ */
+agentExits: Array<AgentExitRecord>, 
+/**
+ * What the VM cannot do as configured, one sentence each.
+ */
+warnings: Array<string>, };
 
 /**
  * What the VM's processes run in, as `sandboxInfo` reports it.

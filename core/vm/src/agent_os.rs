@@ -19,15 +19,16 @@ use crate::vm::fs::{
     SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
     read_in_pieces,
 };
+use crate::vm::health::{self, RuntimeHealth};
 use crate::vm::mount_store::Mounts;
 use crate::vm::process::{
     OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
 };
 use crate::vm::sandbox::{Sandbox, SandboxInfo};
 use crate::vm::session::{
-    AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest, PersistedSession,
-    PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions,
-    Sessions,
+    AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest, PermissionResolved,
+    PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
+    SessionOptions, Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits};
@@ -51,6 +52,8 @@ pub struct AgentOs {
     pub(crate) answer_limit: u64,
     /// Bytes the VM's uploads not yet restored may hold together.
     pub(crate) max_upload_bytes: u64,
+    /// When this VM opened, for `getRuntimeHealth`.
+    pub(crate) opened_at: std::time::Instant,
 }
 
 #[crate::surface(
@@ -62,6 +65,7 @@ pub struct AgentOs {
         shellExit = ShellExit,
         sessionEvent = SessionEvent,
         permissionRequest = PermissionRequest,
+        permissionResolved = PermissionResolved,
         agentStderr = AgentStderr,
         agentExit = AgentExitEvent,
         cronEvent = CronEvent,
@@ -509,6 +513,30 @@ impl AgentOs {
     #[action]
     pub fn list_sessions(&self) -> Vec<SessionInfo> {
         self.sessions.list()
+    }
+
+    /// The permission requests of live sessions that no one has answered yet, as their
+    /// `permissionRequest` events carried them: for a client that connects after they were
+    /// asked. Each ends with a `permissionResolved` event.
+    #[action]
+    pub fn list_pending_permissions(&self) -> Vec<PermissionRequest> {
+        self.sessions.pending_permissions()
+    }
+
+    /// What the VM is running, how its last agents ended (with their stderr tails) and what
+    /// it cannot do as configured.
+    #[action]
+    pub fn get_runtime_health(&self) -> RuntimeHealth {
+        RuntimeHealth::from(health::Parts {
+            opened_at: self.opened_at,
+            sessions: self.sessions.list().len(),
+            processes: self.processes.list().iter().filter(|p| p.running).count(),
+            shells: self.shells.list().len(),
+            pending_permissions: self.sessions.pending_permissions().len(),
+            agent_exits: self.sessions.agent_exits(),
+            sandbox: self.sandbox.info(),
+            mounts: self.mounts.list(&self.fs),
+        })
     }
 
     /// Switches the session's mode (ACP `session/set_mode`).

@@ -9,6 +9,7 @@ pub(crate) mod config;
 pub mod cron;
 pub mod exec;
 pub mod fs;
+pub mod health;
 pub mod identity;
 pub(crate) mod mount_store;
 mod open;

@@ -15,7 +15,8 @@ use super::mount_store::{MountStore, Mounts};
 use super::process::Processes;
 use super::sandbox::{Sandbox, etc};
 use super::session::{
-    self, AgentExitEvent, AgentStderr, PermissionRequest, SessionEvent, Sessions,
+    self, AgentExitEvent, AgentStderr, PermissionRequest, PermissionResolved, SessionEvent,
+    Sessions,
 };
 use super::shell::Shells;
 use super::store::Store;
@@ -125,6 +126,7 @@ impl AgentOs {
             events,
             answer_limit,
             max_upload_bytes: config.quotas.max_upload_bytes,
+            opened_at: std::time::Instant::now(),
         })
     }
 }
@@ -176,6 +178,9 @@ impl session::Listener for AgentOsEvents {
     }
     fn permission_request(&self, request: &PermissionRequest) {
         AgentOsEvents::permission_request(self, request);
+    }
+    fn permission_resolved(&self, resolved: &PermissionResolved) {
+        AgentOsEvents::permission_resolved(self, resolved);
     }
     fn agent_stderr(&self, line: &AgentStderr) {
         AgentOsEvents::agent_stderr(self, line);

@@ -11,7 +11,7 @@ pub(crate) mod log;
 mod terminal;
 mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -22,15 +22,16 @@ use super::fs::{FileContent, FileKind, Filesystem, VmPath};
 use super::sandbox::Plan;
 use super::toolkit::ToolkitServer;
 use crate::error::code;
-use crate::runtime::{ActorError, GROUP_AGENTOS};
+use crate::runtime::{ActorError, GROUP_AGENTOS, SafeU64};
 use crate::vm::store::Store;
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
 use log::EventLog;
 use terminal::Terminals;
 pub use types::{
-    AgentConfig, AgentExit, AgentExitEvent, AgentInfo, AgentStderr, PermissionReply,
-    PermissionRequest, PersistedSession, PromptInput, PromptResult, SessionEndReason, SessionEvent,
-    SessionEventsOptions, SessionInfo, SessionOptions,
+    AgentConfig, AgentExit, AgentExitEvent, AgentExitRecord, AgentInfo, AgentStderr,
+    PermissionOutcome, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession,
+    PromptInput, PromptResult, SessionEndReason, SessionEvent, SessionEventsOptions, SessionInfo,
+    SessionOptions,
 };
 
 /// What every session's agent is told first, unless `skipOsInstructions`.
@@ -44,6 +45,7 @@ pub type StderrHook = Arc<dyn Fn(&AgentStderr) + Send + Sync>;
 pub trait Listener: Send + Sync + 'static {
     fn session_event(&self, event: &SessionEvent);
     fn permission_request(&self, request: &PermissionRequest);
+    fn permission_resolved(&self, resolved: &PermissionResolved);
     fn agent_stderr(&self, line: &AgentStderr);
     fn agent_exit(&self, exit: &AgentExitEvent);
 }
@@ -59,7 +61,12 @@ pub struct Sessions {
     launcher: Launcher,
     toolkits: ToolkitServer,
     live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
+    /// How the last [`EXITS_KEPT`] agents ended, oldest first.
+    exits: Arc<Mutex<VecDeque<AgentExitRecord>>>,
 }
+
+/// How many agent exits `getRuntimeHealth` reports.
+const EXITS_KEPT: usize = 10;
 
 struct Live {
     info: SessionInfo,
@@ -83,7 +90,23 @@ struct SessionClient {
     /// Instructions still to send, before the first prompt.
     instructions: Mutex<Option<String>>,
     last_permission: AtomicU32,
-    permissions: Mutex<HashMap<String, PermissionAnswer>>,
+    /// Pending permission requests by id: each one's answer and what the agent asked.
+    permissions: Mutex<HashMap<String, (PermissionAnswer, Json)>>,
+}
+
+impl SessionClient {
+    /// Cancels every pending permission request (their answers, dropped, tell the agent).
+    fn cancel_permissions(&self) {
+        let pending: Vec<String> = lock(&self.permissions).drain().map(|(id, _)| id).collect();
+        for permission_id in pending {
+            self.listener.permission_resolved(&PermissionResolved {
+                session_id: self.session_id.clone(),
+                permission_id,
+                outcome: PermissionOutcome::Cancelled,
+                option_id: None,
+            });
+        }
+    }
 }
 
 impl ClientSide for SessionClient {
@@ -107,7 +130,7 @@ impl ClientSide for SessionClient {
             "p{}",
             self.last_permission.fetch_add(1, Ordering::SeqCst) + 1
         );
-        lock(&self.permissions).insert(permission_id.clone(), answer);
+        lock(&self.permissions).insert(permission_id.clone(), (answer, request.clone()));
         self.listener.permission_request(&PermissionRequest {
             session_id: self.session_id.clone(),
             permission_id,
@@ -163,6 +186,7 @@ impl Sessions {
             log: Arc::new(EventLog::open(store, vm)?),
             stderr_hook: Arc::default(),
             live: Arc::default(),
+            exits: Arc::default(),
         })
     }
 
@@ -308,17 +332,33 @@ impl Sessions {
             turn: tokio::sync::Mutex::new(()),
         });
         lock(&self.live).insert(session_id.clone(), live.clone());
-        let (registry, listener, log) =
-            (self.live.clone(), self.listener.clone(), self.log.clone());
+        let (registry, listener, log, exits) = (
+            self.live.clone(),
+            self.listener.clone(),
+            self.log.clone(),
+            self.exits.clone(),
+        );
         tokio::spawn(async move {
             let exit = live.conn.exited().await;
             lock(&registry).remove(&session_id);
             if let Err(err) = log.ended(&session_id, SessionEndReason::AgentExited) {
                 tracing::warn!(%err, "a session's end was not persisted");
             }
-            // Pending permission requests are cancelled as their answers drop.
-            lock(&live.client.permissions).clear();
+            live.client.cancel_permissions();
             live.client.terminals.release_all();
+            {
+                let mut exits = lock(&exits);
+                if exits.len() == EXITS_KEPT {
+                    exits.pop_front();
+                }
+                exits.push_back(AgentExitRecord {
+                    session_id: session_id.clone(),
+                    agent_type: live.info.agent_type.clone(),
+                    exit: exit.clone(),
+                    stderr_tail: live.conn.stderr_tail(),
+                    at_ms: SafeU64::new(log::now_ms()).unwrap_or_default(),
+                });
+            }
             listener.agent_exit(&AgentExitEvent { session_id, exit });
         });
         Ok(info)
@@ -343,8 +383,12 @@ impl Sessions {
         })
     }
 
+    /// Cancels the turn in flight; as ACP asks of a client, its pending permission requests
+    /// are answered `cancelled`.
     pub fn cancel(&self, session_id: &str) -> Result<(), ActorError> {
-        self.live(session_id)?.conn.cancel()
+        let live = self.live(session_id)?;
+        live.client.cancel_permissions();
+        live.conn.cancel()
     }
 
     pub fn respond_permission(
@@ -354,15 +398,51 @@ impl Sessions {
         reply: PermissionReply,
     ) -> Result<(), ActorError> {
         let live = self.live(session_id)?;
-        let mut permissions = lock(&live.client.permissions);
-        let answer = permissions.get_mut(permission_id).ok_or_else(|| {
-            ActorError::not_found(format!(
-                "no pending permission request {permission_id} in session {session_id}"
-            ))
-        })?;
-        answer.reply(reply)?;
-        permissions.remove(permission_id);
+        let option_id = {
+            let mut permissions = lock(&live.client.permissions);
+            let (answer, _) = permissions.get_mut(permission_id).ok_or_else(|| {
+                ActorError::not_found(format!(
+                    "no pending permission request {permission_id} in session {session_id}"
+                ))
+            })?;
+            let option_id = answer.reply(reply)?;
+            permissions.remove(permission_id);
+            option_id
+        };
+        self.listener.permission_resolved(&PermissionResolved {
+            session_id: session_id.to_owned(),
+            permission_id: permission_id.to_owned(),
+            outcome: PermissionOutcome::Selected,
+            option_id: Some(option_id),
+        });
         Ok(())
+    }
+
+    /// The permission requests no one has answered yet, in every live session.
+    pub fn pending_permissions(&self) -> Vec<PermissionRequest> {
+        let live: Vec<Arc<Live>> = lock(&self.live).values().cloned().collect();
+        let mut pending: Vec<PermissionRequest> = live
+            .iter()
+            .flat_map(|live| {
+                lock(&live.client.permissions)
+                    .iter()
+                    .map(|(id, (_, request))| PermissionRequest {
+                        session_id: live.info.session_id.clone(),
+                        permission_id: id.clone(),
+                        request: request.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        pending.sort_by(|a, b| {
+            (&a.session_id, &a.permission_id).cmp(&(&b.session_id, &b.permission_id))
+        });
+        pending
+    }
+
+    /// How the last agents ended, oldest first.
+    pub fn agent_exits(&self) -> Vec<AgentExitRecord> {
+        lock(&self.exits).iter().cloned().collect()
     }
 
     /// Ends the session: its agent is killed and gone when this returns.

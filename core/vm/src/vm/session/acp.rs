@@ -64,9 +64,9 @@ pub struct PermissionAnswer {
 
 impl PermissionAnswer {
     /// Picks the option `reply` names: by id, or the agent's option of its kind (the narrower
-    /// one first). An answer the agent offered no option for is refused and the request stays
-    /// pending.
-    pub fn reply(&mut self, reply: PermissionReply) -> Result<(), ActorError> {
+    /// one first), and returns its id. An answer the agent offered no option for is refused
+    /// and the request stays pending.
+    pub fn reply(&mut self, reply: PermissionReply) -> Result<String, ActorError> {
         let kinds: &[PermissionOptionKind] = match &reply {
             PermissionReply::Kind(PermissionKind::Once) => &[PermissionOptionKind::AllowOnce],
             PermissionReply::Kind(PermissionKind::Always) => &[PermissionOptionKind::AllowAlways],
@@ -96,13 +96,14 @@ impl PermissionAnswer {
                 offered.join(", ")
             ))
         })?;
+        let chosen = option.option_id.0.to_string();
         let outcome = RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(
             option.option_id.clone(),
         ));
         if let Some(respond) = self.respond.take() {
             let _ = respond.send(outcome);
         }
-        Ok(())
+        Ok(chosen)
     }
 }
 
@@ -562,15 +563,19 @@ impl AgentConnection {
         }
     }
 
-    /// `agent_exited`, with the agent's last stderr lines (the last also in the message).
-    fn exited_error(&self, exit: AgentExit) -> ActorError {
-        let stderr: Vec<String> = self
-            .stderr_tail
+    /// The agent's last stderr lines, oldest first.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr_tail
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// `agent_exited`, with the agent's last stderr lines (the last also in the message).
+    fn exited_error(&self, exit: AgentExit) -> ActorError {
+        let stderr = self.stderr_tail();
         let last = stderr
             .last()
             .map_or_else(String::new, |line| format!(": {line}"));

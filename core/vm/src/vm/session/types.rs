@@ -127,6 +127,42 @@ pub struct PermissionRequest {
     pub request: Json,
 }
 
+/// How a permission request ended.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionOutcome {
+    /// A client chose one of the agent's options (`respondPermission`).
+    Selected,
+    /// The turn was cancelled, or the session ended, before anyone answered.
+    Cancelled,
+}
+
+/// A permission request that is no longer pending: `permissionResolved`.
+#[serde_with::skip_serializing_none]
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct PermissionResolved {
+    pub session_id: String,
+    pub permission_id: String,
+    pub outcome: PermissionOutcome,
+    /// The option chosen, when one was.
+    pub option_id: Option<String>,
+}
+
+/// How a session's agent ended, kept for `getRuntimeHealth`.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentExitRecord {
+    pub session_id: String,
+    pub agent_type: String,
+    pub exit: AgentExit,
+    /// Its last stderr lines, oldest first.
+    pub stderr_tail: Vec<String>,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub at_ms: SafeU64,
+}
+
 /// An answer to a permission request: a kind, which picks the agent's first option of it, or
 /// one of the options the request offered, by its `optionId` (to choose between options of
 /// the same kind).
