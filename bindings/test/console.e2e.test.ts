@@ -111,6 +111,29 @@ describe(
       }
     });
 
+    test("a reload attaches to the same shell and shows its recent screen", async () => {
+      try {
+        await page.click("#terminal");
+        await page.keyboard.type("echo kept-$((3*3))");
+        await page.keyboard.press("Enter");
+        await onScreen(page, "kept-9");
+        const before = (await vm.listShells()).map((shell) => shell.shellId);
+        assert.equal(before.length, 1);
+        await page.reload();
+        await onScreen(page, "kept-9");
+        assert.deepEqual(
+          (await vm.listShells()).map((shell) => shell.shellId),
+          before,
+        );
+        await page.click("#terminal");
+        await page.keyboard.type("echo again-$((4*4))");
+        await page.keyboard.press("Enter");
+        await onScreen(page, "again-16");
+      } finally {
+        await screenshot(page, "console-reload.png");
+      }
+    });
+
     test("the page raised no errors and its status line shows none", async () => {
       assert.deepEqual(errors, []);
       assert.notEqual(await page.getAttribute("#status", "data-kind"), "error", (await page.textContent("#status")) ?? "");
@@ -128,4 +151,26 @@ async function turnEnds(page: Page, index: number, check: (reply: string) => boo
   const reply = (await turn.locator(".reply").textContent()) ?? "";
   assert.ok(check(reply), `unexpected reply: ${JSON.stringify(reply)}`);
   assert.equal(await turn.getAttribute("data-stop-reason"), "end_turn");
+}
+
+/** Waits until a line of the page's terminal contains `text`. */
+async function onScreen(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(
+    (text) => {
+      const term = (globalThis as unknown as { term?: { buffer: { active: TerminalBuffer } } }).term;
+      const buffer = term?.buffer.active;
+      for (let i = 0; buffer !== undefined && i < buffer.length; i++) {
+        if (buffer.getLine(i)?.translateToString(true).includes(text)) return true;
+      }
+      return false;
+    },
+    text,
+    WAIT,
+  );
+}
+
+/** What the test reads of xterm.js's buffer. */
+interface TerminalBuffer {
+  length: number;
+  getLine(y: number): { translateToString(trimRight: boolean): string } | undefined;
 }

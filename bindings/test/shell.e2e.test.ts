@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { ActorError, createAgentOsClient, type AgentOsClient } from "../src/index.js";
+import { ActorError, attachTerminal, createAgentOsClient, nodeTerminal, type AgentOsClient } from "../src/index.js";
 import { describeOnEachHost } from "./host.js";
+import { ScreenStream, keyboard } from "./terminal-streams.js";
 
 /** Collects one shell's output as text and waits for a pattern to appear in it. */
 function screen(vm: AgentOsClient) {
@@ -105,5 +106,28 @@ describeOnEachHost("shells", {}, (host) => {
       (e: unknown) => e instanceof ActorError && e.code === "path_escape",
     );
     assert.deepEqual(await vm.listShells(), []);
+  });
+
+  test("a terminal that attaches to a running shell shows its recent output, then goes on without a repeat", async () => {
+    const shell = await vm.openShell({ cols: 80, rows: 24 });
+    const out = screen(vm);
+    out.follow(shell.shellId);
+    await vm.writeShell(shell.shellId, "echo before-$((1+1))\r");
+    await out.waitFor(/before-2/);
+    out.stop();
+    // Another connection, as a page reloaded in a browser would be.
+    const other = createAgentOsClient(host().transport("shells"));
+    const view = new ScreenStream(80, 24);
+    const terminal = nodeTerminal(keyboard(), view);
+    const done = attachTerminal(other, shell.shellId, terminal);
+    await view.waitFor(/before-2/);
+    await other.writeShell(shell.shellId, "echo after-$((2+2))\r");
+    await view.waitFor(/after-4/);
+    // Shown once: the typed line reads `before-$((1+1))`, the output `before-2`.
+    assert.equal(view.text().match(/before-2/g)?.length, 1, view.text());
+    await vm.writeShell(shell.shellId, "exit 0\r");
+    assert.deepEqual(await done, { exitCode: 0, signal: null });
+    terminal.restore();
+    other.close();
   });
 });

@@ -12,6 +12,7 @@ import {
   type AgentOsClient,
   type ProcessNode,
 } from "../src/index.js";
+import { eventually } from "./expect.js";
 import { describeOnEachHost } from "./host.js";
 
 /** One process's output, by stream, as the events deliver it. */
@@ -46,6 +47,34 @@ describeOnEachHost("spawned processes", {}, (host) => {
   });
   after(() => {
     vm?.close();
+  });
+
+  test("a client that disconnects while a process prints 10,000 lines reads on from its cursor, every line once", async () => {
+    // Another connection to the same VM, which goes away mid-output.
+    const first = createAgentOsClient(host().transport("spawn"));
+    const seen: Uint8Array[] = [];
+    let cursor = 0;
+    first.on("processOutput", ({ data, cursor: after }) => {
+      seen.push(data);
+      cursor = after;
+    });
+    const script = 'for i in $(seq 1 10000); do echo "line $i"; [ $((i % 1000)) = 0 ] && sleep 0.1; done; true';
+    const { pid } = await first.spawn("sh", ["-c", script]);
+    await eventually(() => (seen.length > 0 ? true : undefined), "the first output");
+    first.close();
+    let page = await vm.readProcessOutput(pid, { after: cursor });
+    assert.ok(page.running, "the process ended before the client disconnected");
+    for (;;) {
+      for (const chunk of page.chunks) seen.push(chunk.data);
+      if (!page.running && page.chunks.length === 0) break;
+      if (page.chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      page = await vm.readProcessOutput(pid, { after: page.next });
+    }
+    assert.equal(page.missed, 0);
+    const lines = Buffer.concat(seen).toString("utf8").split("\n");
+    assert.equal(lines.pop(), "");
+    assert.deepEqual(lines, Array.from({ length: 10_000 }, (_, i) => `line ${i + 1}`));
+    await assert.rejects(vm.readProcessOutput(99_999), code("not_found"));
   });
 
   test("stdin streams into a running process; output and exit arrive as events", async () => {

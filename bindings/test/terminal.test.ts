@@ -46,7 +46,7 @@ interface ShellInfo {
 }
 interface GeneratedEvents {
   snapshotChunk: { callId: string; data: Uint8Array };
-  shellData: { shellId: string; data: Uint8Array };
+  shellData: { shellId: string; data: Uint8Array; cursor: number };
   shellExit: ShellExitLike;
 }
 interface ShellActions {
@@ -55,6 +55,10 @@ interface ShellActions {
   resizeShell(shellId: string, cols: number, rows: number): Promise<void>;
   closeShell(shellId: string): Promise<void>;
   waitShell(shellId: string): Promise<ShellExitLike>;
+  readShellOutput(
+    shellId: string,
+    options?: { after?: number },
+  ): Promise<{ chunks: Array<{ cursor: number; data: Uint8Array }>; next: number; running: boolean }>;
 }
 type FakeClient = ShellActions & ClientBase<GeneratedEvents, Record<never, never>>;
 
@@ -89,6 +93,10 @@ function fakeHost(maxMessageBytes = 1 << 20) {
     resizeShell: async (shellId, cols, rows) => void calls.push(["resizeShell", shellId, cols, rows]),
     closeShell: async (shellId) => void calls.push(["closeShell", shellId]),
     waitShell: async (shellId) => (calls.push(["waitShell", shellId]), waits.promise),
+    readShellOutput: async (shellId, options) => {
+      calls.push(["readShellOutput", shellId, options]);
+      return { chunks: [], next: options?.after ?? 0, running: true };
+    },
   };
   const emit = <K extends keyof GeneratedEvents>(event: K, payload: GeneratedEvents[K]) => {
     for (const listener of listeners.get(event) ?? []) (listener as (p: GeneratedEvents[K]) => void)(payload);
@@ -144,16 +152,16 @@ describe("shellEventRouter", () => {
       data: (data) => seen.push(text(data)),
       exit: (exit) => seen.push(`exit ${exit.exitCode}`),
     });
-    router.data({ shellId: "other", data: bytes("x") });
-    router.data({ shellId: "s1", data: bytes("a") });
+    router.data({ shellId: "other", data: bytes("x"), cursor: 1 });
+    router.data({ shellId: "s1", data: bytes("a"), cursor: 1 });
     assert.deepEqual(seen, []);
     router.bind("s1");
     assert.deepEqual(seen, ["a"]);
-    router.data({ shellId: "other", data: bytes("y") });
-    router.data({ shellId: "s1", data: bytes("b") });
+    router.data({ shellId: "other", data: bytes("y"), cursor: 2 });
+    router.data({ shellId: "s1", data: bytes("b"), cursor: 2 });
     router.exit({ shellId: "other", exitCode: 1, signal: null });
     router.exit({ shellId: "s1", exitCode: 0, signal: null });
-    router.data({ shellId: "s1", data: bytes("late") });
+    router.data({ shellId: "s1", data: bytes("late"), cursor: 6 });
     router.exit({ shellId: "s1", exitCode: 9, signal: null });
     assert.deepEqual(seen, ["a", "b", "exit 0"]);
     assert.throws(() => router.bind("s2"), /already bound/);
@@ -162,10 +170,21 @@ describe("shellEventRouter", () => {
   test("an exit before the id is known is replayed", () => {
     const seen: unknown[] = [];
     const router = shellEventRouter({ data: () => seen.push("data"), exit: (exit) => seen.push(exit) });
-    router.data({ shellId: "s1", data: bytes("bye") });
+    router.data({ shellId: "s1", data: bytes("bye"), cursor: 3 });
     router.exit({ shellId: "s1", exitCode: null, signal: "SIGKILL" });
     router.bind("s1");
     assert.deepEqual(seen, ["data", { shellId: "s1", exitCode: null, signal: "SIGKILL" }]);
+  });
+
+  test("bound after a cursor, output the terminal already shows is dropped, held or live", () => {
+    const seen: string[] = [];
+    const router = shellEventRouter({ data: (data) => seen.push(text(data)), exit: () => seen.push("exit") });
+    router.data({ shellId: "s1", data: bytes("ab"), cursor: 2 });
+    router.data({ shellId: "s1", data: bytes("cd"), cursor: 4 });
+    router.bind("s1", 2);
+    router.data({ shellId: "s1", data: bytes("cd"), cursor: 4 });
+    router.data({ shellId: "s1", data: bytes("ef"), cursor: 6 });
+    assert.deepEqual(seen, ["cd", "ef"]);
   });
 });
 
@@ -223,8 +242,8 @@ describe("connectTerminal", () => {
     await tick();
     assert.deepEqual(host.calls, [["openShell", { command: "/bin/bash", env: { A: "1" }, cols: 120, rows: 30 }]]);
     // Output and input before openShell answers are neither lost nor sent early.
-    host.emit("shellData", { shellId: "s1", data: bytes("prompt$ ") });
-    host.emit("shellData", { shellId: "s0", data: bytes("not ours") });
+    host.emit("shellData", { shellId: "s1", data: bytes("prompt$ "), cursor: 100 });
+    host.emit("shellData", { shellId: "s0", data: bytes("not ours"), cursor: 200 });
     term.type("ls");
     host.opens.resolve(info("s1", 120, 30));
     await tick();
@@ -241,7 +260,7 @@ describe("connectTerminal", () => {
     term.resize({ cols: 100, rows: 40 });
     await tick();
     assert.deepEqual(host.calls.at(-1), ["resizeShell", "s1", 100, 40]);
-    host.emit("shellData", { shellId: "s1", data: bytes("total 0\r\n") });
+    host.emit("shellData", { shellId: "s1", data: bytes("total 0\r\n"), cursor: 300 });
     host.emit("shellExit", { shellId: "s1", exitCode: 3, signal: null });
     assert.deepEqual(await done, { exitCode: 3, signal: null });
     assert.deepEqual(term.output, ["prompt$ ", "total 0\r\n"]);
@@ -295,7 +314,7 @@ describe("connectTerminal", () => {
     const host = fakeHost();
     const term = memoryTerminal();
     const done = connectTerminal(host.client, term.side, { command: "true" });
-    host.emit("shellData", { shellId: "s1", data: bytes("bye") });
+    host.emit("shellData", { shellId: "s1", data: bytes("bye"), cursor: 400 });
     host.emit("shellExit", { shellId: "s1", exitCode: 0, signal: null });
     host.opens.resolve(info("s1"));
     assert.deepEqual(await done, { exitCode: 0, signal: null });
@@ -345,10 +364,36 @@ describe("attachTerminal", () => {
     const term = memoryTerminal({ cols: 132, rows: 50 });
     const done = attachTerminal(host.client, "s7", term.side);
     await tick();
-    assert.deepEqual(sorted(host.calls), [["resizeShell", "s7", 132, 50], ["waitShell", "s7"]]);
+    assert.deepEqual(sorted(host.calls), [
+      ["readShellOutput", "s7", { after: 0 }],
+      ["resizeShell", "s7", 132, 50],
+      ["waitShell", "s7"],
+    ]);
     // The shell had already exited, so no exit event comes.
     host.waits.resolve({ shellId: "s7", exitCode: null, signal: "SIGTERM" });
     assert.deepEqual(await done, { exitCode: null, signal: "SIGTERM" });
+  });
+
+  test("shows what the shell's log holds, then live output from where it ended, once", async () => {
+    const host = fakeHost();
+    const pages = [
+      { chunks: [{ cursor: 3, data: bytes("abc") }], next: 3, running: true },
+      { chunks: [{ cursor: 5, data: bytes("de") }], next: 5, running: true },
+      { chunks: [], next: 5, running: true },
+    ];
+    host.client.readShellOutput = async (shellId, options) => {
+      // Output that arrives while the log is read: held, and shown only past the log's end.
+      host.emit("shellData", { shellId, data: bytes("de"), cursor: 5 });
+      assert.equal(options?.after, [0, 3, 5][3 - pages.length]);
+      return pages.shift()!;
+    };
+    const term = memoryTerminal();
+    const done = attachTerminal(host.client, "s1", term.side);
+    await tick();
+    host.emit("shellData", { shellId: "s1", data: bytes("f"), cursor: 6 });
+    assert.deepEqual(term.output, ["abc", "de", "f"]);
+    host.waits.resolve({ shellId: "s1", exitCode: 0, signal: null });
+    await done;
   });
 });
 

@@ -34,7 +34,7 @@ if (new URLSearchParams(location.search).has("token")) {
     onError: (error) => status.error("host", error),
   });
   client.ready.catch((error: unknown) => status.error("connect", error));
-  void runShell(client, term);
+  void runShell(client, term, key ?? "default");
   filePanel(client, status);
   sessionPanel(client, status);
   processPanel(client, status);

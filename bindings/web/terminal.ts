@@ -1,11 +1,14 @@
 /**
- * The terminal panel: xterm.js, sized to its panel, running a shell of the VM. The terminal
- * is `window.term` and how the shell ended is `window.shellEnd` once it has, for tests.
+ * The terminal panel: xterm.js, sized to its panel, running a shell of the VM. The shell
+ * outlives the page: its id is kept in the tab's session storage, so a reload attaches to it
+ * again and shows its recent screen (`attachTerminal` replays the shell's output log) instead
+ * of starting another. The terminal is `window.term` and how the shell ended is
+ * `window.shellEnd` once it has, for tests.
  */
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 
-import { type AgentOsClient, type ShellEnd, connectTerminal, xtermTerminal } from "@agentos/client";
+import { type AgentOsClient, type ShellEnd, attachTerminal, xtermTerminal } from "@agentos/client";
 
 declare global {
   interface Window {
@@ -28,10 +31,19 @@ export function createTerminal(container: HTMLElement): Terminal {
   return term;
 }
 
-/** Runs a shell in `term` until it ends; the client stays open for the other panels. */
-export async function runShell(client: AgentOsClient, term: Terminal): Promise<void> {
+/**
+ * Runs the VM's shell for this tab in `term` until it ends: the one a previous load of the
+ * page opened, while it runs, or a new one. The client stays open for the other panels.
+ */
+export async function runShell(client: AgentOsClient, term: Terminal, key: string): Promise<void> {
+  const slot = `agentos-shell:${key}`;
   try {
-    const end = await connectTerminal(client, xtermTerminal(term));
+    const kept = sessionStorage.getItem(slot);
+    const running = kept !== null && (await client.listShells()).some((shell) => shell.shellId === kept);
+    const shellId = running ? kept : (await client.openShell({ cols: term.cols, rows: term.rows })).shellId;
+    sessionStorage.setItem(slot, shellId);
+    const end = await attachTerminal(client, shellId, xtermTerminal(term));
+    sessionStorage.removeItem(slot);
     window.shellEnd = end;
     term.write(`\r\n[shell exited: ${end.signal ?? `code ${end.exitCode}`}]\r\n`);
   } catch (error) {

@@ -159,6 +159,8 @@ actions!(
     WriteFileFromUpload,
     ListPendingPermissions,
     GetRuntimeHealth,
+    ReadProcessOutput,
+    ReadShellOutput,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -176,6 +176,12 @@ export interface NotesActions {
    */
   stopProcess(pid: number): Promise<ProcessExit>;
   /**
+   * The process's output after a cursor (`processOutput` events carry theirs), from the
+   * last `--vm-output-log-kib` it wrote, both streams in order: how a client that missed
+   * events catches up. Kept for running processes and the last few that ended.
+   */
+  readProcessOutput(pid: number, options?: OutputReadOptions): Promise<OutputPage>;
+  /**
    * The spawned processes, running and recently exited, by pid.
    */
   listProcesses(): Promise<Array<ProcessInfo>>;
@@ -220,6 +226,12 @@ export interface NotesActions {
    * Waits for a shell to end and tells how; answers at once for one that already has.
    */
   waitShell(shellId: string): Promise<ShellExit>;
+  /**
+   * The shell's output after a cursor (`shellData` events carry theirs), from the last
+   * `--vm-output-log-kib` it wrote: what a terminal that reattaches shows first
+   * (`attachTerminal` does).
+   */
+  readShellOutput(shellId: string, options?: OutputReadOptions): Promise<OutputPage>;
   /**
    * Lists the running shells, by id.
    */

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "2c1b677a030e82fb0c36c4aa20427746632214ab72be92209ca58cd9dc35c7e3",
+  hash: "4c95d423254363ef40e0f3c9f35b5b4ea4fd29c1181fc5decb75d2488feabcfd",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -39,6 +39,7 @@ export const contract: RuntimeContract = {
     waitProcess: { arity: 1, callbacks: [] },
     killProcess: { arity: 2, callbacks: [] },
     stopProcess: { arity: 1, callbacks: [] },
+    readProcessOutput: { arity: 2, callbacks: [] },
     listProcesses: { arity: 0, callbacks: [] },
     getProcess: { arity: 1, callbacks: [] },
     allProcesses: { arity: 0, callbacks: [] },
@@ -49,6 +50,7 @@ export const contract: RuntimeContract = {
     resizeShell: { arity: 3, callbacks: [] },
     closeShell: { arity: 1, callbacks: [] },
     waitShell: { arity: 1, callbacks: [] },
+    readShellOutput: { arity: 2, callbacks: [] },
     listShells: { arity: 0, callbacks: [] },
     listAgents: { arity: 0, callbacks: [] },
     createSession: { arity: 2, callbacks: [] },

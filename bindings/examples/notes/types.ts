@@ -415,6 +415,46 @@ state: OsProcessState, };
 export type OsProcessState = "running" | "sleeping" | "diskSleep" | "stopped" | "zombie" | "idle" | "other";
 
 /**
+ * A piece of output and the cursor after it.
+ */
+export type OutputChunk = { cursor: number, 
+/**
+ * For a process: the stream it was written to.
+ */
+stream?: ProcessStream, data: Uint8Array, };
+
+/**
+ * The output after a cursor.
+ */
+export type OutputPage = { chunks: Array<OutputChunk>, 
+/**
+ * The cursor to read after next: the last chunk's, or `after` when there is nothing new.
+ */
+next: number, 
+/**
+ * Bytes after `after` that the log no longer holds (it keeps the newest only).
+ */
+missed: number, 
+/**
+ * Whether the program still runs, so more may come.
+ */
+running: boolean, };
+
+/**
+ * Options of `readProcessOutput` and `readShellOutput`.
+ */
+export type OutputReadOptions = { 
+/**
+ * The cursor of the last output the client has (an event's `cursor`, or a page's
+ * `next`); default 0, the start.
+ */
+after?: number, 
+/**
+ * Most bytes of output in the answer (default and most: what one message holds).
+ */
+maxBytes?: number, };
+
+/**
  * The overlap policy of a job whose run outlasts its interval.
  */
 export type Overlap = "allow" | "skip" | "queue";
@@ -559,7 +599,12 @@ stream: ProcessStream,
 /**
  * The bytes, as written (often but not always UTF-8).
  */
-data: Uint8Array, };
+data: Uint8Array, 
+/**
+ * The cursor after these bytes: `readProcessOutput(pid, { after: cursor })` returns
+ * what came next, for a client that missed events.
+ */
+cursor: number, };
 
 /**
  * Which output stream a chunk came from.
@@ -781,7 +826,12 @@ shellId: string,
 /**
  * The bytes, as the terminal carries them (often but not always UTF-8).
  */
-data: Uint8Array, };
+data: Uint8Array, 
+/**
+ * The cursor after these bytes: `readShellOutput(shellId, { after: cursor })` returns
+ * what came next.
+ */
+cursor: number, };
 
 /**
  * How a shell ended.

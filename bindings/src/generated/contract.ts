@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "912baccd63c8adee5e39088c8c5c90b046311317c6aabf1b143062de1f2168b1",
+  hash: "7c5de43d0fb0a7f8eab7543c3960958edf4d85cef7badac1233830beba1dedf2",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -36,6 +36,7 @@ export const contract: RuntimeContract = {
     waitProcess: { arity: 1, callbacks: [] },
     killProcess: { arity: 2, callbacks: [] },
     stopProcess: { arity: 1, callbacks: [] },
+    readProcessOutput: { arity: 2, callbacks: [] },
     listProcesses: { arity: 0, callbacks: [] },
     getProcess: { arity: 1, callbacks: [] },
     allProcesses: { arity: 0, callbacks: [] },
@@ -46,6 +47,7 @@ export const contract: RuntimeContract = {
     resizeShell: { arity: 3, callbacks: [] },
     closeShell: { arity: 1, callbacks: [] },
     waitShell: { arity: 1, callbacks: [] },
+    readShellOutput: { arity: 2, callbacks: [] },
     listShells: { arity: 0, callbacks: [] },
     listAgents: { arity: 0, callbacks: [] },
     createSession: { arity: 2, callbacks: [] },

@@ -26,6 +26,8 @@ export interface TerminalSide {
 export interface ShellDataLike {
   shellId: string;
   data: Uint8Array;
+  /** The shell's output cursor after `data`. */
+  cursor: number;
 }
 
 /** How a shell ended: the payload of `shellExit` and the result of `waitShell`. */
@@ -53,6 +55,10 @@ export interface ShellAttacher {
   writeShell(shellId: string, data: string | Uint8Array): Promise<void>;
   resizeShell(shellId: string, cols: number, rows: number): Promise<void>;
   waitShell(shellId: string): Promise<ShellExitLike>;
+  readShellOutput(
+    shellId: string,
+    options?: { after?: number },
+  ): Promise<{ chunks: Array<{ cursor: number; data: Uint8Array }>; next: number; running: boolean }>;
 }
 
 /** The part of a client that {@link connectTerminal} uses. */
@@ -91,17 +97,27 @@ export async function connectTerminal<C extends ShellOpener>(
 }
 
 /**
- * Connects the terminal to a shell that is already open, resizing the shell to the terminal,
- * until the shell exits. Output the shell wrote before this call is not replayed.
+ * Connects the terminal to a shell that is already open (one a page opened before it was
+ * reloaded, say), resizing the shell to the terminal, until the shell exits. The terminal
+ * first shows what the shell's output log still holds (`readShellOutput`, the last
+ * `--vm-output-log-kib`), then live output from exactly where that ended: no gap, no repeat.
  */
 export function attachTerminal(client: ShellAttacher, shellId: string, terminal: TerminalSide): Promise<ShellEnd> {
-  return session(client, terminal, async () => ({ shellId }));
+  return session(client, terminal, async () => {
+    let after = 0;
+    for (;;) {
+      const page = await client.readShellOutput(shellId, { after });
+      for (const chunk of page.chunks) terminal.write(chunk.data);
+      if (page.next === after) return { shellId, after };
+      after = page.next;
+    }
+  });
 }
 
 async function session(
   client: ShellAttacher,
   terminal: TerminalSide,
-  open: () => Promise<{ shellId: string } & Partial<TerminalSize>>,
+  open: () => Promise<{ shellId: string; after?: number } & Partial<TerminalSize>>,
 ): Promise<ShellEnd> {
   let finish!: (end: ShellEnd) => void;
   let fail!: (error: unknown) => void;
@@ -145,7 +161,7 @@ async function session(
     // Nothing settles `ended` before this: events are held and input waits until `bind`.
     const opened = await open();
     ({ shellId } = opened);
-    router.bind(shellId);
+    router.bind(shellId, opened.after);
     bound(shellId);
     const size = terminal.size();
     if (size.cols !== opened.cols || size.rows !== opened.rows) send([size]);
@@ -161,21 +177,26 @@ async function session(
 /**
  * Routes shell events to one shell whose id is not known yet: a shell's first output can
  * arrive before `openShell` answers. Events are held until `bind`, which replays those of
- * that shell and drops the rest; after it, other shells' events are ignored, and so is
- * everything after the exit.
+ * that shell and drops the rest, and output up to cursor `after` (what the terminal already
+ * shows); after it, other shells' events are ignored, and so is everything after the exit.
  */
 export function shellEventRouter(handlers: {
   data: (data: Uint8Array) => void;
   exit: (exit: ShellExitLike) => void;
-}): { data(event: ShellDataLike): void; exit(event: ShellExitLike): void; bind(shellId: string): void } {
+}): { data(event: ShellDataLike): void; exit(event: ShellExitLike): void; bind(shellId: string, after?: number): void } {
   type Held = { kind: "data"; event: ShellDataLike } | { kind: "exit"; event: ShellExitLike };
   let held: Held[] = [];
   let shellId: string | undefined;
+  let shown = 0;
   let exited = false;
   const deliver = (item: Held) => {
     if (exited || item.event.shellId !== shellId) return;
-    if (item.kind === "data") handlers.data(item.event.data);
-    else {
+    if (item.kind === "data") {
+      if (item.event.cursor > shown) {
+        shown = item.event.cursor;
+        handlers.data(item.event.data);
+      }
+    } else {
       exited = true;
       handlers.exit(item.event);
     }
@@ -184,9 +205,10 @@ export function shellEventRouter(handlers: {
   return {
     data: (event) => receive({ kind: "data", event }),
     exit: (event) => receive({ kind: "exit", event }),
-    bind(id) {
+    bind(id, after = 0) {
       if (shellId !== undefined) throw new Error(`already bound to shell ${shellId}`);
       shellId = id;
+      shown = after;
       const replay = held;
       held = [];
       replay.forEach(deliver);

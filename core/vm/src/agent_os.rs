@@ -22,7 +22,8 @@ use crate::vm::fs::{
 use crate::vm::health::{self, RuntimeHealth};
 use crate::vm::mount_store::Mounts;
 use crate::vm::process::{
-    OsProcess, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, Processes, SpawnOptions,
+    OsProcess, OutputPage, OutputReadOptions, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput,
+    Processes, SpawnOptions,
 };
 use crate::vm::sandbox::{Sandbox, SandboxInfo};
 use crate::vm::session::{
@@ -52,6 +53,9 @@ pub struct AgentOs {
     pub(crate) answer_limit: u64,
     /// Bytes the VM's uploads not yet restored may hold together.
     pub(crate) max_upload_bytes: u64,
+    /// The most bytes of file or output data one answer carries (`readFileRange`,
+    /// `readProcessOutput`): half the answer limit, room for the envelope and JSON's base64.
+    pub(crate) page_bytes: usize,
     /// When this VM opened, for `getRuntimeHealth`.
     pub(crate) opened_at: std::time::Instant,
 }
@@ -126,7 +130,7 @@ impl AgentOs {
         offset: SafeU64,
         length: SafeU64,
     ) -> Result<FileRange, ActorError> {
-        let length = length.get().min(self.answer_limit / 2);
+        let length = length.get().min(self.page_bytes as u64);
         off_runtime(|| self.fs.read_range(&path, offset.get(), length))
     }
 
@@ -340,6 +344,19 @@ impl AgentOs {
         self.processes.stop(pid).await
     }
 
+    /// The process's output after a cursor (`processOutput` events carry theirs), from the
+    /// last `--vm-output-log-kib` it wrote, both streams in order: how a client that missed
+    /// events catches up. Kept for running processes and the last few that ended.
+    #[action]
+    pub fn read_process_output(
+        &self,
+        pid: u32,
+        options: Option<OutputReadOptions>,
+    ) -> Result<OutputPage, ActorError> {
+        self.processes
+            .read_output(pid, options.unwrap_or_default(), self.page_bytes)
+    }
+
     /// The spawned processes, running and recently exited, by pid.
     #[action]
     pub fn list_processes(&self) -> Vec<ProcessInfo> {
@@ -408,6 +425,19 @@ impl AgentOs {
     #[action]
     pub async fn wait_shell(&self, shell_id: String) -> Result<ShellExit, ActorError> {
         self.shells.wait(&shell_id).await
+    }
+
+    /// The shell's output after a cursor (`shellData` events carry theirs), from the last
+    /// `--vm-output-log-kib` it wrote: what a terminal that reattaches shows first
+    /// (`attachTerminal` does).
+    #[action]
+    pub fn read_shell_output(
+        &self,
+        shell_id: String,
+        options: Option<OutputReadOptions>,
+    ) -> Result<OutputPage, ActorError> {
+        self.shells
+            .read_output(&shell_id, options.unwrap_or_default(), self.page_bytes)
     }
 
     /// Lists the running shells, by id.

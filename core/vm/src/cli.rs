@@ -57,6 +57,9 @@ pub struct VmArgs {
     /// Most bytes one VM's uploads may hold before they are restored, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = VmQuotas::default().max_upload_bytes >> 20)]
     pub vm_max_upload_mib: u64,
+    /// Output each process and shell keeps for clients that reconnect, in KiB.
+    #[arg(long, value_name = "KIB", default_value_t = VmQuotas::default().output_log_bytes >> 10)]
+    pub vm_output_log_kib: usize,
     /// An agent `createSession` can start, as `id=command [args…]` (split on spaces);
     /// repeat for more. An absolute command is bound read-only into the sandbox.
     #[arg(long = "agent", value_name = "ID=COMMAND")]
@@ -138,6 +141,7 @@ impl VmArgs {
                 max_shells: self.vm_max_shells,
                 max_processes: self.vm_max_processes,
                 max_upload_bytes: self.vm_max_upload_mib << 20,
+                output_log_bytes: self.vm_output_log_kib << 10,
             },
             agents: agent_registry(&self.agents, self.agents_file.as_deref())?,
             state_store: Some(state_store),
@@ -334,6 +338,7 @@ mod tests {
             vm_max_shells: 1,
             vm_max_processes: 1,
             vm_max_upload_mib: 1,
+            vm_output_log_kib: 1,
             agents: agents.iter().map(|s| (*s).to_owned()).collect(),
             agents_file: None,
             host_paths: Box::default(),

@@ -6,6 +6,7 @@
 
 mod group;
 mod launcher;
+pub(in crate::vm) mod output_log;
 pub(in crate::vm) mod procfs;
 pub(in crate::vm) mod pty;
 pub(in crate::vm) mod signal;

@@ -60,6 +60,9 @@ pub struct VmQuotas {
     pub max_processes: usize,
     /// Bytes the VM's uploads not yet restored may hold together (on the host's disk).
     pub max_upload_bytes: u64,
+    /// Bytes of output each process and shell keeps for clients that reconnect
+    /// (`readProcessOutput`, `readShellOutput`), in memory.
+    pub output_log_bytes: usize,
 }
 
 impl Default for VmQuotas {
@@ -68,6 +71,7 @@ impl Default for VmQuotas {
             max_shells: 64,
             max_processes: 256,
             max_upload_bytes: 1 << 30,
+            output_log_bytes: 256 << 10,
         }
     }
 }

@@ -118,14 +118,23 @@ impl AgentOs {
             mounts,
             sandbox,
             exec,
-            processes: Processes::new(launcher.clone(), config.quotas.max_processes),
-            shells: Shells::new(launcher, config.quotas.max_shells),
+            processes: Processes::new(
+                launcher.clone(),
+                config.quotas.max_processes,
+                config.quotas.output_log_bytes,
+            ),
+            shells: Shells::new(
+                launcher,
+                config.quotas.max_shells,
+                config.quotas.output_log_bytes,
+            ),
             sessions,
             toolkits,
             cron,
             events,
             answer_limit,
             max_upload_bytes: config.quotas.max_upload_bytes,
+            page_bytes: usize::try_from(answer_limit / 2).unwrap_or(usize::MAX),
             opened_at: std::time::Instant::now(),
         })
     }

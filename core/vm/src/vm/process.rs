@@ -17,6 +17,9 @@ use futures_util::Stream;
 use nix::sys::signal::Signal;
 use tokio::io::AsyncWriteExt;
 
+use super::child::output_log::OutputLogs;
+/// What `readProcessOutput` and `readShellOutput` take and give.
+pub use super::child::output_log::{OutputChunk, OutputPage, OutputReadOptions};
 use super::child::pty::Pty;
 use super::child::signal::parse_signal;
 use super::child::{
@@ -37,6 +40,7 @@ const EOF_CHAR: u8 = 0x04;
 pub struct Processes {
     launcher: Launcher,
     table: Table<Live, Exited>,
+    logs: Arc<OutputLogs>,
 }
 
 struct Live {
@@ -119,12 +123,31 @@ impl Io {
 }
 
 impl Processes {
-    /// A table whose processes start through `launcher`, at most `max_running` at once.
-    pub(crate) fn new(launcher: Launcher, max_running: usize) -> Self {
+    /// A table whose processes start through `launcher`, at most `max_running` at once, each
+    /// keeping its last `log_bytes` of output for `read_output`.
+    pub(crate) fn new(launcher: Launcher, max_running: usize, log_bytes: usize) -> Self {
         Self {
             launcher,
             table: Table::new("processes", max_running),
+            logs: Arc::new(OutputLogs::new(log_bytes)),
         }
+    }
+
+    /// The process's output after `options.after`, at most `limit` bytes of it (and at most
+    /// `options.maxBytes`), from its log.
+    pub fn read_output(
+        &self,
+        pid: u32,
+        options: OutputReadOptions,
+        limit: usize,
+    ) -> Result<OutputPage, ActorError> {
+        let log = self.logs.get(u64::from(pid)).ok_or_else(|| {
+            ActorError::not_found(format!(
+                "no output of process {pid}: no such process, or one that ended too long ago"
+            ))
+        })?;
+        let max = options.max_bytes.map_or(limit, |m| (m as usize).min(limit));
+        Ok(log.read(options.after.map_or(0, |a| a.get()), max))
     }
 
     /// Starts `command` (the argv as the VM sees it) in the VM's sandbox as its next process.
@@ -185,16 +208,21 @@ impl Processes {
             .timeout
             .map(|ms| Duration::from_millis(u64::from(ms)));
         let running = info.clone();
+        let log = self.logs.start(u64::from(info.pid));
+        let logs = self.logs.clone();
         tokio::spawn(async move {
             let pid = running.pid;
             let run = supervise::run(process, group, io.output, stop, timeout, |stream, data| {
+                let cursor = log.append(Some(stream), &data);
                 on_output(ProcessOutput {
                     pid,
                     stream,
                     data: Bytes(data),
+                    cursor,
                 });
             });
             let ended = alongside(run, feed).await;
+            logs.end(u64::from(pid), &log);
             let exit = ProcessExit {
                 pid,
                 exit_code: ended.exit_code,

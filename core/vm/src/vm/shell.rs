@@ -11,8 +11,10 @@ use std::sync::Arc;
 use nix::sys::signal::Signal;
 use tokio::io::AsyncWriteExt;
 
+use super::child::output_log::OutputLogs;
 use super::child::pty::pty_error;
 use super::child::{Entry, Found, Group, Launcher, PtySize, Started, Table, chunks, supervise};
+use super::process::{OutputPage, OutputReadOptions};
 use crate::runtime::{ActorError, Bytes};
 pub use types::{ShellData, ShellExit, ShellInfo, ShellOptions};
 
@@ -22,6 +24,7 @@ pub use types::{ShellData, ShellExit, ShellInfo, ShellOptions};
 pub struct Shells {
     launcher: Launcher,
     table: Table<Live, ShellExit>,
+    logs: Arc<OutputLogs>,
 }
 
 struct Live {
@@ -35,11 +38,27 @@ struct Live {
 
 impl Shells {
     /// A registry whose shells start through `launcher`, at most `max_running` at once.
-    pub(crate) fn new(launcher: Launcher, max_running: usize) -> Self {
+    pub(crate) fn new(launcher: Launcher, max_running: usize, log_bytes: usize) -> Self {
         Self {
             launcher,
             table: Table::new("shells", max_running),
+            logs: Arc::new(OutputLogs::new(log_bytes)),
         }
+    }
+
+    /// The shell's output after `options.after`, at most `limit` bytes of it (and at most
+    /// `options.maxBytes`), from its log: what a terminal that reattaches shows first.
+    pub fn read_output(
+        &self,
+        shell_id: &str,
+        options: OutputReadOptions,
+        limit: usize,
+    ) -> Result<OutputPage, ActorError> {
+        let log = parse_id(shell_id)
+            .and_then(|number| self.logs.get(number))
+            .ok_or_else(|| unknown(shell_id))?;
+        let max = options.max_bytes.map_or(limit, |m| (m as usize).min(limit));
+        Ok(log.read(options.after.map_or(0, |a| a.get()), max))
     }
 
     /// Starts the shell `options` describe in the VM's sandbox, on a new PTY. `on_data` gets
@@ -80,15 +99,20 @@ impl Shells {
             Ok((live, info))
         })?;
         let shell_id = info.shell_id.clone();
+        let number = parse_id(&shell_id).unwrap_or_default();
+        let (log, logs) = (self.logs.start(number), self.logs.clone());
         tokio::spawn(async move {
             let output = chunks((), io.output);
             let exit = supervise::run(process, group, output, stop, None, |(), chunk| {
+                let cursor = log.append(None, &chunk);
                 on_data(ShellData {
                     shell_id: shell_id.clone(),
                     data: Bytes(chunk),
+                    cursor,
                 });
             })
             .await;
+            logs.end(number, &log);
             let exit = ShellExit {
                 shell_id,
                 exit_code: exit.exit_code,

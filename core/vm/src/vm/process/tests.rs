@@ -33,7 +33,7 @@ impl Vm {
         let launcher = launcher(mode, root.path());
         Self {
             root,
-            processes: Processes::new(launcher, usize::MAX),
+            processes: Processes::new(launcher, usize::MAX, 1 << 20),
         }
     }
 

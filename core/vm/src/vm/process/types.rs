@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::runtime::Bytes;
+use crate::runtime::{Bytes, SafeU64};
 use crate::vm::child::pty::{self, PtySize};
 use crate::vm::fs::FileContent;
 
@@ -108,6 +108,9 @@ pub struct ProcessOutput {
     pub stream: ProcessStream,
     /// The bytes, as written (often but not always UTF-8).
     pub data: Bytes,
+    /// The cursor after these bytes: `readProcessOutput(pid, { after: cursor })` returns
+    /// what came next, for a client that missed events.
+    pub cursor: SafeU64,
 }
 
 /// How a spawned process ended; reported once, after its last output.

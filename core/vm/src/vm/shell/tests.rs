@@ -32,7 +32,7 @@ impl Vm {
         let launcher = launcher(SandboxMode::Bubblewrap, root.path());
         Self {
             root,
-            shells: Shells::new(launcher, usize::MAX),
+            shells: Shells::new(launcher, usize::MAX, 1 << 20),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::runtime::Bytes;
+use crate::runtime::{Bytes, SafeU64};
 use crate::vm::child::pty::{self, PtySize};
 
 /// The program a shell runs unless the caller names one.
@@ -75,6 +75,9 @@ pub struct ShellData {
     pub shell_id: String,
     /// The bytes, as the terminal carries them (often but not always UTF-8).
     pub data: Bytes,
+    /// The cursor after these bytes: `readShellOutput(shellId, { after: cursor })` returns
+    /// what came next.
+    pub cursor: SafeU64,
 }
 
 /// How a shell ended.
