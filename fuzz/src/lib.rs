@@ -161,6 +161,8 @@ actions!(
     GetRuntimeHealth,
     ReadProcessOutput,
     ReadShellOutput,
+    WatchFs,
+    UnwatchFs,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

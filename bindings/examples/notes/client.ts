@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -92,6 +92,16 @@ export interface NotesActions {
    * Moves a file or directory, across mounts too.
    */
   move(from: string, to: string): Promise<void>;
+  /**
+   * Reports changes under `path` (with `recursive`, everything below it) as `fsChanged`
+   * events, whoever makes them (actions, processes, agents), batched every 100 ms and
+   * bounded: too many at once is one event with `overflow: true`. At most 64 watches.
+   */
+  watchFs(path: string, options?: WatchOptions): Promise<WatchInfo>;
+  /**
+   * Stops a watch.
+   */
+  unwatchFs(watchId: string): Promise<void>;
   /**
    * Deletes a file, or a directory (non-empty ones only with `recursive`).
    */
@@ -437,6 +447,10 @@ export interface NotesEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   permissionResolved: PermissionResolved;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  fsChanged: FsChanged;
   /**
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */

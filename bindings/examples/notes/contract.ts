@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "4c95d423254363ef40e0f3c9f35b5b4ea4fd29c1181fc5decb75d2488feabcfd",
+  hash: "e3cef00e6a0bc89a5c3cc3a51a83e0aba9ad50885e6e988994f00a501af9396f",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -25,6 +25,8 @@ export const contract: RuntimeContract = {
     stat: { arity: 1, callbacks: [] },
     exists: { arity: 1, callbacks: [] },
     move: { arity: 2, callbacks: [] },
+    watchFs: { arity: 2, callbacks: [] },
+    unwatchFs: { arity: 1, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
     deleteFile: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },

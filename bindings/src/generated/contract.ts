@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "7c5de43d0fb0a7f8eab7543c3960958edf4d85cef7badac1233830beba1dedf2",
+  hash: "a18464ab13f5bcc60a130ea1ed6a8713c713c8e2b3afc6e9fd280dbd778cef56",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -22,6 +22,8 @@ export const contract: RuntimeContract = {
     stat: { arity: 1, callbacks: [] },
     exists: { arity: 1, callbacks: [] },
     move: { arity: 2, callbacks: [] },
+    watchFs: { arity: 2, callbacks: [] },
+    unwatchFs: { arity: 1, callbacks: [] },
     delete: { arity: 2, callbacks: [] },
     deleteFile: { arity: 2, callbacks: [] },
     snapshotRootFilesystem: { arity: 1, callbacks: [{ option: "onSnapshotChunk", event: "snapshotChunk" }] },

@@ -307,6 +307,19 @@ modifiedMs: number,
  */
 readOnly: boolean, };
 
+/**
+ * What changed under a watch during one batch.
+ */
+export type FsChanged = { watchId: string, 
+/**
+ * VM paths created, written, removed or renamed, each once, sorted.
+ */
+paths: Array<string>, 
+/**
+ * Changes were lost (too many at once): re-read what the watch covers.
+ */
+overflow: boolean, };
+
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
 /**
@@ -1045,6 +1058,28 @@ memoryMaxMib: number,
  * CPU share relative to other VMs: 100 is an equal share (1–10000).
  */
 cpuWeight: number, };
+
+/**
+ * A watch `watchFs` set up.
+ */
+export type WatchInfo = { 
+/**
+ * Pass it to `unwatchFs`; `fsChanged` events carry it.
+ */
+watchId: string, 
+/**
+ * The VM path watched.
+ */
+path: string, };
+
+/**
+ * Options of `watchFs`.
+ */
+export type WatchOptions = { 
+/**
+ * Watch everything below a directory, not only its entries (default false).
+ */
+recursive?: boolean, };
 
 /**
  * One file to write in a batch.

@@ -33,6 +33,7 @@ use crate::vm::session::{
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits};
+use crate::vm::watch::{FsChanged, WatchInfo, WatchOptions, Watches};
 use serde_json::Value as Json;
 
 /// One VM: its own root directory, a mount table, a process sandbox, a process table,
@@ -56,6 +57,7 @@ pub struct AgentOs {
     /// The most bytes of file or output data one answer carries (`readFileRange`,
     /// `readProcessOutput`): half the answer limit, room for the envelope and JSON's base64.
     pub(crate) page_bytes: usize,
+    pub(crate) watches: Watches,
     /// When this VM opened, for `getRuntimeHealth`.
     pub(crate) opened_at: std::time::Instant,
 }
@@ -70,6 +72,7 @@ pub struct AgentOs {
         sessionEvent = SessionEvent,
         permissionRequest = PermissionRequest,
         permissionResolved = PermissionResolved,
+        fsChanged = FsChanged,
         agentStderr = AgentStderr,
         agentExit = AgentExitEvent,
         cronEvent = CronEvent,
@@ -204,6 +207,25 @@ impl AgentOs {
     #[action(name = "move")]
     pub fn move_path(&self, from: String, to: String) -> Result<(), ActorError> {
         off_runtime(|| self.fs.rename(&from, &to))
+    }
+
+    /// Reports changes under `path` (with `recursive`, everything below it) as `fsChanged`
+    /// events, whoever makes them (actions, processes, agents), batched every 100 ms and
+    /// bounded: too many at once is one event with `overflow: true`. At most 64 watches.
+    #[action]
+    pub fn watch_fs(
+        &self,
+        path: String,
+        options: Option<WatchOptions>,
+    ) -> Result<WatchInfo, ActorError> {
+        self.watches
+            .watch(&self.fs, &path, options.unwrap_or_default())
+    }
+
+    /// Stops a watch.
+    #[action]
+    pub fn unwatch_fs(&self, watch_id: String) -> Result<(), ActorError> {
+        self.watches.unwatch(&watch_id)
     }
 
     /// Deletes a file, or a directory (non-empty ones only with `recursive`).

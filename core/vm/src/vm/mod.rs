@@ -19,6 +19,7 @@ pub mod session;
 pub mod shell;
 pub mod store;
 pub mod toolkit;
+pub mod watch;
 
 #[cfg(test)]
 mod test_support;

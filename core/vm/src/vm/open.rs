@@ -21,6 +21,7 @@ use super::session::{
 use super::shell::Shells;
 use super::store::Store;
 use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
+use super::watch::{self, FsChanged, Watches};
 use crate::agent_os::{AgentOs, AgentOsEvents};
 use crate::runtime::instance::Lifecycle;
 use crate::runtime::{ActorError, ActorEvents};
@@ -131,6 +132,7 @@ impl AgentOs {
             sessions,
             toolkits,
             cron,
+            watches: Watches::new(Arc::new(events.clone())),
             events,
             answer_limit,
             max_upload_bytes: config.quotas.max_upload_bytes,
@@ -167,6 +169,13 @@ impl ClientTools for AgentOsEvents {
         timeout: Duration,
     ) -> Result<ToolCallResult, ActorError> {
         AgentOsEvents::tool_call(self, request, timeout).await
+    }
+}
+
+/// What changed under a watch becomes an `fsChanged` event.
+impl watch::Listener for AgentOsEvents {
+    fn fs_changed(&self, event: &FsChanged) {
+        AgentOsEvents::fs_changed(self, event);
     }
 }
 

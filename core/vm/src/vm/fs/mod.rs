@@ -457,6 +457,27 @@ impl Filesystem {
         self.table.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The host directory or file that holds VM path `path`, checked to be inside its
+    /// storage's directory with every symlink resolved (so that watching it watches nothing
+    /// of the host's), for inotify. An overlay mount has no single host directory.
+    pub(crate) fn host_path(&self, path: &VmPath) -> Result<PathBuf, ActorError> {
+        let resolved = self.resolve(path);
+        let base = resolved.storage.host_dir().ok_or_else(|| {
+            ActorError::unsupported(format!(
+                "{path} is on an overlay mount, which cannot be watched yet"
+            ))
+        })?;
+        let base = std::fs::canonicalize(base).map_err(|err| fs_error(&err, path))?;
+        let host =
+            std::fs::canonicalize(base.join(&resolved.rel)).map_err(|err| fs_error(&err, path))?;
+        if !host.starts_with(&base) {
+            return Err(ActorError::path_escape(format!(
+                "{path} leads outside the VM through a symlink"
+            )));
+        }
+        Ok(host)
+    }
+
     fn resolve(&self, path: &VmPath) -> Resolved {
         self.table().resolve(path)
     }
