@@ -54,14 +54,16 @@ describe(
         await page.waitForSelector('#file-view[data-path="/from-page.txt"]', WAIT);
         assert.equal(await page.textContent("#file-view"), "written by the page");
 
-        // Only polling can show these: the page did nothing to learn of them.
+        // The page did nothing to learn of these; its watch (fsChanged) shows them within 2 s,
+        // which its fallback poll, every 5 s, mostly would not.
+        const EVENT = { timeout: 2_000 };
         await vm.writeFile("/from-node.txt", "written by Node");
         await vm.mkdir("/notes");
-        await page.waitForSelector('#file-tree [data-path="/from-node.txt"]', WAIT);
+        await page.waitForSelector('#file-tree [data-path="/from-node.txt"]', EVENT);
         // A directory is read when opened, and read again while open.
         await page.click('[data-path="/notes"][data-kind="directory"] > button', WAIT);
         await vm.writeFile("/notes/later.txt", "after the directory was opened");
-        await page.waitForSelector('[data-path="/notes"] [data-path="/notes/later.txt"]', WAIT);
+        await page.waitForSelector('[data-path="/notes"] [data-path="/notes/later.txt"]', EVENT);
       } finally {
         await screenshot(page, "console-files.png");
       }

@@ -1,7 +1,8 @@
 /**
  * The file panel: the VM's tree from `/`, a viewer for the file clicked, and a form that
- * writes a file. Directories are read when opened; filesystem events do not exist yet, so
- * every open directory is read again each second. Rows are kept by path across refreshes,
+ * writes a file. Directories are read when opened, and again when a `fsChanged` event of the
+ * page's watch on `/` names something in them (all open ones on an overflow). A watch does not
+ * see into mounts, so every open directory is also read again every few seconds. Rows are kept by path across refreshes,
  * so open directories stay open and a click never lands on a row that was just replaced.
  * Each row is `li[data-path][data-kind]`, its button the entry's name.
  */
@@ -10,6 +11,9 @@ import { type AgentOsClient, type DirEntry, isActorError } from "@agentos/client
 import { byId, element } from "./dom.js";
 import { poll } from "./poll.js";
 import type { Status } from "./status.js";
+
+/** How often open directories are read again, for what the watch does not see (mounts). */
+const POLL_MS = 5000;
 
 /** How much of a file the viewer shows; the rest is left out, with a note. */
 const VIEW_LIMIT = 64 * 1024;
@@ -28,9 +32,20 @@ export function filePanel(client: AgentOsClient, status: Status): void {
     async () => {
       await Promise.all([...open.keys()].map(refreshDirectory));
     },
-    1000,
+    POLL_MS,
     (error) => status.error("files", error),
   );
+  client
+    .watchFs("/", { recursive: true })
+    .then(({ watchId }) =>
+      client.on("fsChanged", (event) => {
+        if (event.watchId !== watchId) return;
+        const parents = event.paths.map((path) => path.slice(0, path.lastIndexOf("/")) || "/");
+        const stale = event.overflow ? [...open.keys()] : [...new Set(parents)].filter((dir) => open.has(dir));
+        for (const dir of stale) refreshDirectory(dir).catch((error: unknown) => status.error("files", error));
+      }),
+    )
+    .catch((error: unknown) => status.error("watchFs /", error));
 
   async function refreshDirectory(path: string): Promise<void> {
     let entries: DirEntry[];
