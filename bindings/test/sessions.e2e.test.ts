@@ -280,7 +280,18 @@ describeOnEachHost("sessions", { args: agents }, (host) => {
     const capabilities = (await vm.getSessionCapabilities(id)) as { mcpCapabilities: { http: boolean } };
     assert.equal(capabilities.mcpCapabilities.http, true);
     assert.deepEqual(await vm.getSessionAgentInfo(id), { name: "agentos-builtin-agent", version: "0.1.0" });
+    assert.deepEqual(await vm.getSession(id), {
+      sessionId: id,
+      agentType: "test",
+      cwd: "/",
+      live: true,
+      capabilities: await vm.getSessionCapabilities(id),
+      agentInfo: { name: "agentos-builtin-agent", version: "0.1.0" },
+    });
     await vm.closeSession(id);
+    // Still on record, without what only a running agent can say.
+    assert.deepEqual(await vm.getSession(id), { sessionId: id, agentType: "test", cwd: "/", live: false });
+    await assert.rejects(vm.getSession("nope"), isError("not_found"));
   });
 
   test("rawSessionSend and rawSend return the raw JSON-RPC result or a typed agent_error", async () => {

@@ -163,6 +163,7 @@ actions!(
     ReadShellOutput,
     WatchFs,
     UnwatchFs,
+    GetSession,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

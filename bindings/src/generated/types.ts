@@ -815,6 +815,24 @@ additionalInstructions?: string,
 skipOsInstructions?: boolean, };
 
 /**
+ * A session, live or on record: `getSession`.
+ */
+export type SessionRecord = { sessionId: string, agentType: string, cwd: string, 
+/**
+ * Whether its agent still runs.
+ */
+live: boolean, 
+/**
+ * The agent's capabilities (`initialize`'s `agentCapabilities`), while it runs.
+ */
+capabilities?: JsonValue, 
+/**
+ * The agent's name and version (`initialize`'s `agentInfo`), while it runs and if it
+ * gave them.
+ */
+agentInfo?: JsonValue, };
+
+/**
  * Output of a shell: what its programs wrote to the terminal, echo included.
  */
 export type ShellData = { 

@@ -29,7 +29,7 @@ use crate::vm::sandbox::{Sandbox, SandboxInfo};
 use crate::vm::session::{
     AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest, PermissionResolved,
     PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
-    SessionOptions, Sessions,
+    SessionOptions, SessionRecord, Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits};
@@ -650,6 +650,13 @@ impl AgentOs {
         self.sessions
             .set_config_option(&session_id, None, Some("thought_level"), level)
             .await
+    }
+
+    /// A session, live or on record: its agent type and cwd, whether its agent runs, and
+    /// while it does the agent's capabilities and info.
+    #[action]
+    pub fn get_session(&self, session_id: String) -> Result<SessionRecord, ActorError> {
+        self.sessions.record(&session_id)
     }
 
     /// The agent's capabilities (`initialize`'s `agentCapabilities`).

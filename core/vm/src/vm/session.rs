@@ -31,7 +31,7 @@ pub use types::{
     AgentConfig, AgentExit, AgentExitEvent, AgentExitRecord, AgentInfo, AgentStderr,
     PermissionOutcome, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession,
     PromptInput, PromptResult, SessionEndReason, SessionEvent, SessionEventsOptions, SessionInfo,
-    SessionOptions,
+    SessionOptions, SessionRecord,
 };
 
 /// What every session's agent is told first, unless `skipOsInstructions`.
@@ -513,6 +513,35 @@ impl Sessions {
             .conn
             .set_config_option(config_id, category, value)
             .await
+    }
+
+    /// A live session with its agent's capabilities and info, or one on record that ended.
+    pub fn record(&self, session_id: &str) -> Result<SessionRecord, ActorError> {
+        if let Some(live) = lock(&self.live).get(session_id).cloned() {
+            let started = &live.conn.started;
+            return Ok(SessionRecord {
+                session_id: live.info.session_id.clone(),
+                agent_type: live.info.agent_type.clone(),
+                cwd: live.info.cwd.clone(),
+                live: true,
+                capabilities: Some(started.capabilities.clone()),
+                agent_info: (!started.agent_info.is_null()).then(|| started.agent_info.clone()),
+            });
+        }
+        let ended = self
+            .log
+            .sessions()?
+            .into_iter()
+            .find(|s| s.session_id == session_id)
+            .ok_or_else(|| unknown(session_id))?;
+        Ok(SessionRecord {
+            session_id: ended.session_id,
+            agent_type: ended.agent_type,
+            cwd: ended.cwd,
+            live: false,
+            capabilities: None,
+            agent_info: None,
+        })
     }
 
     pub fn capabilities(&self, session_id: &str) -> Result<Json, ActorError> {

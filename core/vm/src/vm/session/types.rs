@@ -127,6 +127,24 @@ pub struct PermissionRequest {
     pub request: Json,
 }
 
+/// A session, live or on record: `getSession`.
+#[serde_with::skip_serializing_none]
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub agent_type: String,
+    pub cwd: String,
+    /// Whether its agent still runs.
+    pub live: bool,
+    /// The agent's capabilities (`initialize`'s `agentCapabilities`), while it runs.
+    pub capabilities: Option<Json>,
+    /// The agent's name and version (`initialize`'s `agentInfo`), while it runs and if it
+    /// gave them.
+    pub agent_info: Option<Json>,
+}
+
 /// How a permission request ended.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
