@@ -437,4 +437,45 @@ describe("session events across an embedded host restart", () => {
       await host.stop();
     }
   });
+
+  test("resumeSession loads a session again after a restart, or starts anew with an agent that cannot", async () => {
+    const agents = ["--agent", `test=${TEST_AGENT}`, "--agent", `noload=${TEST_AGENT} --no-load-session`];
+    let host = await startHost(agents);
+    let vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "resume" }));
+    try {
+      const loads = await vm.createSession("test", quiet);
+      const cannot = await vm.createSession("noload", quiet);
+      for (const id of [loads.sessionId, cannot.sessionId]) await vm.prompt(id, "remember apples");
+      vm.close();
+      // Stopped with the sessions live: they end `hostStopped`.
+      await host.stop({ keepData: true });
+      host = await startHost(agents, host.dataDir);
+      vm = createAgentOsClient(webSocketTransport({ url: host.url, token: host.token, key: "resume" }));
+      assert.equal((await vm.getSession(loads.sessionId)).live, false);
+
+      const events = record(vm, "sessionEvent");
+      assert.deepEqual(await vm.resumeSession(loads.sessionId), { sessionId: loads.sessionId, mode: "native" });
+      // The agent replayed the conversation it kept (its history, in the VM's home) as events,
+      // numbered on from the session's last.
+      await eventually(() => (events.seen.some((e) => e.sessionId === loads.sessionId) ? true : undefined), "the replay");
+      const replayed = await vm.getSessionEvents(loads.sessionId);
+      assert.deepEqual(texts(replayed), ["echo: remember apples", "history: remember apples"]);
+      assert.deepEqual(replayed.map((e) => e.seq), [1, 2]);
+      assert.equal((await vm.getSession(loads.sessionId)).live, true);
+      assert.equal((await vm.prompt(loads.sessionId, "and pears")).text, "echo: and pears");
+      await assert.rejects(vm.resumeSession(loads.sessionId), isError("invalid_input"));
+
+      // A new conversation: the VM's instructions go first again.
+      assert.deepEqual(await vm.resumeSession(cannot.sessionId), { sessionId: cannot.sessionId, mode: "fallback" });
+      assert.match((await vm.prompt(cannot.sessionId, "hello again")).text, /^echo: You are running in an agentOS VM[^]*hello again$/);
+      const after = texts(await vm.getSessionEvents(cannot.sessionId));
+      assert.equal(after.length, 2);
+      assert.equal(after[0], "echo: remember apples");
+      await assert.rejects(vm.resumeSession("nope"), isError("not_found"));
+      events.stop();
+    } finally {
+      vm.close();
+      await host.stop();
+    }
+  });
 });

@@ -17,7 +17,7 @@ closeSession destroySession getSessionEvents listPersistedSessions listSessions 
 getSessionModes getSessionConfigOptions setSessionConfigOption setSessionModel
 setSessionThoughtLevel getSessionCapabilities getSessionAgentInfo rawSessionSend rawSend
 scheduleCron listCronJobs cancelCronJob registerToolkit listToolkits unregisterToolkit
-restoreRootFilesystem respondToolCall checkpoint readFileRange writeFileFromUpload listPendingPermissions getRuntimeHealth readProcessOutput readShellOutput watchFs unwatchFs getSession""".split()
+restoreRootFilesystem respondToolCall checkpoint readFileRange writeFileFromUpload listPendingPermissions getRuntimeHealth readProcessOutput readShellOutput watchFs unwatchFs getSession resumeSession""".split()
 
 
 class B(bytes):

@@ -164,6 +164,7 @@ actions!(
     WatchFs,
     UnwatchFs,
     GetSession,
+    ResumeSession,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, ResumedSession, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -345,6 +345,13 @@ export interface NotesActions {
    * config options.
    */
   setSessionThoughtLevel(sessionId: string, level: string): Promise<JsonValue>;
+  /**
+   * Starts a session on record whose agent has ended (the host or actor restarted, say)
+   * again, under the same id, its events going on from the last: `native` when the agent
+   * loaded it (ACP `session/load`, for agents that advertise `loadSession`; it replays the
+   * conversation as session events), `fallback` when it started a new conversation.
+   */
+  resumeSession(sessionId: string): Promise<ResumedSession>;
   /**
    * A session, live or on record: its agent type and cwd, whether its agent runs, and
    * while it does the agent's capabilities and info.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "f97767e3dde52e2d0e2ac7e3c7668d5de9bb9d298481f6382dea0b0b6c40b8dd",
+  hash: "958ca9597843b3f9268c5ab44468f28ec120a506fca41628c1535b06407916a3",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -74,6 +74,7 @@ export const contract: RuntimeContract = {
     setSessionConfigOption: { arity: 3, callbacks: [] },
     setSessionModel: { arity: 2, callbacks: [] },
     setSessionThoughtLevel: { arity: 2, callbacks: [] },
+    resumeSession: { arity: 1, callbacks: [] },
     getSession: { arity: 1, callbacks: [] },
     getSessionCapabilities: { arity: 1, callbacks: [] },
     getSessionAgentInfo: { arity: 1, callbacks: [] },

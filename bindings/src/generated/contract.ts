@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "83f303b71b5e723d158cc95677fc9cc35d756dc001df2a306358de0b337a3bf1",
+  hash: "f4f9ae266bc88061c944d43dadde9cfcb35c34de394774ce829850bc72e4b343",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -71,6 +71,7 @@ export const contract: RuntimeContract = {
     setSessionConfigOption: { arity: 3, callbacks: [] },
     setSessionModel: { arity: 2, callbacks: [] },
     setSessionThoughtLevel: { arity: 2, callbacks: [] },
+    resumeSession: { arity: 1, callbacks: [] },
     getSession: { arity: 1, callbacks: [] },
     getSessionCapabilities: { arity: 1, callbacks: [] },
     getSessionAgentInfo: { arity: 1, callbacks: [] },

@@ -672,6 +672,16 @@ maxDepth?: number,
 exclude?: Array<string>, };
 
 /**
+ * How `resumeSession` brought a session back.
+ */
+export type ResumeMode = "native" | "fallback";
+
+/**
+ * What `resumeSession` did.
+ */
+export type ResumedSession = { sessionId: string, mode: ResumeMode, };
+
+/**
  * A VM's health.
  */
 export type RuntimeHealth = { 

@@ -16,6 +16,11 @@
 //! - `tool <name> <json input>`: launches the first stdio MCP server `session/new` received,
 //!   calls tool `<name>` with an MCP client (rmcp), chunk = `tool result: <text>` or
 //!   `tool error: <text>`; `tools`: lists that server's tools, chunk = `tools: <JSON>`.
+//!
+//! It keeps each session's prompts in `$HOME/.agentos-builtin-agent/<session id>` (in a VM,
+//! the VM's own home) and can load a session (ACP `session/load`, capability `loadSession`):
+//! it replays each earlier prompt as a `history: <text>` message chunk, then answers. Started
+//! with `--no-load-session`, it does not offer that, for clients' fallback paths.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,14 +29,15 @@ use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, CreateTerminalRequest,
-    Implementation, InitializeRequest, InitializeResponse, McpCapabilities, NewSessionRequest,
-    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
-    ReadTextFileRequest, ReleaseTerminalRequest, RequestPermissionOutcome,
-    RequestPermissionRequest, SessionConfigOption, SessionConfigOptionCategory,
-    SessionConfigSelectOption, SessionMode, SessionModeState, SessionNotification, SessionUpdate,
-    SetSessionConfigOptionRequest, SetSessionConfigOptionResponse, SetSessionModeRequest,
-    SetSessionModeResponse, StopReason, TerminalOutputRequest, ToolCallUpdate,
-    ToolCallUpdateFields, WaitForTerminalExitRequest, WriteTextFileRequest,
+    Implementation, InitializeRequest, InitializeResponse, LoadSessionRequest, LoadSessionResponse,
+    McpCapabilities, McpServer, NewSessionRequest, NewSessionResponse, PermissionOption,
+    PermissionOptionKind, PromptRequest, PromptResponse, ReadTextFileRequest,
+    ReleaseTerminalRequest, RequestPermissionOutcome, RequestPermissionRequest,
+    SessionConfigOption, SessionConfigOptionCategory, SessionConfigSelectOption, SessionMode,
+    SessionModeState, SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
+    SetSessionConfigOptionResponse, SetSessionModeRequest, SetSessionModeResponse, StopReason,
+    TerminalOutputRequest, ToolCallUpdate, ToolCallUpdateFields, WaitForTerminalExitRequest,
+    WriteTextFileRequest,
 };
 use agent_client_protocol::{Agent, Client, Stdio};
 use tokio::sync::Notify;
@@ -103,6 +109,7 @@ async fn turn(
     if text.contains("crash") {
         std::process::exit(3);
     }
+    remember(&session_id, &text);
     chunk(&cx, &session_id, format!("echo: {text}"))?;
     if text.contains("report") {
         chunk(&cx, &session_id, received.to_string())?;
@@ -296,6 +303,40 @@ async fn call_tool(servers: &serde_json::Value, name: &str, input: &str) -> Resu
     }
 }
 
+/// Where a session's prompts are kept, one per line.
+fn history_file(session_id: &str) -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    Some(
+        std::path::Path::new(&home)
+            .join(".agentos-builtin-agent")
+            .join(session_id),
+    )
+}
+
+/// Appends a prompt to its session's history; a home it cannot write to keeps none.
+fn remember(session_id: &str, text: &str) {
+    use std::io::Write;
+    let Some(file) = history_file(session_id) else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(file.parent().unwrap_or(&file));
+    if let Ok(mut out) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+    {
+        let _ = writeln!(out, "{}", text.replace('\n', " "));
+    }
+}
+
+/// A session's prompts so far.
+fn history(session_id: &str) -> Vec<String> {
+    history_file(session_id)
+        .and_then(|file| std::fs::read_to_string(file).ok())
+        .map(|text| text.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 fn prompt_text(prompt: &[ContentBlock]) -> String {
     prompt
         .iter()
@@ -307,11 +348,34 @@ fn prompt_text(prompt: &[ContentBlock]) -> String {
         .join("\n")
 }
 
-/// Serves one client on stdin and stdout until it closes them.
-pub async fn serve() -> agent_client_protocol::Result<()> {
+/// The session modes every session has.
+fn modes() -> SessionModeState {
+    SessionModeState::new(
+        "ask".to_owned(),
+        vec![
+            SessionMode::new("ask".to_owned(), "Ask".to_owned()),
+            SessionMode::new("code".to_owned(), "Code".to_owned()),
+        ],
+    )
+}
+
+/// A new session's state, remembering what `session/new` or `session/load` received.
+fn session(cwd: &std::path::Path, mcp_servers: &[McpServer]) -> Session {
+    Session {
+        received: serde_json::json!({ "cwd": cwd, "mcpServers": mcp_servers }),
+        cancelled: Arc::default(),
+        model: "small".into(),
+        thought_level: "low".into(),
+    }
+}
+
+/// Serves one client on stdin and stdout until it closes them; `load_sessions` offers ACP
+/// `session/load`.
+pub async fn serve(load_sessions: bool) -> agent_client_protocol::Result<()> {
     let sessions = Sessions::default();
     let last_id = Arc::new(Mutex::new(0u32));
-    let (for_new, for_prompt, for_cancel, for_mode, for_config) = (
+    let (for_new, for_load, for_prompt, for_cancel, for_mode, for_config) = (
+        sessions.clone(),
         sessions.clone(),
         sessions.clone(),
         sessions.clone(),
@@ -331,6 +395,7 @@ pub async fn serve() -> agent_client_protocol::Result<()> {
                         ))
                         .agent_capabilities(
                             AgentCapabilities::new()
+                                .load_session(load_sessions)
                                 .mcp_capabilities(McpCapabilities::new().http(true)),
                         ),
                 )
@@ -339,28 +404,38 @@ pub async fn serve() -> agent_client_protocol::Result<()> {
         )
         .on_receive_request(
             async move |new: NewSessionRequest, responder, _cx| {
+                // Unique across processes too: histories outlive the agent.
                 let id = {
                     let mut last = last_id.lock().unwrap();
                     *last += 1;
-                    format!("test-session-{last}")
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos());
+                    format!("test-session-{nanos:x}-{last}")
                 };
-                let session = Session {
-                    received: serde_json::json!({ "cwd": new.cwd, "mcpServers": new.mcp_servers }),
-                    cancelled: Arc::default(),
-                    model: "small".into(),
-                    thought_level: "low".into(),
-                };
+                let session = session(&new.cwd, &new.mcp_servers);
                 let options = config_options(&session);
                 for_new.lock().unwrap().insert(id.clone(), session);
                 responder.respond(
                     NewSessionResponse::new(id)
-                        .modes(SessionModeState::new(
-                            "ask".to_owned(),
-                            vec![
-                                SessionMode::new("ask".to_owned(), "Ask".to_owned()),
-                                SessionMode::new("code".to_owned(), "Code".to_owned()),
-                            ],
-                        ))
+                        .modes(modes())
+                        .config_options(options),
+                )
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |load: LoadSessionRequest, responder, cx: ConnectionTo<Client>| {
+                let id = load.session_id.to_string();
+                for earlier in history(&id) {
+                    chunk(&cx, &id, format!("history: {earlier}"))?;
+                }
+                let session = session(&load.cwd, &load.mcp_servers);
+                let options = config_options(&session);
+                for_load.lock().unwrap().insert(id, session);
+                responder.respond(
+                    LoadSessionResponse::new()
+                        .modes(modes())
                         .config_options(options),
                 )
             },

@@ -1,6 +1,8 @@
-//! `agentos-test-agent`: the built-in agent as a program of its own, for the session tests.
+//! `agentos-test-agent [--no-load-session]`: the built-in agent as a program of its own, for
+//! the session tests.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> agent_client_protocol::Result<()> {
-    agentos_builtin_agent::serve().await
+    let load_sessions = !std::env::args().any(|arg| arg == "--no-load-session");
+    agentos_builtin_agent::serve(load_sessions).await
 }

@@ -28,8 +28,8 @@ use crate::vm::process::{
 use crate::vm::sandbox::{Sandbox, SandboxInfo};
 use crate::vm::session::{
     AgentExitEvent, AgentInfo, AgentStderr, PermissionReply, PermissionRequest, PermissionResolved,
-    PersistedSession, PromptInput, PromptResult, SessionEvent, SessionEventsOptions, SessionInfo,
-    SessionOptions, SessionRecord, Sessions,
+    PersistedSession, PromptInput, PromptResult, ResumedSession, SessionEvent,
+    SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, Sessions,
 };
 use crate::vm::shell::{ShellData, ShellExit, ShellInfo, ShellOptions, Shells};
 use crate::vm::toolkit::{ToolCallRequest, ToolCallResult, ToolHandler, ToolkitSpec, Toolkits};
@@ -650,6 +650,15 @@ impl AgentOs {
         self.sessions
             .set_config_option(&session_id, None, Some("thought_level"), level)
             .await
+    }
+
+    /// Starts a session on record whose agent has ended (the host or actor restarted, say)
+    /// again, under the same id, its events going on from the last: `native` when the agent
+    /// loaded it (ACP `session/load`, for agents that advertise `loadSession`; it replays the
+    /// conversation as session events), `fallback` when it started a new conversation.
+    #[action]
+    pub async fn resume_session(&self, session_id: String) -> Result<ResumedSession, ActorError> {
+        self.sessions.resume(&session_id).await
     }
 
     /// A session, live or on record: its agent type and cwd, whether its agent runs, and

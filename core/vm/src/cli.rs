@@ -287,11 +287,15 @@ impl ToolkitMcp {
 /// The hidden `builtin-agent` of every host binary: the agent registered as
 /// [`BUILTIN_AGENT`], on stdio (`agentos_builtin_agent`).
 #[derive(Debug, Clone, clap::Args)]
-pub struct BuiltinAgent {}
+pub struct BuiltinAgent {
+    /// Do not offer ACP `session/load`.
+    #[arg(long)]
+    no_load_session: bool,
+}
 
 impl BuiltinAgent {
     pub async fn run(self) -> std::io::Result<()> {
-        agentos_builtin_agent::serve()
+        agentos_builtin_agent::serve(!self.no_load_session)
             .await
             .map_err(|err| std::io::Error::other(err.to_string()))
     }

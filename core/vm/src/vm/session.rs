@@ -25,13 +25,13 @@ use crate::error::code;
 use crate::runtime::{ActorError, GROUP_AGENTOS, SafeU64};
 use crate::vm::store::Store;
 use acp::{AgentConnection, ClientSide, NewSession, PermissionAnswer};
-use log::EventLog;
+use log::{EventLog, Resumable};
 use terminal::Terminals;
 pub use types::{
     AgentConfig, AgentExit, AgentExitEvent, AgentExitRecord, AgentInfo, AgentStderr,
     PermissionOutcome, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession,
-    PromptInput, PromptResult, SessionEndReason, SessionEvent, SessionEventsOptions, SessionInfo,
-    SessionOptions, SessionRecord,
+    PromptInput, PromptResult, ResumeMode, ResumedSession, SessionEndReason, SessionEvent,
+    SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord,
 };
 
 /// What every session's agent is told first, unless `skipOsInstructions`.
@@ -266,19 +266,71 @@ impl Sessions {
         let plan =
             self.launcher
                 .plan(&agent::argv(agent), Some(cwd.as_str()), &env, &binds, false)?;
-        self.start(agent_type, &plan, cwd.as_str().to_owned(), options)
+        self.start(agent_type, &plan, cwd.as_str().to_owned(), options, None)
             .await
+            .map(|(info, _)| info)
     }
 
-    /// Starts the agent's `plan` and opens an ACP session in `cwd`.
+    /// Starts a session on record whose agent has ended (after a restart, say) again, under
+    /// the same id with its events going on from the last: the agent loads it (ACP
+    /// `session/load`) when it can, and starts a new conversation otherwise.
+    pub async fn resume(&self, session_id: &str) -> Result<ResumedSession, ActorError> {
+        if lock(&self.live).contains_key(session_id) {
+            return Err(ActorError::invalid_input(format!(
+                "session {session_id} is live: there is nothing to resume"
+            )));
+        }
+        let record = self
+            .log
+            .resumable(session_id)?
+            .ok_or_else(|| unknown(session_id))?;
+        let agent = self.agent(&record.agent_type)?;
+        let server = self.toolkits.for_session(self.launcher.sandbox())?;
+        let mut options = SessionOptions::default();
+        let extra = server.map(|server| {
+            options.mcp_servers = Some(vec![server.entry]);
+            server.binds
+        });
+        let binds = agent::binds(agent, extra.into_iter().flatten());
+        let plan = self.launcher.plan(
+            &agent::argv(agent),
+            Some(&record.cwd),
+            &agent::env(agent, None),
+            &binds,
+            false,
+        )?;
+        let (agent_type, cwd) = (record.agent_type.clone(), record.cwd.clone());
+        let (_, loaded) = self
+            .start(agent_type, &plan, cwd, options, Some((session_id, record)))
+            .await?;
+        Ok(ResumedSession {
+            session_id: session_id.to_owned(),
+            mode: if loaded {
+                ResumeMode::Native
+            } else {
+                ResumeMode::Fallback
+            },
+        })
+    }
+
+    /// Starts the agent's `plan` and opens an ACP session in `cwd`: a new one, or with
+    /// `resume` one on record again (loaded if the agent can). Returns whether it was loaded.
     async fn start(
         &self,
         agent_type: String,
         plan: &Plan,
         cwd: String,
         options: SessionOptions,
-    ) -> Result<SessionInfo, ActorError> {
-        let session_id = format!("{:016x}", rand::random::<u64>());
+        resume: Option<(&str, Resumable)>,
+    ) -> Result<(SessionInfo, bool), ActorError> {
+        let resuming = resume.is_some();
+        let session_id = resume.as_ref().map_or_else(
+            || format!("{:016x}", rand::random::<u64>()),
+            |(id, _)| (*id).to_owned(),
+        );
+        let (load, last_seq) = resume
+            .map(|(_, record)| (record.agent_session_id, record.last_seq))
+            .unwrap_or((None, 0));
         let instructions = [
             (!options.skip_os_instructions.unwrap_or(false)).then_some(OS_INSTRUCTIONS),
             options.additional_instructions.as_deref(),
@@ -294,7 +346,9 @@ impl Sessions {
             pid: 0,
         };
         // On record first: an agent may send updates while `session/new` is in flight.
-        self.log.started(&info)?;
+        if !resuming {
+            self.log.started(&info)?;
+        }
         let client = Arc::new(SessionClient {
             session_id: session_id.clone(),
             fs: self.fs.clone(),
@@ -302,7 +356,7 @@ impl Sessions {
             log: self.log.clone(),
             stderr_hook: self.stderr_hook.clone(),
             terminals: Terminals::new(self.launcher.clone(), cwd.clone()),
-            seq: AtomicU32::new(0),
+            seq: AtomicU32::new(last_seq),
             text: Mutex::default(),
             instructions: Mutex::new((!instructions.is_empty()).then_some(instructions)),
             last_permission: AtomicU32::new(0),
@@ -314,16 +368,29 @@ impl Sessions {
             NewSession {
                 cwd,
                 mcp_servers: options.mcp_servers.unwrap_or_default(),
+                load,
             },
         )
         .await;
         let conn = match started {
             Ok(conn) => conn,
             Err(err) => {
-                self.log.forget(&session_id)?;
+                if !resuming {
+                    self.log.forget(&session_id)?;
+                }
                 return Err(err);
             }
         };
+        self.log
+            .agent_session(&session_id, conn.agent_session_id())?;
+        if resuming {
+            self.log.resumed(&session_id)?;
+        }
+        let loaded = conn.started.loaded;
+        // A loaded session's agent has its history, instructions included.
+        if loaded {
+            lock(&client.instructions).take();
+        }
         info.pid = conn.pid;
         let live = Arc::new(Live {
             info: info.clone(),
@@ -361,7 +428,7 @@ impl Sessions {
             }
             listener.agent_exit(&AgentExitEvent { session_id, exit });
         });
-        Ok(info)
+        Ok((info, loaded))
     }
 
     /// Runs one prompt turn; updates stream to the listener meanwhile.

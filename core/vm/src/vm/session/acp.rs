@@ -10,15 +10,15 @@ use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
     CancelNotification, ClientCapabilities, ContentBlock, CreateTerminalRequest,
     CreateTerminalResponse, FileSystemCapabilities, InitializeRequest, InitializeResponse,
-    KillTerminalRequest, KillTerminalResponse, McpServer, NewSessionRequest, PermissionOption,
-    PermissionOptionKind, PromptRequest, ReadTextFileRequest, ReadTextFileResponse,
-    ReleaseTerminalRequest, ReleaseTerminalResponse, RequestPermissionOutcome,
-    RequestPermissionRequest, RequestPermissionResponse, SelectedPermissionOutcome,
-    SessionConfigOption, SessionConfigOptionCategory, SessionConfigOptionValue, SessionId,
-    SessionModeState, SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
-    SetSessionModeRequest, TerminalExitStatus, TerminalOutputRequest, TerminalOutputResponse,
-    WaitForTerminalExitRequest, WaitForTerminalExitResponse, WriteTextFileRequest,
-    WriteTextFileResponse,
+    KillTerminalRequest, KillTerminalResponse, LoadSessionRequest, McpServer, NewSessionRequest,
+    PermissionOption, PermissionOptionKind, PromptRequest, ReadTextFileRequest,
+    ReadTextFileResponse, ReleaseTerminalRequest, ReleaseTerminalResponse,
+    RequestPermissionOutcome, RequestPermissionRequest, RequestPermissionResponse,
+    SelectedPermissionOutcome, SessionConfigOption, SessionConfigOptionCategory,
+    SessionConfigOptionValue, SessionId, SessionModeState, SessionNotification, SessionUpdate,
+    SetSessionConfigOptionRequest, SetSessionModeRequest, TerminalExitStatus,
+    TerminalOutputRequest, TerminalOutputResponse, WaitForTerminalExitRequest,
+    WaitForTerminalExitResponse, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::{Agent, ByteStreams, Client, UntypedMessage};
 use serde::de::DeserializeOwned;
@@ -120,6 +120,9 @@ pub struct NewSession {
     pub cwd: String,
     /// ACP `McpServer` values, checked here.
     pub mcp_servers: Vec<Json>,
+    /// The agent's id of a session to load (ACP `session/load`) rather than start, when the
+    /// agent can (`loadSession`); one that cannot starts a new session.
+    pub load: Option<String>,
 }
 
 /// What an agent said about itself and the session when it started.
@@ -127,6 +130,8 @@ pub struct NewSession {
 pub struct Started {
     pub agent_info: Json,
     pub capabilities: Json,
+    /// Whether the agent loaded the session it was asked to (`session/load`).
+    pub loaded: bool,
 }
 
 /// One agent process and its ACP session. Dropping it ends the connection (the agent's
@@ -369,6 +374,7 @@ impl AgentConnection {
             started: Started {
                 agent_info: Json::Null,
                 capabilities: Json::Null,
+                loaded: false,
             },
             pid,
             group,
@@ -377,7 +383,11 @@ impl AgentConnection {
             stderr_tail,
             _close: close,
         };
-        match tokio::time::timeout(START_TIMEOUT, starting.open(new_session.cwd, mcp_servers)).await
+        match tokio::time::timeout(
+            START_TIMEOUT,
+            starting.open(new_session.cwd, mcp_servers, new_session.load),
+        )
+        .await
         {
             Ok(Ok(())) => Ok(starting),
             Ok(Err(err)) => Err(err),
@@ -391,8 +401,13 @@ impl AgentConnection {
         }
     }
 
-    /// `initialize`, then `session/new`.
-    async fn open(&mut self, cwd: String, mcp_servers: Vec<McpServer>) -> Result<(), ActorError> {
+    /// `initialize`, then `session/load` of `load` when the agent can, `session/new` otherwise.
+    async fn open(
+        &mut self,
+        cwd: String,
+        mcp_servers: Vec<McpServer>,
+        load: Option<String>,
+    ) -> Result<(), ActorError> {
         let init: InitializeResponse = self
             .request(
                 InitializeRequest::new(ProtocolVersion::V1).client_capabilities(
@@ -404,19 +419,39 @@ impl AgentConnection {
                 ),
             )
             .await?;
-        let session = self
-            .request(NewSessionRequest::new(cwd).mcp_servers(mcp_servers))
-            .await?;
-        self.session_id = session.session_id;
+        let load = load.filter(|_| init.agent_capabilities.load_session);
+        let (modes, config_options) = match load.clone() {
+            Some(id) => {
+                // The agent replays the session's history as updates before it answers.
+                self.session_id = SessionId::new(id.clone());
+                let loaded = self
+                    .request(LoadSessionRequest::new(id, cwd).mcp_servers(mcp_servers))
+                    .await?;
+                (loaded.modes, loaded.config_options)
+            }
+            None => {
+                let session = self
+                    .request(NewSessionRequest::new(cwd).mcp_servers(mcp_servers))
+                    .await?;
+                self.session_id = session.session_id;
+                (session.modes, session.config_options)
+            }
+        };
         self.started = Started {
             agent_info: json(&init.agent_info),
             capabilities: json(&init.agent_capabilities),
+            loaded: load.is_some(),
         };
         *lock(&self.state) = State {
-            modes: session.modes,
-            config_options: session.config_options.unwrap_or_default(),
+            modes,
+            config_options: config_options.unwrap_or_default(),
         };
         Ok(())
+    }
+
+    /// The agent's id of the session (ACP's).
+    pub fn agent_session_id(&self) -> &str {
+        &self.session_id.0
     }
 
     /// Sends a prompt, after `instructions` as a text block of their own if given, and

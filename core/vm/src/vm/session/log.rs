@@ -48,6 +48,54 @@ impl EventLog {
             .map(drop)
     }
 
+    /// Records the id the agent gave the session (ACP's), which `resumeSession` asks it to
+    /// load.
+    pub fn agent_session(
+        &self,
+        session_id: &str,
+        agent_session_id: &str,
+    ) -> Result<(), ActorError> {
+        self.store
+            .execute(
+                "UPDATE sessions SET agent_session_id = ?2 WHERE id = ?1",
+                params![session_id, agent_session_id],
+            )
+            .map(drop)
+    }
+
+    /// A session on record that ended, to start again: its agent type, cwd, the agent's id for
+    /// it and its last event's number. `None` if there is no such session.
+    pub fn resumable(&self, session_id: &str) -> Result<Option<Resumable>, ActorError> {
+        let rows = self.store.query(
+            "SELECT agent_type, cwd, agent_session_id,
+                    (SELECT COALESCE(MAX(seq), 0) FROM session_events e WHERE e.session_id = s.id)
+             FROM sessions s WHERE id = ?1 AND vm = ?2",
+            params![session_id, &self.vm],
+        )?;
+        rows.into_iter()
+            .next()
+            .map(|row| {
+                let [agent_type, cwd, agent_session_id, last_seq] = columns(row)?;
+                Ok(Resumable {
+                    agent_type: agent_type.text()?,
+                    cwd: cwd.text()?,
+                    agent_session_id: agent_session_id.optional_text()?,
+                    last_seq: u32::try_from(last_seq.integer()?).unwrap_or(u32::MAX),
+                })
+            })
+            .transpose()
+    }
+
+    /// A session started again: live, no longer ended.
+    pub fn resumed(&self, session_id: &str) -> Result<(), ActorError> {
+        self.store
+            .execute(
+                "UPDATE sessions SET ended_at = NULL, end_reason = NULL WHERE id = ?1",
+                params![session_id],
+            )
+            .map(drop)
+    }
+
     /// Marks a session ended, unless it already is (the first reason stays).
     pub fn ended(&self, session_id: &str, reason: SessionEndReason) -> Result<(), ActorError> {
         self.store
@@ -171,6 +219,14 @@ impl EventLog {
             )
             .map(drop)
     }
+}
+
+/// What `resumeSession` needs of a session on record.
+pub struct Resumable {
+    pub agent_type: String,
+    pub cwd: String,
+    pub agent_session_id: Option<String>,
+    pub last_seq: u32,
 }
 
 pub(super) fn now_ms() -> u64 {

@@ -127,6 +127,25 @@ pub struct PermissionRequest {
     pub request: Json,
 }
 
+/// How `resumeSession` brought a session back.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ResumeMode {
+    /// The agent loaded the session (ACP `session/load`): it has the conversation so far.
+    Native,
+    /// The agent cannot load sessions: it started a new conversation under the same session,
+    /// whose events on record go on.
+    Fallback,
+}
+
+/// What `resumeSession` did.
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumedSession {
+    pub session_id: String,
+    pub mode: ResumeMode,
+}
+
 /// A session, live or on record: `getSession`.
 #[serde_with::skip_serializing_none]
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]

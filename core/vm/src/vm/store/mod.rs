@@ -86,7 +86,10 @@ const SCHEMA: &str = "
 ";
 
 /// Columns added to a table of [`SCHEMA`] after files were written without them.
-const UPGRADES: &[(&str, &str, &str)] = &[("sessions", "end_reason", "TEXT")];
+const UPGRADES: &[(&str, &str, &str)] = &[
+    ("sessions", "end_reason", "TEXT"),
+    ("sessions", "agent_session_id", "TEXT"),
+];
 
 /// A database with the schema up to date. Clones share it.
 #[derive(Clone)]
