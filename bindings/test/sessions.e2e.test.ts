@@ -445,7 +445,10 @@ describe("session events across an embedded host restart", () => {
     try {
       const loads = await vm.createSession("test", quiet);
       const cannot = await vm.createSession("noload", quiet);
-      for (const id of [loads.sessionId, cannot.sessionId]) await vm.prompt(id, "remember apples");
+      const later = await vm.createSession("test", quiet);
+      const closed = await vm.createSession("test", quiet);
+      for (const id of [loads.sessionId, cannot.sessionId, later.sessionId]) await vm.prompt(id, "remember apples");
+      await vm.closeSession(closed.sessionId);
       vm.close();
       // Stopped with the sessions live: they end `hostStopped`.
       await host.stop({ keepData: true });
@@ -472,6 +475,10 @@ describe("session events across an embedded host restart", () => {
       assert.equal(after.length, 2);
       assert.equal(after[0], "echo: remember apples");
       await assert.rejects(vm.resumeSession("nope"), isError("not_found"));
+      // A prompt to a session the restart ended resumes it first; a closed one stays closed.
+      assert.equal((await vm.prompt(later.sessionId, "straight on")).text, "echo: straight on");
+      assert.deepEqual(texts(await vm.getSessionEvents(later.sessionId)).slice(1), ["history: remember apples", "echo: straight on"]);
+      await assert.rejects(vm.prompt(closed.sessionId, "hello"), isError("not_found"));
       events.stop();
     } finally {
       vm.close();

@@ -437,7 +437,18 @@ impl Sessions {
         session_id: &str,
         input: PromptInput,
     ) -> Result<PromptResult, ActorError> {
-        let live = self.live(session_id)?;
+        let live = match self.live(session_id) {
+            Ok(live) => live,
+            // A session that the host's stop (or a crash) ended resumes on first use; one a
+            // client closed, or whose agent exited, stays ended.
+            Err(err) => match self.log.resumable(session_id)? {
+                Some(record) if record.end_reason == Some(SessionEndReason::HostStopped) => {
+                    self.resume(session_id).await?;
+                    self.live(session_id)?
+                }
+                _ => return Err(err),
+            },
+        };
         let _turn = live.turn.try_lock().map_err(|_| {
             ActorError::invalid_input(format!("session {session_id} is already running a prompt"))
         })?;

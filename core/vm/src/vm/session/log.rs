@@ -67,7 +67,7 @@ impl EventLog {
     /// it and its last event's number. `None` if there is no such session.
     pub fn resumable(&self, session_id: &str) -> Result<Option<Resumable>, ActorError> {
         let rows = self.store.query(
-            "SELECT agent_type, cwd, agent_session_id,
+            "SELECT agent_type, cwd, agent_session_id, end_reason,
                     (SELECT COALESCE(MAX(seq), 0) FROM session_events e WHERE e.session_id = s.id)
              FROM sessions s WHERE id = ?1 AND vm = ?2",
             params![session_id, &self.vm],
@@ -75,11 +75,15 @@ impl EventLog {
         rows.into_iter()
             .next()
             .map(|row| {
-                let [agent_type, cwd, agent_session_id, last_seq] = columns(row)?;
+                let [agent_type, cwd, agent_session_id, end_reason, last_seq] = columns(row)?;
                 Ok(Resumable {
                     agent_type: agent_type.text()?,
                     cwd: cwd.text()?,
                     agent_session_id: agent_session_id.optional_text()?,
+                    end_reason: end_reason
+                        .optional_text()?
+                        .as_deref()
+                        .and_then(SessionEndReason::parse),
                     last_seq: u32::try_from(last_seq.integer()?).unwrap_or(u32::MAX),
                 })
             })
@@ -226,6 +230,7 @@ pub struct Resumable {
     pub agent_type: String,
     pub cwd: String,
     pub agent_session_id: Option<String>,
+    pub end_reason: Option<SessionEndReason>,
     pub last_seq: u32,
 }
 
