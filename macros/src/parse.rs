@@ -50,21 +50,19 @@ pub struct ParsedMethod {
     pub params: Vec<ParsedParam>,
 }
 
+/// The options of `#[action(…)]`.
+#[derive(Default)]
+pub struct ActionAttr {
+    pub name: Option<LitStr>,
+    pub deprecated: Option<LitStr>,
+    /// Other names it answers to on the wire (a peer's), deprecated in clients.
+    pub aliases: Vec<LitStr>,
+}
+
 pub enum Mapping {
-    Action {
-        span: Span,
-        name: Option<LitStr>,
-        deprecated: Option<LitStr>,
-        /// Other names it answers to on the wire (a peer's), deprecated in clients.
-        aliases: Vec<LitStr>,
-    },
-    Hook {
-        span: Span,
-    },
-    Unsupported {
-        span: Span,
-        reason: Option<LitStr>,
-    },
+    Action { span: Span, attr: ActionAttr },
+    Hook { span: Span },
+    Unsupported { span: Span, reason: Option<LitStr> },
 }
 
 impl Mapping {
@@ -210,16 +208,16 @@ fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
     let span = attr.span();
     let has_list = matches!(attr.meta, syn::Meta::List(_));
     if path.is_ident("action") {
-        let (mut name, mut deprecated, mut aliases) = (None, None, Vec::new());
+        let mut options = ActionAttr::default();
         let problem = has_list
             .then(|| {
                 attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("name") {
-                        name = Some(meta.value()?.parse()?);
+                        options.name = Some(meta.value()?.parse()?);
                     } else if meta.path.is_ident("deprecated") {
-                        deprecated = Some(meta.value()?.parse()?);
+                        options.deprecated = Some(meta.value()?.parse()?);
                     } else if meta.path.is_ident("alias") {
-                        aliases.push(meta.value()?.parse()?);
+                        options.aliases.push(meta.value()?.parse()?);
                     } else {
                         return Err(meta.error(
                             "unknown #[action] option; valid options: `name = \"…\"`, `deprecated = \"…\"`, `alias = \"…\"` (repeatable)",
@@ -233,9 +231,7 @@ fn parse_mapping(attr: &Attribute) -> Option<(Mapping, Option<syn::Error>)> {
         Some((
             Mapping::Action {
                 span,
-                name,
-                deprecated,
-                aliases,
+                attr: options,
             },
             problem,
         ))

@@ -14,7 +14,9 @@ use super::ir::{
 };
 use crate::diag::Diagnostics;
 use crate::names;
-use crate::parse::{ActorBridgeDecl, MAPPINGS, Mapping, Parsed, ParsedMethod, ParsedParam};
+use crate::parse::{
+    ActionAttr, ActorBridgeDecl, MAPPINGS, Mapping, Parsed, ParsedMethod, ParsedParam,
+};
 
 /// Names the TypeScript client object already uses, or that break JavaScript objects: the same
 /// list as the client runtime's `RESERVED_NAMES` (`bindings/src/runtime/contract.ts`), which
@@ -249,21 +251,8 @@ impl Surface {
                     ),
                 }
             }
-            Mapping::Action {
-                name,
-                deprecated,
-                aliases,
-                ..
-            } => {
-                if let Some(action) = self.action(
-                    method,
-                    name.as_ref(),
-                    docs,
-                    deprecated,
-                    aliases,
-                    claims,
-                    diag,
-                ) {
+            Mapping::Action { attr, .. } => {
+                if let Some(action) = self.action(method, attr, docs, claims, diag) {
                     self.actions.push(action);
                 }
             }
@@ -273,16 +262,14 @@ impl Surface {
     fn action(
         &mut self,
         method: &ParsedMethod,
-        name: Option<&syn::LitStr>,
+        attr: &ActionAttr,
         docs: String,
-        deprecated: &Option<syn::LitStr>,
-        aliases: &[syn::LitStr],
         claims: &mut Claims,
         diag: &mut Diagnostics,
     ) -> Option<Action> {
         let sig = &method.sig;
         let ident = &sig.ident;
-        let (wire, name_span) = match name {
+        let (wire, name_span) = match &attr.name {
             Some(lit) => (lit.value(), lit.span()),
             None => (names::camel(&ident.to_string()), ident.span()),
         };
@@ -329,7 +316,7 @@ impl Surface {
             None,
             diag,
         );
-        for alias in aliases {
+        for alias in &attr.aliases {
             ok &= check_name(&alias.value(), WireKind::Action, alias.span(), diag);
             claims.claim(
                 &alias.value(),
@@ -347,8 +334,8 @@ impl Surface {
             handler: handler(&wire),
             name: wire,
             docs,
-            deprecated: deprecated.as_ref().map(syn::LitStr::value),
-            aliases: aliases.iter().map(syn::LitStr::value).collect(),
+            deprecated: attr.deprecated.as_ref().map(syn::LitStr::value),
+            aliases: attr.aliases.iter().map(syn::LitStr::value).collect(),
             is_async: sig.asyncness.is_some(),
             params,
             output,
