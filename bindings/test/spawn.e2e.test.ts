@@ -54,16 +54,23 @@ describeOnEachHost("spawned processes", {}, (host) => {
     const first = createAgentOsClient(host().transport("spawn"));
     const seen: Uint8Array[] = [];
     let cursor = 0;
-    first.on("processOutput", ({ data, cursor: after }) => {
+    const stop = first.on("processOutput", ({ data, cursor: after }) => {
       seen.push(data);
       cursor = after;
     });
-    const script = 'for i in $(seq 1 10000); do echo "line $i"; [ $((i % 1000)) = 0 ] && sleep 0.1; done; true';
+    // Half the lines, then a wait for /spawn-go, which the test writes once the first client
+    // is gone, then the rest: the disconnect falls mid-output whatever the timing.
+    const script =
+      'for i in $(seq 1 5000); do echo "line $i"; done; while [ ! -e /spawn-go ]; do sleep 0.05; done; ' +
+      'for i in $(seq 5001 10000); do echo "line $i"; done';
     const { pid } = await first.spawn("sh", ["-c", script]);
     await eventually(() => (seen.length > 0 ? true : undefined), "the first output");
+    // What the first client has is exactly up to `cursor`: nothing arrives once it stops.
+    stop();
     first.close();
     let page = await vm.readProcessOutput(pid, { after: cursor });
-    assert.ok(page.running, "the process ended before the client disconnected");
+    assert.ok(page.running);
+    await vm.writeFile("/spawn-go", "");
     for (;;) {
       for (const chunk of page.chunks) seen.push(chunk.data);
       if (!page.running && page.chunks.length === 0) break;
@@ -74,6 +81,7 @@ describeOnEachHost("spawned processes", {}, (host) => {
     const lines = Buffer.concat(seen).toString("utf8").split("\n");
     assert.equal(lines.pop(), "");
     assert.deepEqual(lines, Array.from({ length: 10_000 }, (_, i) => `line ${i + 1}`));
+    await vm.delete("/spawn-go");
     await assert.rejects(vm.readProcessOutput(99_999), code("not_found"));
   });
 
