@@ -301,6 +301,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
                 Services {
                     alarm: Some(Arc::new(alarm::EngineAlarm::new(ctx.clone()))),
                     database: Some(Arc::new(database::EngineDatabase::new(ctx.sql().clone()))),
+                    preview_path: None,
                 },
             )
             .await

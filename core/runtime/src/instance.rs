@@ -24,6 +24,20 @@ pub trait Lifecycle: Send + Sync {
     /// purpose (the Rivet Engine putting the actor to sleep), never when the host is killed:
     /// the moment to save what a start elsewhere needs.
     fn closing(&self) {}
+
+    /// Where the host's preview URLs for this instance lead, when it has ports to show.
+    fn preview(&self) -> Option<Arc<dyn PreviewTarget>> {
+        None
+    }
+}
+
+/// An instance's ports as its host's preview URLs reach them: the host proxies a request whose
+/// path holds `token` (HTTP, WebSocket upgrades too) over the connection this opens.
+#[async_trait::async_trait]
+pub trait PreviewTarget: Send + Sync {
+    /// A connection to the port `token` names: `not_found` for a token the instance does not
+    /// know, its own `expired` code for one past its time.
+    async fn connect_preview(&self, token: &str) -> Result<tokio::net::TcpStream, ActorError>;
 }
 
 /// A host's promise to start a sleeping instance again at an instant it names (the Rivet
@@ -43,6 +57,9 @@ pub struct Services {
     pub alarm: Option<Arc<dyn Alarm>>,
     /// Where its durable state goes; without one, an instance keeps its own file.
     pub database: Option<Arc<dyn Database>>,
+    /// The path under which the host serves the instance's preview URLs (`<path>/<token>/`),
+    /// when it serves them.
+    pub preview_path: Option<String>,
 }
 
 /// Builds the surface object of one instance from its data directory and the sink of its own

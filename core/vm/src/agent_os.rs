@@ -21,6 +21,7 @@ use crate::vm::fs::{
 };
 use crate::vm::health::{self, RuntimeHealth};
 use crate::vm::mount_store::Mounts;
+use crate::vm::network::{Network, PreviewUrl, VmFetchOptions, VmFetchResult};
 use crate::vm::process::{
     OsProcess, OutputPage, OutputReadOptions, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput,
     Processes, SpawnOptions,
@@ -58,6 +59,7 @@ pub struct AgentOs {
     /// `readProcessOutput`): half the answer limit, room for the envelope and JSON's base64.
     pub(crate) page_bytes: usize,
     pub(crate) watches: Watches,
+    pub(crate) network: Arc<Network>,
     /// When this VM opened, for `getRuntimeHealth`.
     pub(crate) opened_at: std::time::Instant,
 }
@@ -573,6 +575,43 @@ impl AgentOs {
     #[action]
     pub fn list_pending_permissions(&self) -> Vec<PermissionRequest> {
         self.sessions.pending_permissions()
+    }
+
+    /// Makes an HTTP request to `port` on the VM's own loopback, where its processes' servers
+    /// listen (`url` is a path, or a URL whose path and query are used), and returns the
+    /// answer whole: at most half the host's message limit. Each VM has a network of its own
+    /// (on a root host): a server one of its processes started is reachable from its other
+    /// processes and from here, not from another VM.
+    #[action]
+    pub async fn vm_fetch(
+        &self,
+        port: u16,
+        url: String,
+        options: Option<VmFetchOptions>,
+    ) -> Result<VmFetchResult, ActorError> {
+        self.network
+            .fetch(port, &url, options.unwrap_or_default())
+            .await
+    }
+
+    /// A URL on the host that anyone holding it can open in a browser to reach `port` in the
+    /// VM (HTTP and WebSocket), with no other credential, for `expiresInSeconds` (an hour by
+    /// default, a day at most). Tokens are kept with the VM's state and survive a restart.
+    #[action]
+    pub fn create_signed_preview_url(
+        &self,
+        port: u16,
+        expires_in_seconds: Option<SafeU64>,
+    ) -> Result<PreviewUrl, ActorError> {
+        self.network
+            .previews()
+            .create(port, expires_in_seconds.map(SafeU64::get))
+    }
+
+    /// Ends a preview URL now: its requests get 404 from then on.
+    #[action]
+    pub fn expire_signed_preview_url(&self, token: String) -> Result<(), ActorError> {
+        self.network.previews().expire(&token)
     }
 
     /// What the VM is running, how its last agents ended (with their stderr tails) and what

@@ -17,6 +17,8 @@ pub mod code {
     pub const AGENT_ERROR: &str = "agent_error";
     /// A session's agent process ended while a request to it was in flight.
     pub const AGENT_EXITED: &str = "agent_exited";
+    /// A credential past its time (a preview URL's token).
+    pub const EXPIRED: &str = "expired";
 }
 
 /// The VM's errors, as constructors on [`ActorError`].

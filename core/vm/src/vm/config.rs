@@ -1,6 +1,7 @@
 //! A VM's configuration: how it runs its processes and what they may use, which agents and
 //! toolkits it has, and where its state is kept.
 
+use super::network::PreviewLimits;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct VmConfig {
     /// toolkits (the MCP server added to every session while the VM has toolkits). `agentos
     /// serve` sets itself; without it, sessions get no toolkit server.
     pub toolkit_proxy: Option<PathBuf>,
+    /// How long signed preview URLs live.
+    pub preview: PreviewLimits,
 }
 
 /// Host-side quotas of one VM.

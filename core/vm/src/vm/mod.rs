@@ -12,6 +12,7 @@ pub mod fs;
 pub mod health;
 pub mod identity;
 pub(crate) mod mount_store;
+pub mod network;
 mod open;
 pub mod process;
 pub mod sandbox;

@@ -12,6 +12,7 @@ use super::cron::{self, Actions, Cron, CronEvent, ScheduledEvent};
 use super::exec::Exec;
 use super::fs::{Filesystem, MAX_READ_BYTES};
 use super::mount_store::{MountStore, Mounts};
+use super::network::{Network, Previews};
 use super::process::Processes;
 use super::sandbox::{Sandbox, etc};
 use super::session::{
@@ -23,7 +24,7 @@ use super::store::Store;
 use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
 use super::watch::{self, FsChanged, Watches};
 use crate::agent_os::{AgentOs, AgentOsEvents};
-use crate::runtime::instance::Lifecycle;
+use crate::runtime::instance::{Lifecycle, PreviewTarget};
 use crate::runtime::{ActorError, ActorEvents};
 
 impl AgentOs {
@@ -100,6 +101,17 @@ impl AgentOs {
             ToolkitServer::new(toolkits.clone(), config.toolkit_proxy),
         )?);
         let answer_limit = config.answer_limit.unwrap_or(MAX_READ_BYTES);
+        let page_bytes = usize::try_from(answer_limit / 2).unwrap_or(usize::MAX);
+        let network = Arc::new(Network::new(
+            sandbox.clone(),
+            Previews::new(
+                store.clone(),
+                vm.clone(),
+                services.preview_path.clone(),
+                config.preview,
+            ),
+            page_bytes,
+        ));
         let exec = Exec::new(launcher.clone(), answer_limit);
         let cron = Cron::open(
             store,
@@ -136,7 +148,8 @@ impl AgentOs {
             events,
             answer_limit,
             max_upload_bytes: config.quotas.max_upload_bytes,
-            page_bytes: usize::try_from(answer_limit / 2).unwrap_or(usize::MAX),
+            page_bytes,
+            network,
             opened_at: std::time::Instant::now(),
         })
     }
@@ -157,6 +170,10 @@ impl Lifecycle for AgentOs {
         if let Err(err) = self.checkpoints.take(&self.fs) {
             tracing::error!(%err, "the root was not checkpointed before the VM closed");
         }
+    }
+
+    fn preview(&self) -> Option<Arc<dyn PreviewTarget>> {
+        Some(self.network.clone())
     }
 }
 

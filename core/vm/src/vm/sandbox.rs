@@ -15,6 +15,7 @@
 
 mod cgroup;
 pub(crate) mod etc;
+mod netns;
 mod resident;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ use resident::Namespaces;
 
 use cgroup::VmCgroup;
 pub use cgroup::VmLimits;
+pub use netns::VmNetwork;
 
 /// Host directories a sandboxed process sees read-only, when the host has them.
 pub(crate) const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
@@ -114,6 +116,8 @@ pub struct Plan {
     user: Option<VmUser>,
     /// The VM's cgroup, which the process joins before it execs.
     cgroup: Option<Arc<VmCgroup>>,
+    /// The VM's network namespace, which bubblewrap starts in.
+    net: Option<Arc<VmNetwork>>,
     resident: Option<Arc<Namespaces>>,
 }
 
@@ -153,14 +157,13 @@ impl Plan {
             .env_clear()
             .envs(&self.env)
             .current_dir(&self.cwd);
-        if let Some(user) = self.user {
-            // std also drops the host's supplementary groups when root sets a uid.
-            cmd.uid(user.uid).gid(user.gid);
-        }
         let cgroup = self.cgroup.clone();
-        // SAFETY: `join` and `reset_signals` make only async-signal-safe system calls.
+        let (net, user) = (self.net.clone(), self.user);
+        // SAFETY: `enter_as`, `join` and `reset_signals` make only async-signal-safe system
+        // calls.
         unsafe {
             cmd.pre_exec(move || {
+                enter_as(net.as_deref(), user)?;
                 if let Some(cgroup) = &cgroup {
                     cgroup.join()?;
                 }
@@ -170,6 +173,25 @@ impl Plan {
         }
         cmd
     }
+}
+
+/// In a forked child: joins the VM's network namespace, which takes the host's privileges,
+/// then becomes `user` (without the host's supplementary groups), as bubblewrap must start.
+/// Only system calls.
+pub(crate) fn enter_as(net: Option<&VmNetwork>, user: Option<VmUser>) -> std::io::Result<()> {
+    if let Some(net) = net {
+        net.enter()?;
+    }
+    if let Some(user) = user {
+        nix::unistd::setgroups(&[])?;
+        let (gid, uid) = (
+            nix::unistd::Gid::from_raw(user.gid),
+            nix::unistd::Uid::from_raw(user.uid),
+        );
+        nix::unistd::setresgid(gid, gid, gid)?;
+        nix::unistd::setresuid(uid, uid, uid)?;
+    }
+    Ok(())
 }
 
 /// Resets every handled or ignored signal to its default, as a fresh process has them: exec
@@ -198,6 +220,9 @@ pub struct Sandbox {
     user: Option<VmUser>,
     /// The VM's cgroup, or why there is none; `None` when no limits were asked for.
     cgroup: Option<Result<Arc<VmCgroup>, String>>,
+    /// The VM's own network namespace, or why its processes have none (see [`netns`]);
+    /// `None` when they share the host's network.
+    net: Option<Result<Arc<VmNetwork>, String>>,
     /// The bubblewrap binary and its version, when found.
     bwrap: Option<(PathBuf, String)>,
     /// The namespaces built for the last view a piped process ran in, with the identity of
@@ -221,11 +246,21 @@ impl Sandbox {
                 })
             })
             .flatten();
+        let user = user.when_root().filter(|_| mode == SandboxMode::Bubblewrap);
+        let net = (mode == SandboxMode::Bubblewrap && !network).then(|| match user {
+            Some(_) => VmNetwork::create().map_err(|e| {
+                let reason = format!("cannot make the VM's network namespace: {e}");
+                tracing::warn!(reason, "each VM process gets a loopback of its own");
+                reason
+            }),
+            None => Err("only a host that runs as root gives a VM one network for all its processes; each has a loopback of its own".to_owned()),
+        });
         Self {
             mode,
             network,
-            user: user.when_root().filter(|_| mode == SandboxMode::Bubblewrap),
+            user,
             cgroup: None,
+            net,
             bwrap,
             resident: Mutex::default(),
         }
@@ -249,6 +284,36 @@ impl Sandbox {
 
     fn vm_cgroup(&self) -> Option<&Arc<VmCgroup>> {
         self.cgroup.as_ref().and_then(|c| c.as_ref().ok())
+    }
+
+    fn vm_net(&self) -> Option<&Arc<VmNetwork>> {
+        self.net.as_ref().and_then(|n| n.as_ref().ok())
+    }
+
+    /// A TCP connection to `port` on the loopback the VM's processes listen on: the VM's own
+    /// network, or the host's when they share it.
+    pub async fn connect(&self, port: u16) -> Result<tokio::net::TcpStream, ActorError> {
+        let refused = |e: std::io::Error| {
+            let message = format!("cannot connect to port {port} in the VM: {e}");
+            match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => ActorError::not_found(format!(
+                    "{message} (no process of the VM listens on 127.0.0.1:{port})"
+                )),
+                std::io::ErrorKind::TimedOut => ActorError::timeout(message),
+                _ => ActorError::internal(message),
+            }
+        };
+        match &self.net {
+            Some(Ok(net)) => net.connect(port).await.map_err(refused),
+            Some(Err(reason)) => Err(ActorError::unsupported(format!(
+                "the host cannot reach this VM's ports: {reason}"
+            ))),
+            None => tokio::task::spawn_blocking(move || netns::connect_loopback(port))
+                .await
+                .map_err(|e| ActorError::internal(e.to_string()))?
+                .and_then(tokio::net::TcpStream::from_std)
+                .map_err(refused),
+        }
     }
 
     /// The host user the VM's files and processes belong to, when the host is root and must
@@ -320,6 +385,7 @@ impl Sandbox {
                 wrappers: 0,
                 user: None,
                 cgroup: self.vm_cgroup().cloned(),
+                net: None,
                 resident: None,
             }),
             (SandboxMode::Bubblewrap, None) => Err(ActorError::unsupported(
@@ -342,6 +408,7 @@ impl Sandbox {
                         wrappers: BWRAP_WRAPPERS,
                         user: self.user,
                         cgroup: self.vm_cgroup().cloned(),
+                        net: None,
                         resident: Some(namespaces),
                     });
                 }
@@ -371,6 +438,7 @@ impl Sandbox {
                     wrappers: BWRAP_WRAPPERS,
                     user: self.user,
                     cgroup: self.vm_cgroup().cloned(),
+                    net: self.vm_net().cloned(),
                     resident: None,
                 })
             }
@@ -393,7 +461,8 @@ impl Sandbox {
         {
             return Ok(namespaces.clone());
         }
-        let namespaces = Namespaces::build(bwrap, &self.view_args(view), self.user)?.map(Arc::new);
+        let namespaces = Namespaces::build(bwrap, &self.view_args(view), self.user, self.vm_net())?
+            .map(Arc::new);
         *last = Some((view.clone(), root, namespaces.clone()));
         Ok(namespaces)
     }
@@ -477,7 +546,8 @@ impl Sandbox {
             .into_iter()
             .map(String::from),
         );
-        if self.network {
+        // The VM's own network is the one bubblewrap starts in.
+        if self.network || self.vm_net().is_some() {
             args.push("--share-net".into());
         }
         args

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::cgroup::VmCgroup;
-use super::{Plan, reset_signals};
+use super::{Plan, VmNetwork, enter_as, reset_signals};
 use crate::runtime::ActorError;
 use crate::vm::identity::VmUser;
 
@@ -87,12 +87,15 @@ impl Namespaces {
         bwrap: &Path,
         args: &[String],
         user: Option<VmUser>,
+        net: Option<&Arc<VmNetwork>>,
     ) -> Result<Option<Self>, ActorError> {
         let failed =
             |what: &str| ActorError::internal(format!("cannot set up the sandbox: {what}"));
         let mut command = std::process::Command::new(bwrap);
-        if let Some(user) = user {
-            command.uid(user.uid).gid(user.gid);
+        let in_net = net.cloned();
+        // SAFETY: `enter_as` makes only system calls.
+        unsafe {
+            command.pre_exec(move || enter_as(in_net.as_deref(), user));
         }
         let mut child = command
             .args(args)
@@ -129,8 +132,17 @@ impl Namespaces {
             stdout
                 .read_exact(&mut echo)
                 .map_err(|e| failed(&e.to_string()))?;
+            // The VM's network is joined first, with the host's privileges: it belongs to the
+            // host's user namespace, over which the sandbox's gives none.
             let mut joined = Vec::new();
+            if let Some(net) = net {
+                let fd = net.fd().try_clone().map_err(|e| failed(&e.to_string()))?;
+                joined.push((fd, libc::CLONE_NEWNET));
+            }
             for (name, nstype) in JOINED {
+                if net.is_some() && nstype == libc::CLONE_NEWNET {
+                    continue;
+                }
                 let theirs = std::fs::File::open(format!("/proc/{pid}/ns/{name}"))
                     .map_err(|e| failed(&format!("namespace {name}: {e}")))?;
                 let ours = std::fs::metadata(format!("/proc/self/ns/{name}"))

@@ -76,6 +76,7 @@ impl Vm {
             wrappers: BWRAP_WRAPPERS,
             user: self.sandbox.user(),
             cgroup: None,
+            net: self.sandbox.vm_net().cloned(),
             resident: None,
         };
         exec::run(&plan, &ExecOptions::default(), |_| {}, |_| {})

@@ -74,6 +74,13 @@ const SCHEMA: &str = "
         data BLOB NOT NULL,
         PRIMARY KEY (vm, generation, seq)
     );
+    CREATE TABLE IF NOT EXISTS preview_tokens (
+        token TEXT PRIMARY KEY,
+        vm TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS cron_jobs (
         vm TEXT NOT NULL,
         id TEXT NOT NULL,
