@@ -83,6 +83,8 @@ export interface TestHost {
   /** The host process's pid. */
   pid: number;
   dataDir: string;
+  /** Where clients reach the host: the embedded host's own address, or the engine's. */
+  origin: string;
   transport(key: string, encoding?: Encoding): Transport;
   stop(): Promise<void>;
 }
@@ -102,6 +104,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
       kind,
       pid: host.pid,
       dataDir: host.dataDir,
+      origin: host.url.replace(/^ws/, "http"),
       transport: (key, encoding) => webSocketTransport({ url: host.url, token: host.token, key, encoding }),
       stop: host.stop,
     };
@@ -113,6 +116,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
       kind,
       pid: host.pid,
       dataDir: host.dataDir,
+      origin: engine.endpoint,
       transport: host.transport,
       async stop() {
         await host.stop();

@@ -17,7 +17,7 @@ closeSession destroySession getSessionEvents listPersistedSessions listSessions 
 getSessionModes getSessionConfigOptions setSessionConfigOption setSessionModel
 setSessionThoughtLevel getSessionCapabilities getSessionAgentInfo rawSessionSend rawSend
 scheduleCron listCronJobs cancelCronJob registerToolkit listToolkits unregisterToolkit
-restoreRootFilesystem respondToolCall checkpoint readFileRange writeFileFromUpload listPendingPermissions getRuntimeHealth readProcessOutput readShellOutput watchFs unwatchFs getSession resumeSession""".split()
+restoreRootFilesystem respondToolCall checkpoint readFileRange writeFileFromUpload listPendingPermissions getRuntimeHealth readProcessOutput readShellOutput watchFs unwatchFs getSession resumeSession vmFetch createSignedPreviewUrl expireSignedPreviewUrl""".split()
 
 
 class B(bytes):

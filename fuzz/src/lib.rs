@@ -165,6 +165,9 @@ actions!(
     UnwatchFs,
     GetSession,
     ResumeSession,
+    VmFetch,
+    CreateSignedPreviewUrl,
+    ExpireSignedPreviewUrl,
 );
 
 /// Panics unless [`ACTIONS`] names exactly the actions of `AgentOs`'s contract: the list above

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "958ca9597843b3f9268c5ab44468f28ec120a506fca41628c1535b06407916a3",
+  hash: "f38ab3ec1a7f549b24bf253eb9cc0fb8c4cc3500feeb2a08ae58d82c708bbe7e",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },
@@ -65,6 +65,9 @@ export const contract: RuntimeContract = {
     listPersistedSessions: { arity: 0, callbacks: [] },
     listSessions: { arity: 0, callbacks: [] },
     listPendingPermissions: { arity: 0, callbacks: [] },
+    vmFetch: { arity: 3, callbacks: [] },
+    createSignedPreviewUrl: { arity: 2, callbacks: [] },
+    expireSignedPreviewUrl: { arity: 1, callbacks: [] },
     getRuntimeHealth: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },

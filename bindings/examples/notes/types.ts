@@ -530,6 +530,27 @@ endReason?: SessionEndReason,
 events: number, };
 
 /**
+ * A signed preview URL.
+ */
+export type PreviewUrl = { 
+/**
+ * Where the host serves it, from its origin: open `<origin><path>` in a browser.
+ */
+path: string, 
+/**
+ * The credential the path holds.
+ */
+token: string, 
+/**
+ * The VM port it reaches.
+ */
+port: number, 
+/**
+ * When it stops working, in milliseconds since the Unix epoch.
+ */
+expiresAt: number, };
+
+/**
  * How a spawned process ended; reported once, after its last output.
  */
 export type ProcessExit = { 
@@ -1083,6 +1104,32 @@ uploadId: string,
  * Bytes received so far.
  */
 size: number, };
+
+/**
+ * Options of `vmFetch`.
+ */
+export type VmFetchOptions = { 
+/**
+ * The HTTP method (default `GET`).
+ */
+method?: string, 
+/**
+ * Request headers; `Host` defaults to `localhost:<port>`.
+ */
+headers?: { [key in string]: string }, 
+/**
+ * The request body; a string is sent as UTF-8.
+ */
+body?: FileContent, };
+
+/**
+ * The VM server's answer.
+ */
+export type VmFetchResult = { status: number, statusText: string, 
+/**
+ * Response headers, names in lower case; repeated ones joined with `, `.
+ */
+headers: { [key in string]: string }, body: Uint8Array, };
 
 /**
  * The limits each VM's processes run under, together.

@@ -3,7 +3,7 @@
 import { createClient } from "../runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, ResumedSession, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, PreviewUrl, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, ResumedSession, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, VmFetchOptions, VmFetchResult, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -290,6 +290,24 @@ export interface AgentOsActions {
    * asked. Each ends with a `permissionResolved` event.
    */
   listPendingPermissions(): Promise<Array<PermissionRequest>>;
+  /**
+   * Makes an HTTP request to `port` on the VM's own loopback, where its processes' servers
+   * listen (`url` is a path, or a URL whose path and query are used), and returns the
+   * answer whole: at most half the host's message limit. Each VM has a network of its own
+   * (on a root host): a server one of its processes started is reachable from its other
+   * processes and from here, not from another VM.
+   */
+  vmFetch(port: number, url: string, options?: VmFetchOptions): Promise<VmFetchResult>;
+  /**
+   * A URL on the host that anyone holding it can open in a browser to reach `port` in the
+   * VM (HTTP and WebSocket), with no other credential, for `expiresInSeconds` (an hour by
+   * default, a day at most). Tokens are kept with the VM's state and survive a restart.
+   */
+  createSignedPreviewUrl(port: number, expiresInSeconds?: number): Promise<PreviewUrl>;
+  /**
+   * Ends a preview URL now: its requests get 404 from then on.
+   */
+  expireSignedPreviewUrl(token: string): Promise<void>;
   /**
    * What the VM is running, how its last agents ended (with their stderr tails) and what
    * it cannot do as configured.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "f4f9ae266bc88061c944d43dadde9cfcb35c34de394774ce829850bc72e4b343",
+  hash: "d2fc36a39bdb3f396bf931b760aea9fe9d624edad7f9b472660670cf85944290",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },
@@ -62,6 +62,9 @@ export const contract: RuntimeContract = {
     listPersistedSessions: { arity: 0, callbacks: [] },
     listSessions: { arity: 0, callbacks: [] },
     listPendingPermissions: { arity: 0, callbacks: [] },
+    vmFetch: { arity: 3, callbacks: [] },
+    createSignedPreviewUrl: { arity: 2, callbacks: [] },
+    expireSignedPreviewUrl: { arity: 1, callbacks: [] },
     getRuntimeHealth: { arity: 0, callbacks: [] },
     setSessionMode: { arity: 2, callbacks: [] },
     getSessionModes: { arity: 1, callbacks: [] },

@@ -32,12 +32,15 @@ pub trait Lifecycle: Send + Sync {
 }
 
 /// An instance's ports as its host's preview URLs reach them: the host proxies a request whose
-/// path holds `token` (HTTP, WebSocket upgrades too) over the connection this opens.
+/// path holds a token (HTTP, WebSocket upgrades too) to the port the token names.
 #[async_trait::async_trait]
 pub trait PreviewTarget: Send + Sync {
-    /// A connection to the port `token` names: `not_found` for a token the instance does not
-    /// know, its own `expired` code for one past its time.
-    async fn connect_preview(&self, token: &str) -> Result<tokio::net::TcpStream, ActorError>;
+    /// The port `token` opens: `not_found` for a token the instance does not know, its own
+    /// `expired` code for one past its time.
+    fn preview_port(&self, token: &str) -> Result<u16, ActorError>;
+
+    /// A connection to `port`, where the instance's servers listen.
+    async fn connect(&self, port: u16) -> Result<tokio::net::TcpStream, ActorError>;
 }
 
 /// A host's promise to start a sleeping instance again at an instant it names (the Rivet

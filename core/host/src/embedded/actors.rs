@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::frames::ServerFrame;
+use super::preview;
 use super::outbox::Outbox;
 use agentos_core::runtime::instance::{Kind, Lifecycle, Services};
 use agentos_core::runtime::{
@@ -80,7 +81,7 @@ pub struct Actor {
     pub surface: Arc<dyn Surface>,
     pub bridges: Arc<BridgeHub>,
     pub subscribers: Arc<Subscribers>,
-    lifecycle: Arc<dyn Lifecycle>,
+    pub lifecycle: Arc<dyn Lifecycle>,
     /// When a connection last opened or closed.
     last_used: Mutex<Instant>,
 }
@@ -257,6 +258,15 @@ impl Actors {
         }
     }
 
+    /// The actor `name`/`key` if it was ever created (started again when it is not live);
+    /// `not_found` otherwise, so that an unauthenticated request creates nothing.
+    pub async fn existing(&self, name: &str, key: &str) -> Result<Arc<Actor>, ActorError> {
+        if self.kinds.contains_key(name) && self.registry.find(name, key)?.is_none() {
+            return Err(ActorError::not_found(format!("no actor {name}/{key}")));
+        }
+        self.get(name, key).await
+    }
+
     /// The live actor `name`/`key`, started on first use.
     pub async fn get(&self, name: &str, key: &str) -> Result<Arc<Actor>, ActorError> {
         let kind = self.kinds.get(name).ok_or_else(|| {
@@ -290,7 +300,10 @@ impl Actors {
                 dir,
                 subscribers.clone(),
                 self.bridge_timeout,
-                Services::default(),
+                Services {
+                    preview_path: Some(preview::base_path(name, key)),
+                    ..Services::default()
+                },
             )
             .await?;
         let actor = Arc::new(Actor {

@@ -8,6 +8,7 @@ mod connection;
 mod frames;
 mod listener;
 mod outbox;
+mod preview;
 mod web;
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use tokio::sync::oneshot;
 
 use actors::Actors;
@@ -97,6 +98,9 @@ pub async fn start(
     let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/actors/{name}/{key}/connect", get(connect))
+        .route(preview::ROUTE, any(preview::serve))
+        .route(&format!("{}/", preview::ROUTE), any(preview::serve))
+        .route(&format!("{}/{{*rest}}", preview::ROUTE), any(preview::serve))
         .with_state(shared.clone());
     if let Some(root) = config.web_root {
         // The page's relative links need the trailing slash.

@@ -48,8 +48,11 @@ impl Network {
 /// A preview URL's requests reach the port its token names.
 #[async_trait::async_trait]
 impl PreviewTarget for Network {
-    async fn connect_preview(&self, token: &str) -> Result<tokio::net::TcpStream, ActorError> {
-        let port = self.previews.port(token)?;
+    fn preview_port(&self, token: &str) -> Result<u16, ActorError> {
+        self.previews.port(token)
+    }
+
+    async fn connect(&self, port: u16) -> Result<tokio::net::TcpStream, ActorError> {
         self.sandbox.connect(port).await
     }
 }

@@ -19,19 +19,25 @@ impl Registry {
         })
     }
 
-    /// The id of actor `name`/`key`, created on first use. Only this host registers actors,
-    /// one at a time.
-    pub fn actor_id(&self, name: &str, key: &str) -> Result<String, ActorError> {
-        let existing = self.store.query(
-            "SELECT id FROM actors WHERE name = ?1 AND key = ?2",
-            params![name, key],
-        )?;
-        if let Some(id) = existing
+    /// The id of actor `name`/`key`, when it was ever created.
+    pub fn find(&self, name: &str, key: &str) -> Result<Option<String>, ActorError> {
+        self.store
+            .query(
+                "SELECT id FROM actors WHERE name = ?1 AND key = ?2",
+                params![name, key],
+            )?
             .into_iter()
             .next()
             .and_then(|row| row.into_iter().next())
-        {
-            return id.text();
+            .map(|id| id.text())
+            .transpose()
+    }
+
+    /// The id of actor `name`/`key`, created on first use. Only this host registers actors,
+    /// one at a time.
+    pub fn actor_id(&self, name: &str, key: &str) -> Result<String, ActorError> {
+        if let Some(id) = self.find(name, key)? {
+            return Ok(id);
         }
         let id = format!("{:016x}", rand::random::<u64>());
         let now = std::time::SystemTime::now()
@@ -60,6 +66,8 @@ mod tests {
         let store = Registry::open(&path).unwrap();
         assert_eq!(store.actor_id("agentOS", "a").unwrap(), first);
         assert_ne!(store.actor_id("agentOS", "b").unwrap(), first);
+        assert_eq!(store.find("agentOS", "a").unwrap(), Some(first));
+        assert_eq!(store.find("agentOS", "c").unwrap(), None);
     }
 
     /// A VM holding the file's write lock (a session log or cron write in progress) makes a
