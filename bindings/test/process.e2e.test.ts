@@ -4,7 +4,7 @@
  * call, and what the sandbox lets a process see.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,13 +149,21 @@ describeOnEachHost("processes in the sandbox", {}, (host) => {
     assert.equal(await vm.exists("/mnt/host"), false);
   });
 
-  test("an overlay mount that processes cannot see is refused clearly", async () => {
+  test("processes see an overlay mount as actions do: writes and deletions both ways, the lower untouched", async () => {
     const lower = mkdtempSync(join(tmpdir(), "agentos-lower-"));
     try {
+      // The VM's host user reads the lower directory.
+      chmodSync(lower, 0o755);
+      writeFileSync(join(lower, "a.txt"), "lower a");
+      writeFileSync(join(lower, "b.txt"), "lower b");
       await vm.mountFs("/mnt/over", { type: "overlay", lower });
-      await assert.rejects(vm.exec("true"), (e: unknown) => e instanceof ActorError && e.code === "unsupported");
+      await vm.writeFile("/mnt/over/new.txt", "by an action");
+      await vm.delete("/mnt/over/a.txt");
+      const seen = await vm.exec("ls /mnt/over && cat /mnt/over/new.txt && rm /mnt/over/b.txt");
+      assert.equal(seen.stdout, "b.txt\nnew.txt\nby an action");
+      assert.equal(await vm.exists("/mnt/over/b.txt"), false);
+      assert.deepEqual(readdirSync(lower).sort(), ["a.txt", "b.txt"]);
       await vm.unmountFs("/mnt/over");
-      assert.equal((await vm.exec("true")).exitCode, 0);
     } finally {
       rmSync(lower, { recursive: true, force: true });
     }

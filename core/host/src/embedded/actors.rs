@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::frames::ServerFrame;
-use super::preview;
 use super::outbox::Outbox;
+use super::preview;
 use agentos_core::runtime::instance::{Kind, Lifecycle, Services};
 use agentos_core::runtime::{
     ActorError, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,

@@ -100,7 +100,10 @@ pub async fn start(
         .route("/actors/{name}/{key}/connect", get(connect))
         .route(preview::ROUTE, any(preview::serve))
         .route(&format!("{}/", preview::ROUTE), any(preview::serve))
-        .route(&format!("{}/{{*rest}}", preview::ROUTE), any(preview::serve))
+        .route(
+            &format!("{}/{{*rest}}", preview::ROUTE),
+            any(preview::serve),
+        )
         .with_state(shared.clone());
     if let Some(root) = config.web_root {
         // The page's relative links need the trailing slash.

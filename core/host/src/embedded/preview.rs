@@ -110,8 +110,9 @@ async fn forward(
         let vm_side = hyper::upgrade::on(&mut response);
         tokio::spawn(async move {
             if let (Ok(client), Ok(vm)) = (client_side.await, vm_side.await) {
-                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(vm))
-                    .await;
+                let _ =
+                    tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(vm))
+                        .await;
             }
         });
     }

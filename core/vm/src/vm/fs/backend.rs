@@ -247,26 +247,42 @@ pub(super) fn os_name(name: std::ffi::OsString) -> String {
 /// A host directory this process created and owns: removed when dropped, so a memory mount or
 /// overlay upper disappears with the last handle to it (unmount, or the `Filesystem` dropping).
 #[derive(Debug)]
-pub(super) struct OwnedDir(PathBuf);
+pub(super) struct OwnedDir {
+    path: PathBuf,
+    /// A mount inside it, detached before the directory is deleted.
+    mount: Option<PathBuf>,
+}
 
 impl OwnedDir {
     /// Creates a fresh, uniquely named directory under `parent`.
     pub(super) fn create_in(parent: &Path, prefix: &str) -> io::Result<Self> {
         let path = parent.join(format!("{prefix}-{:032x}", rand::random::<u128>()));
         std::fs::create_dir(&path)?;
-        Ok(Self(path))
+        Ok(Self { path, mount: None })
     }
 
     pub(super) fn path(&self) -> &Path {
-        &self.0
+        &self.path
+    }
+
+    /// Notes that something is mounted at `point`, inside this directory.
+    pub(super) fn holds_mount(&mut self, point: PathBuf) {
+        self.mount = Some(point);
     }
 }
 
 impl Drop for OwnedDir {
     fn drop(&mut self) {
-        match std::fs::remove_dir_all(&self.0) {
+        if let Some(point) = &self.mount {
+            // Detached: a process still inside keeps what it sees, the host no longer does.
+            if let Err(err) = nix::mount::umount2(point, nix::mount::MntFlags::MNT_DETACH) {
+                tracing::warn!(path = %point.display(), %err, "could not unmount");
+                return;
+            }
+        }
+        match std::fs::remove_dir_all(&self.path) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                tracing::warn!(path = %self.0.display(), %err, "could not remove scratch directory");
+                tracing::warn!(path = %self.path.display(), %err, "could not remove scratch directory");
             }
             _ => {}
         }
@@ -291,9 +307,15 @@ impl Confined {
 
     /// Takes ownership of `owned`: its directory is deleted with this storage.
     pub(super) fn owning(owned: OwnedDir) -> io::Result<Self> {
+        let path = owned.path().to_owned();
+        Self::owning_at(owned, path)
+    }
+
+    /// The directory `path`, inside `owned`, which is deleted with this storage.
+    pub(super) fn owning_at(owned: OwnedDir, path: PathBuf) -> io::Result<Self> {
         Ok(Self {
-            dir: Dir::open_ambient_dir(owned.path(), cap_std::ambient_authority())?,
-            host: owned.path().to_owned(),
+            dir: Dir::open_ambient_dir(&path, cap_std::ambient_authority())?,
+            host: path,
             _owned: Some(owned),
         })
     }

@@ -9,6 +9,7 @@ mod backend;
 mod mounts;
 pub(crate) mod offload;
 mod overlay;
+mod overlay_mount;
 mod path;
 mod snapshot;
 mod transfer;

@@ -4,6 +4,7 @@
 
 use super::backend::{Confined, OwnedDir, Storage};
 use super::overlay::Overlay;
+use super::overlay_mount;
 use super::path::VmPath;
 use super::types::{MountDriver, MountInfo};
 use super::{HostBind, HostView};
@@ -130,7 +131,8 @@ impl MountTable {
     }
 
     /// The host directories behind the VM's tree, parents before children, for a process
-    /// sandbox to bind. An overlay has no single such directory, so it is refused.
+    /// sandbox to bind. A user-space overlay (a host that may not mount) has no single such
+    /// directory, so it is refused.
     pub(super) fn host_view(&self) -> Result<HostView, ActorError> {
         let root = self
             .root
@@ -147,7 +149,7 @@ impl MountTable {
                     read_only: mount.read_only,
                 }),
                 None => Err(ActorError::unsupported(format!(
-                    "processes cannot see the overlay mounted at {point} yet; unmount it or use a hostDir or memory mount"
+                    "processes cannot see the overlay mounted at {point}: only a host that runs as root mounts overlays they see; unmount it or use a hostDir or memory mount"
                 ))),
             })
             .collect::<Result<_, _>>()?;
@@ -190,7 +192,12 @@ pub(super) fn open_driver(
         MountDriver::Overlay { lower } => {
             // The lower layer is never written, whatever the mount allows.
             let lower = policy.check(lower, false)?;
-            Arc::new(Overlay::open(&lower, scratch).map_err(|err| host_error(&err, &lower))?)
+            let opened: io::Result<Arc<dyn Storage>> = if overlay_mount::available() {
+                overlay_mount::open(&lower, scratch).map(|s| Arc::new(s) as _)
+            } else {
+                Overlay::open(&lower, scratch).map(|s| Arc::new(s) as _)
+            };
+            opened.map_err(|err| host_error(&err, &lower))?
         }
     };
     Ok(storage)
