@@ -3,7 +3,7 @@
 import { createClient } from "../../src/runtime/index.js";
 import type { CallEvent, ClientBase, ClientOptions, Transport } from "../../src/runtime/index.js";
 import { contract } from "./contract.js";
-import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, PreviewUrl, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, ResumedSession, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, VmFetchOptions, VmFetchResult, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
+import type { AgentExitEvent, AgentInfo, AgentStderr, BridgeOutcome, CheckpointInfo, CronEvent, CronJobInfo, CronJobOptions, DeleteOptions, DirEntry, ExecOptions, ExecResult, ExportInfo, FileContent, FileRange, FileStat, FsChanged, JsonValue, MkdirOptions, MountDriver, MountInfo, MountOptions, Note, OsProcess, OutputPage, OutputReadOptions, PermissionReply, PermissionRequest, PermissionResolved, PersistedSession, PreviewUrl, ProcessExit, ProcessInfo, ProcessNode, ProcessOutput, PromptInput, PromptResult, ReadFileResult, ReaddirRecursiveOptions, ResumedSession, RuntimeHealth, SandboxInfo, ScheduledEvent, ScheduledJob, SessionEvent, SessionEventsOptions, SessionInfo, SessionOptions, SessionRecord, ShellData, ShellExit, ShellInfo, ShellOptions, SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, SpawnOptions, ToolCallRequest, ToolCallResult, ToolkitSpec, UploadInfo, VmFetchOptions, VmFetchResult, VmShutdown, WatchInfo, WatchOptions, WriteFileEntry, WriteFileResult } from "./types.js";
 
 export type * from "./types.js";
 
@@ -481,6 +481,10 @@ export interface NotesEvents {
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */
   fsChanged: FsChanged;
+  /**
+   * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
+   */
+  vmShutdown: VmShutdown;
   /**
    * Raised by the `agentOS` actor itself, not by a call; the payload is the data.
    */

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "f38ab3ec1a7f549b24bf253eb9cc0fb8c4cc3500feeb2a08ae58d82c708bbe7e",
+  hash: "09e245ce36be30681f6263daba7e6c90284eb07c0021488407501006447890fc",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

@@ -87,6 +87,11 @@ sha256: string,
 takenAt: number, };
 
 /**
+ * Why a host closes an instance.
+ */
+export type Closing = "sleep" | "destroy" | "hostStopped" | "idle";
+
+/**
  * What a job does: nothing here is a closure, so a job survives a restart. A client that
  * wants a callback schedules an `event` and subscribes to `scheduledEvent`.
  */
@@ -1147,6 +1152,12 @@ memoryMaxMib: number,
  * CPU share relative to other VMs: 100 is an equal share (1–10000).
  */
 cpuWeight: number, };
+
+/**
+ * The VM is closing on purpose, and why: its processes, shells and agents end now, and the
+ * connection closes. It opens again on the next connection (or, after `sleep`, the next use).
+ */
+export type VmShutdown = { reason: Closing, };
 
 /**
  * A watch `watchFs` set up.

@@ -4,7 +4,7 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "d2fc36a39bdb3f396bf931b760aea9fe9d624edad7f9b472660670cf85944290",
+  hash: "c963aa7fb28cfd6a362a184aaf551e8bfc9cb3d6295f219a98c05694f1af50e1",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

@@ -30,7 +30,7 @@ mod awake;
 pub mod cli;
 mod database;
 
-use agentos_core::runtime::instance::{Init, Kind, Lifecycle, Services};
+use agentos_core::runtime::instance::{Closing, Init, Kind, Lifecycle, Services};
 use agentos_core::runtime::{
     ActorError, ActorEvents, BridgeHub, CallContext, EventSink, Limits, Surface, Value,
     to_json_value, unwrap_envelopes,
@@ -321,12 +321,14 @@ impl<S: Surface> Actor for SurfaceActor<S> {
     /// The instance's last word first (the VM checkpoints its root), then the VM is dropped.
     async fn on_sleep(self: Arc<Self>, _ctx: Ctx<Self>) -> Result<()> {
         let lifecycle = self.lifecycle.clone();
-        tokio::task::spawn_blocking(move || lifecycle.closing()).await?;
+        tokio::task::spawn_blocking(move || lifecycle.closing(Closing::Sleep)).await?;
         self.shut_down();
         Ok(())
     }
 
     async fn on_destroy(self: Arc<Self>, _ctx: Ctx<Self>) -> Result<()> {
+        let lifecycle = self.lifecycle.clone();
+        tokio::task::spawn_blocking(move || lifecycle.closing(Closing::Destroy)).await?;
         self.shut_down();
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await??;

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::database::Database;
 use crate::{ActorError, ActorEvents, BridgeHub, Contract, EventSink, Limits, Surface};
@@ -20,10 +21,11 @@ pub trait Lifecycle: Send + Sync {
     /// own (processes, shells, sessions, scheduled jobs) rather than for a connected client.
     fn idle(&self) -> bool;
 
-    /// Called before a host that moves instances between machines closes this one on
-    /// purpose (the Rivet Engine putting the actor to sleep), never when the host is killed:
-    /// the moment to save what a start elsewhere needs.
-    fn closing(&self) {}
+    /// Called before the host closes the instance on purpose, never when the host is killed:
+    /// the moment to tell its connections why, and, before a sleep (after which a host that
+    /// moves instances between machines, the Rivet Engine, may start it elsewhere), to save
+    /// what a start elsewhere needs.
+    fn closing(&self, _why: Closing) {}
 
     /// Where the host's preview URLs for this instance lead, when it has ports to show.
     fn preview(&self) -> Option<Arc<dyn PreviewTarget>> {
@@ -41,6 +43,21 @@ pub trait PreviewTarget: Send + Sync {
 
     /// A connection to `port`, where the instance's servers listen.
     async fn connect(&self, port: u16) -> Result<tokio::net::TcpStream, ActorError>;
+}
+
+/// Why a host closes an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Closing {
+    /// The Rivet Engine puts the actor to sleep; it starts again on its next use, maybe on
+    /// another machine.
+    Sleep,
+    /// The actor is destroyed, its state with it.
+    Destroy,
+    /// The host process is stopping (SIGTERM, Ctrl-C); the actor starts again with it.
+    HostStopped,
+    /// The embedded host closes an actor nothing has used for its idle time.
+    Idle,
 }
 
 /// A host's promise to start a sleeping instance again at an instant it names (the Rivet

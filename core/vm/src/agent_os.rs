@@ -19,7 +19,7 @@ use crate::vm::fs::{
     SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo, WriteFileEntry, WriteFileResult,
     read_in_pieces,
 };
-use crate::vm::health::{self, RuntimeHealth};
+use crate::vm::health::{self, RuntimeHealth, VmShutdown};
 use crate::vm::mount_store::Mounts;
 use crate::vm::network::{Network, PreviewUrl, VmFetchOptions, VmFetchResult};
 use crate::vm::process::{
@@ -75,6 +75,7 @@ pub struct AgentOs {
         permissionRequest = PermissionRequest,
         permissionResolved = PermissionResolved,
         fsChanged = FsChanged,
+        vmShutdown = VmShutdown,
         agentStderr = AgentStderr,
         agentExit = AgentExitEvent,
         cronEvent = CronEvent,

@@ -7,6 +7,12 @@ use super::{PREAMBLE, jsdoc};
 
 pub fn render(c: &Contract, prefix: &str, runtime: &str) -> String {
     let body = body(c, prefix);
+    // Doc comments name types in prose ("Closing a shell…"): only code counts as a use.
+    let code: String = body
+        .lines()
+        .filter(|line| !line.trim_start().starts_with(['*', '/']))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = String::from(PREAMBLE);
     out.push_str(&format!(
         "\nimport {{ createClient }} from \"{runtime}\";\n"
@@ -19,7 +25,7 @@ pub fn render(c: &Contract, prefix: &str, runtime: &str) -> String {
         .types
         .keys()
         .map(String::as_str)
-        .filter(|name| mentions(&body, name))
+        .filter(|name| mentions(&code, name))
         .collect();
     if !used.is_empty() {
         out.push_str(&format!(

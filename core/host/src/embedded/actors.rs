@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::frames::ServerFrame;
 use super::outbox::Outbox;
 use super::preview;
-use agentos_core::runtime::instance::{Kind, Lifecycle, Services};
+use agentos_core::runtime::instance::{Closing, Kind, Lifecycle, Services};
 use agentos_core::runtime::{
     ActorError, BridgeHub, Contract, Encoding, EventSink, Limits, Surface, Value,
 };
@@ -254,8 +254,24 @@ impl Actors {
         let closed: Vec<_> = keys.iter().filter_map(|key| live.remove(key)).collect();
         if !closed.is_empty() {
             tracing::debug!(count = closed.len(), "closing idle actors");
-            let _ = tokio::task::spawn_blocking(move || drop(closed)).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                for actor in &closed {
+                    actor.lifecycle.closing(Closing::Idle);
+                }
+            })
+            .await;
         }
+    }
+
+    /// Gives every live actor its last word before the host stops; they close with it.
+    pub async fn closing(&self, why: Closing) {
+        let live: Vec<_> = self.live.lock().await.values().cloned().collect();
+        let _ = tokio::task::spawn_blocking(move || {
+            for actor in &live {
+                actor.lifecycle.closing(why);
+            }
+        })
+        .await;
     }
 
     /// The actor `name`/`key` if it was ever created (started again when it is not live);

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use super::actors::{Actor, Caller, Outgoing};
 use super::frames::{self, ClientFrame, ServerFrame};
@@ -19,7 +20,13 @@ use agentos_core::runtime::{ActorError, CallContext, Encoding, Limits, Value};
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
-pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limits: Limits) {
+pub async fn run(
+    socket: WebSocket,
+    actor: Arc<Actor>,
+    encoding: Encoding,
+    limits: Limits,
+    stopping: CancellationToken,
+) {
     let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     let connection_id = format!("c{conn}");
     let (mut sink, mut stream) = socket.split();
@@ -36,16 +43,39 @@ pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limit
     }
     actor.subscribers.attach(conn, tx.clone());
 
+    let host_stopping = stopping.clone();
     let writer = tokio::spawn(async move {
-        while let Some(bytes) = inbox.recv().await {
+        let mut stopping_seen = false;
+        loop {
+            // Once the host stops, what is queued (its `vmShutdown` included) still goes out;
+            // answers of calls still running do not.
+            let next = tokio::select! {
+                next = inbox.recv() => next,
+                () = host_stopping.cancelled(), if !stopping_seen => {
+                    stopping_seen = true;
+                    inbox.stop_taking();
+                    continue;
+                }
+            };
+            let Some(bytes) = next else { break };
             if sink.send(message(encoding, bytes)).await.is_err() {
                 return;
             }
         }
-        if inbox.overflowed() {
+        let close = if inbox.overflowed() {
+            Some((
+                close_code::POLICY,
+                "the client did not read what it asked for; its queue is full",
+            ))
+        } else if host_stopping.is_cancelled() {
+            Some((close_code::AWAY, "the host is stopping"))
+        } else {
+            None
+        };
+        if let Some((code, reason)) = close {
             let close = Message::Close(Some(CloseFrame {
-                code: close_code::POLICY,
-                reason: "the client did not read what it asked for; its queue is full".into(),
+                code,
+                reason: reason.into(),
             }));
             // A client that reads nothing may not take this either.
             let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
@@ -56,6 +86,7 @@ pub async fn run(socket: WebSocket, actor: Arc<Actor>, encoding: Encoding, limit
         let msg = tokio::select! {
             msg = stream.next() => msg,
             () = tx.overflowed() => break,
+            () = stopping.cancelled() => break,
         };
         let Some(Ok(msg)) = msg else { break };
         let bytes = match msg {

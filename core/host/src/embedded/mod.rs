@@ -23,10 +23,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use actors::Actors;
 pub use actors::VmPolicy;
-pub use agentos_core::runtime::instance::{Kind, Lifecycle};
+pub use agentos_core::runtime::instance::{Closing, Kind, Lifecycle};
 pub use auth::generate_token;
 use listener::{GuardedListener, Peer};
 
@@ -65,18 +67,32 @@ struct Shared {
     actors: Actors,
     token: String,
     limits: Limits,
+    /// Cancelled when the host stops: every connection closes.
+    stopping: CancellationToken,
+    /// The connections, for the host to wait on as it stops.
+    connections: TaskTracker,
 }
+
+/// How long a stopping host waits for its connections to send what they have.
+const DRAIN: Duration = Duration::from_secs(5);
 
 /// A host that is listening; stop it with [`RunningHost::stop`].
 pub struct RunningHost {
     pub addr: SocketAddr,
+    shared: Arc<Shared>,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningHost {
+    /// Stops accepting, tells each open actor's connections why (`vmShutdown`), closes them
+    /// once they have sent what they have (at most [`DRAIN`]), then closes the actors.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
+        self.shared.actors.closing(Closing::HostStopped).await;
+        self.shared.stopping.cancel();
+        self.shared.connections.close();
+        let _ = tokio::time::timeout(DRAIN, self.shared.connections.wait()).await;
         self.task.await.map_err(std::io::Error::other)?
     }
 }
@@ -94,6 +110,8 @@ pub async fn start(
         )?,
         token: config.token,
         limits: config.limits,
+        stopping: CancellationToken::new(),
+        connections: TaskTracker::new(),
     });
     let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -127,6 +145,7 @@ pub async fn start(
         .local_addr()
         .map_err(|e| ActorError::internal(e.to_string()))?;
     let (shutdown, stopped) = oneshot::channel::<()>();
+    let shared_for_stop = shared.clone();
     let idle_closer = {
         let every = (shared.actors.policy.idle_timeout / 2)
             .clamp(Duration::from_millis(100), Duration::from_secs(30));
@@ -150,6 +169,7 @@ pub async fn start(
     });
     Ok(RunningHost {
         addr,
+        shared: shared_for_stop,
         shutdown,
         task,
     })
@@ -191,11 +211,14 @@ async fn connect(
         Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.message).into_response(),
     };
     let limits = shared.limits;
+    let (stopping, connections) = (shared.stopping.clone(), shared.connections.clone());
     // Frames up to 4× the limit are read so that they can be answered with a typed error
     // instead of a dropped connection; beyond that the socket closes.
     let hard_cap = (limits.max_message_bytes as usize).saturating_mul(4);
     ws.protocols([SUBPROTOCOL])
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| connection::run(socket, actor, encoding, limits))
+        .on_upgrade(move |socket| {
+            connections.track_future(connection::run(socket, actor, encoding, limits, stopping))
+        })
 }

@@ -147,6 +147,12 @@ impl Inbox {
         Some(bytes)
     }
 
+    /// Takes nothing more: what is queued still comes out of [`recv`](Self::recv), then
+    /// `None`, whatever calls are still running.
+    pub fn stop_taking(&mut self) {
+        self.rx.close();
+    }
+
     /// Whether the connection closes because the client did not read.
     pub fn overflowed(&self) -> bool {
         self.state.overflowed.load(Ordering::Acquire)

@@ -1,5 +1,6 @@
 //! `getRuntimeHealth`: what a VM is running, how its last agents ended and what it cannot do,
-//! in one answer, for dashboards and for a client deciding whether the VM is fit to use.
+//! in one answer, for dashboards and for a client deciding whether the VM is fit to use; and
+//! `vmShutdown`, the VM's last word to its connections.
 
 use std::time::Instant;
 
@@ -10,6 +11,15 @@ use super::fs::{MountInfo, MountRestored};
 use super::sandbox::SandboxInfo;
 use super::session::AgentExitRecord;
 use crate::runtime::SafeU64;
+use crate::runtime::instance::Closing;
+
+/// The VM is closing on purpose, and why: its processes, shells and agents end now, and the
+/// connection closes. It opens again on the next connection (or, after `sleep`, the next use).
+#[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VmShutdown {
+    pub reason: Closing,
+}
 
 /// A VM's health.
 #[derive(Serialize, Deserialize, TS, Debug, Clone, PartialEq)]

@@ -11,6 +11,7 @@ use super::config::VmConfig;
 use super::cron::{self, Actions, Cron, CronEvent, ScheduledEvent};
 use super::exec::Exec;
 use super::fs::{Filesystem, MAX_READ_BYTES};
+use super::health::VmShutdown;
 use super::mount_store::{MountStore, Mounts};
 use super::network::{Network, Previews};
 use super::process::Processes;
@@ -24,7 +25,7 @@ use super::store::Store;
 use super::toolkit::{ClientTools, ToolCallRequest, ToolCallResult, ToolkitServer, Toolkits};
 use super::watch::{self, FsChanged, Watches};
 use crate::agent_os::{AgentOs, AgentOsEvents};
-use crate::runtime::instance::{Lifecycle, PreviewTarget};
+use crate::runtime::instance::{Closing, Lifecycle, PreviewTarget};
 use crate::runtime::{ActorError, ActorEvents};
 
 impl AgentOs {
@@ -165,9 +166,13 @@ impl Lifecycle for AgentOs {
             && !self.cron.keeps_vm_open()
     }
 
-    /// Checkpoints the root, so that the VM opened elsewhere next has its files.
-    fn closing(&self) {
-        if let Err(err) = self.checkpoints.take(&self.fs) {
+    /// Tells the connections why (`vmShutdown`); before a sleep, checkpoints the root, so
+    /// that the VM opened elsewhere next has its files.
+    fn closing(&self, why: Closing) {
+        self.events.vm_shutdown(&VmShutdown { reason: why });
+        if why == Closing::Sleep
+            && let Err(err) = self.checkpoints.take(&self.fs)
+        {
             tracing::error!(%err, "the root was not checkpointed before the VM closed");
         }
     }
