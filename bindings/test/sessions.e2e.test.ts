@@ -447,6 +447,7 @@ describe("session events across an embedded host restart", () => {
       const cannot = await vm.createSession("noload", quiet);
       const later = await vm.createSession("test", quiet);
       const closed = await vm.createSession("test", quiet);
+      const twice = await vm.createSession("test", quiet);
       for (const id of [loads.sessionId, cannot.sessionId, later.sessionId]) await vm.prompt(id, "remember apples");
       await vm.closeSession(closed.sessionId);
       vm.close();
@@ -475,6 +476,9 @@ describe("session events across an embedded host restart", () => {
       assert.equal(after.length, 2);
       assert.equal(after[0], "echo: remember apples");
       await assert.rejects(vm.resumeSession("nope"), isError("not_found"));
+      // Two resumes at once start one agent: the second finds the session live.
+      const both = await Promise.allSettled([vm.resumeSession(twice.sessionId), vm.resumeSession(twice.sessionId)]);
+      assert.deepEqual(both.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
       // A prompt to a session the restart ended resumes it first; a closed one stays closed.
       assert.equal((await vm.prompt(later.sessionId, "straight on")).text, "echo: straight on");
       assert.deepEqual(texts(await vm.getSessionEvents(later.sessionId)).slice(1), ["history: remember apples", "echo: straight on"]);

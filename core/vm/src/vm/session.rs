@@ -63,6 +63,9 @@ pub struct Sessions {
     live: Arc<Mutex<BTreeMap<String, Arc<Live>>>>,
     /// How the last [`EXITS_KEPT`] agents ended, oldest first.
     exits: Arc<Mutex<VecDeque<AgentExitRecord>>>,
+    /// Held while a session resumes: one at a time, so that two callers (two first prompts
+    /// after a restart, say) never start two agents for one session.
+    resuming: tokio::sync::Mutex<()>,
 }
 
 /// How many agent exits `getRuntimeHealth` reports.
@@ -187,6 +190,7 @@ impl Sessions {
             stderr_hook: Arc::default(),
             live: Arc::default(),
             exits: Arc::default(),
+            resuming: tokio::sync::Mutex::default(),
         })
     }
 
@@ -243,7 +247,30 @@ impl Sessions {
         agent_type: String,
         mut options: SessionOptions,
     ) -> Result<SessionInfo, ActorError> {
-        let agent = self.agent(&agent_type)?;
+        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
+        // Said here, rather than by the sandbox on the agent's stderr as it exits.
+        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
+            return Err(ActorError::new(
+                GROUP_AGENTOS,
+                code::NOT_A_DIRECTORY,
+                format!("the session's cwd {cwd} is not a directory"),
+            ));
+        }
+        let plan = self.plan(&agent_type, cwd.as_str(), &mut options)?;
+        self.start(agent_type, &plan, cwd.as_str().to_owned(), options, None)
+            .await
+            .map(|(info, _)| info)
+    }
+
+    /// How to start `agent_type` in `cwd` with `options`' environment, the toolkits' MCP
+    /// server added to `options` (and its socket to the binds) while there are toolkits.
+    fn plan(
+        &self,
+        agent_type: &str,
+        cwd: &str,
+        options: &mut SessionOptions,
+    ) -> Result<Plan, ActorError> {
+        let agent = self.agent(agent_type)?;
         let server = self.toolkits.for_session(self.launcher.sandbox())?;
         let extra = server.map(|server| {
             options
@@ -254,27 +281,15 @@ impl Sessions {
         });
         let binds = agent::binds(agent, extra.into_iter().flatten());
         let env = agent::env(agent, options.env.as_ref());
-        let cwd = VmPath::parse(options.cwd.as_deref().unwrap_or("/"))?;
-        // Said here, rather than by the sandbox on the agent's stderr as it exits.
-        if self.fs.stat(cwd.as_str())?.kind != FileKind::Directory {
-            return Err(ActorError::new(
-                GROUP_AGENTOS,
-                code::NOT_A_DIRECTORY,
-                format!("the session's cwd {cwd} is not a directory"),
-            ));
-        }
-        let plan =
-            self.launcher
-                .plan(&agent::argv(agent), Some(cwd.as_str()), &env, &binds, false)?;
-        self.start(agent_type, &plan, cwd.as_str().to_owned(), options, None)
-            .await
-            .map(|(info, _)| info)
+        self.launcher
+            .plan(&agent::argv(agent), Some(cwd), &env, &binds, false)
     }
 
     /// Starts a session on record whose agent has ended (after a restart, say) again, under
     /// the same id with its events going on from the last: the agent loads it (ACP
     /// `session/load`) when it can, and starts a new conversation otherwise.
     pub async fn resume(&self, session_id: &str) -> Result<ResumedSession, ActorError> {
+        let _one_at_a_time = self.resuming.lock().await;
         if lock(&self.live).contains_key(session_id) {
             return Err(ActorError::invalid_input(format!(
                 "session {session_id} is live: there is nothing to resume"
@@ -284,21 +299,8 @@ impl Sessions {
             .log
             .resumable(session_id)?
             .ok_or_else(|| unknown(session_id))?;
-        let agent = self.agent(&record.agent_type)?;
-        let server = self.toolkits.for_session(self.launcher.sandbox())?;
         let mut options = SessionOptions::default();
-        let extra = server.map(|server| {
-            options.mcp_servers = Some(vec![server.entry]);
-            server.binds
-        });
-        let binds = agent::binds(agent, extra.into_iter().flatten());
-        let plan = self.launcher.plan(
-            &agent::argv(agent),
-            Some(&record.cwd),
-            &agent::env(agent, None),
-            &binds,
-            false,
-        )?;
+        let plan = self.plan(&record.agent_type, &record.cwd, &mut options)?;
         let (agent_type, cwd) = (record.agent_type.clone(), record.cwd.clone());
         let (_, loaded) = self
             .start(agent_type, &plan, cwd, options, Some((session_id, record)))
@@ -443,8 +445,12 @@ impl Sessions {
             // client closed, or whose agent exited, stays ended.
             Err(err) => match self.log.resumable(session_id)? {
                 Some(record) if record.end_reason == Some(SessionEndReason::HostStopped) => {
-                    self.resume(session_id).await?;
-                    self.live(session_id)?
+                    // Another first prompt may have resumed it meanwhile: then it is live.
+                    let resumed = self.resume(session_id).await;
+                    match (self.live(session_id), resumed) {
+                        (Ok(live), _) => live,
+                        (Err(_), Err(err)) | (Err(err), Ok(_)) => return Err(err),
+                    }
                 }
                 _ => return Err(err),
             },
