@@ -8,7 +8,7 @@ import {
   RESERVED_NAMES,
   createClient,
 } from "../src/index.js";
-import { deeperThan } from "../src/runtime/client.js";
+import { contractMismatch, deeperThan } from "../src/runtime/client.js";
 
 /** A transport the tests below must never reach: createClient fails before connecting. */
 const unreachable: Transport = {
@@ -17,6 +17,7 @@ const unreachable: Transport = {
 
 const contract = (actions: RuntimeContract["actions"], bridges: RuntimeContract["bridges"] = {}) => ({
   actor: "agentOS",
+  version: "1.4.2",
   hash: "h",
   actions,
   bridges,
@@ -93,5 +94,28 @@ describe("deeperThan", () => {
   });
   test("stops early on hostile nesting", () => {
     assert.equal(deeperThan(nest(5_000), 64), true);
+  });
+});
+
+describe("contract versions", () => {
+  const ours = contract({});
+  const host = (contractVersion: string, contractHash = "other") => ({ contractVersion, contractHash });
+  test("a host of the same major and at least this minor is compatible", () => {
+    for (const version of ["1.4.2", "1.4.3", "1.5.0", "1.40.0"])
+      assert.equal(contractMismatch(ours, host(version), "compatible"), undefined, version);
+    assert.equal(contractMismatch(ours, host("9.9.9", "h"), "exact"), undefined, "the same hash always is");
+  });
+  test("another major, an older host or an inexact one in exact mode is refused, saying which", () => {
+    assert.match(contractMismatch(ours, host("2.0.0"), "compatible")!, /different major version/);
+    assert.match(contractMismatch(ours, host("0.4.2"), "compatible")!, /different major version/);
+    assert.match(contractMismatch(ours, host("1.3.9"), "compatible")!, /older host/);
+    assert.match(contractMismatch(ours, host("1.4.1"), "compatible")!, /older host/);
+    assert.match(contractMismatch(ours, host("1.4.2"), "exact")!, /exactly that contract/);
+    assert.match(contractMismatch(ours, host("one"), "compatible")!, /serves agentOS contract one/);
+  });
+  test("under 1.0 the minor is the major", () => {
+    const zero = { ...ours, version: "0.3.0" };
+    assert.equal(contractMismatch(zero, host("0.3.7"), "compatible"), undefined);
+    assert.match(contractMismatch(zero, host("0.4.0"), "compatible")!, /different major version/);
   });
 });

@@ -129,13 +129,26 @@ for (const encoding of ["cbor", "json"] as Encoding[]) {
       vm.close();
     });
 
-    test("a stale contract fails clearly on connect", async () => {
-      const stale = createClient(
-        host().transport("stale", encoding),
-        { ...contract, hash: "0".repeat(64) },
-      );
-      await assert.rejects(stale.ready, (e: unknown) => e instanceof ActorError && e.code === "contract_mismatch");
-      stale.close();
+    test("a client of another major, or newer than the host, fails clearly on connect; a compatible one works", async () => {
+      const other = "0".repeat(64);
+      const [major, minor] = contract.version.split(".").map(Number) as [number, number];
+      const refused = [
+        { contract: { ...contract, hash: other, version: `${major + 1}.0.0` }, says: /different major version/ },
+        { contract: { ...contract, hash: other, version: `${major}.${minor + 1}.0` }, says: /older host/ },
+        { contract: { ...contract, hash: other }, options: { contract: "exact" as const }, says: /exactly that contract/ },
+      ];
+      for (const { contract: theirs, options, says } of refused) {
+        const stale = createClient(host().transport("stale", encoding), theirs, options);
+        await assert.rejects(
+          stale.ready,
+          (e: unknown) => e instanceof ActorError && e.code === "contract_mismatch" && says.test(e.message),
+        );
+        stale.close();
+      }
+      // Same version, another hash: a compatible build (say, a later patch's docs).
+      const compatible = createClient(host().transport("stale", encoding), { ...contract, hash: other });
+      assert.equal((await compatible.ready).contractVersion, contract.version);
+      compatible.close();
     });
   });
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { type Encoding, type Transport, webSocketTransport } from "../src/index.js";
 import { startEngine, startRivetHost } from "./engine.js";
+import { recorded } from "./wire.js";
 
 export interface Host {
   url: string;
@@ -105,7 +106,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
       pid: host.pid,
       dataDir: host.dataDir,
       origin: host.url.replace(/^ws/, "http"),
-      transport: (key, encoding) => webSocketTransport({ url: host.url, token: host.token, key, encoding }),
+      transport: (key, encoding) => recorded(webSocketTransport({ url: host.url, token: host.token, key, encoding })),
       stop: host.stop,
     };
   }
@@ -117,7 +118,7 @@ export async function startTestHost(kind: HostKind, extraArgs: string[] = [], co
       pid: host.pid,
       dataDir: host.dataDir,
       origin: engine.endpoint,
-      transport: host.transport,
+      transport: (key, encoding) => recorded(host.transport(key, encoding)),
       async stop() {
         await host.stop();
         await engine.stop();

@@ -71,7 +71,7 @@ describe("uploadSnapshot", () => {
     return {
       calls,
       restored,
-      ready: Promise.resolve({ actorId: "a", connectionId: "c", contractHash: "h", limits: { maxMessageBytes } }),
+      ready: Promise.resolve({ actorId: "a", connectionId: "c", contractHash: "h", contractVersion: "1.0.0", limits: { maxMessageBytes } }),
       async uploadChunk(chunk: Uint8Array, uploadId?: string) {
         calls.push([uploadId, [...chunk]]);
         return { uploadId: "u1", size: calls.reduce((n, [, c]) => n + c.length, 0) };

@@ -74,6 +74,7 @@ function fakeHost(maxMessageBytes = 1 << 20) {
       actorId: "a",
       connectionId: "c1",
       contractHash: "h",
+      contractVersion: "1.0.0",
       limits: { maxMessageBytes, maxDepth: 64, maxValues: 100_000, maxBinaryBytes: maxMessageBytes },
     }),
     on(event, handler) {

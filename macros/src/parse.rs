@@ -12,6 +12,8 @@ pub const MAPPINGS: &str = "`#[action]`, `#[hook]` or `#[unsupported(reason = \"
 
 pub struct Parsed {
     pub actor: Option<LitStr>,
+    /// `version = "MAJOR.MINOR.PATCH"`: the contract's semantic version.
+    pub version: Option<LitStr>,
     /// `extends = Path`: the surface whose actions and events this one adds to.
     pub extends: Option<syn::Path>,
     /// `events(name = Type, …)`: events the actor raises itself, not through a call.
@@ -36,6 +38,7 @@ pub struct ActorBridgeDecl {
 #[derive(Default)]
 struct SurfaceArgs {
     actor: Option<LitStr>,
+    version: Option<LitStr>,
     extends: Option<syn::Path>,
     events: Vec<(syn::Ident, syn::Type)>,
     bridges: Vec<ActorBridgeDecl>,
@@ -117,6 +120,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Parsed> {
         .collect();
     Ok(Parsed {
         actor: args.actor,
+        version: args.version,
         extends: args.extends,
         actor_events: args.events,
         actor_bridges: args.bridges,
@@ -132,6 +136,9 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("actor") {
             args.actor = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else if meta.path.is_ident("version") {
+            args.version = Some(meta.value()?.parse::<LitStr>()?);
             Ok(())
         } else if meta.path.is_ident("extends") {
             args.extends = Some(meta.value()?.parse::<syn::Path>()?);
@@ -161,7 +168,7 @@ fn parse_surface_args(attr: TokenStream, diag: &mut Diagnostics) -> SurfaceArgs 
             })
         } else {
             Err(meta.error(
-                "unknown #[surface] option; valid options: `actor = \"…\"`, `extends = Path`, `events(name = Type, …)`, `bridges(name = Request => Response, …)`",
+                "unknown #[surface] option; valid options: `actor = \"…\"`, `version = \"MAJOR.MINOR.PATCH\"`, `extends = Path`, `events(name = Type, …)`, `bridges(name = Request => Response, …)`",
             ))
         }
     });

@@ -1,12 +1,15 @@
 //! `cargo xtask codegen [--check]` writes `bindings/src/generated/` from the contract of the
 //! annotated core (with `--check`, fails and names every file that differs);
 //! `cargo xtask parity` prints every core method with its mapping; `cargo xtask bench-compile
-//! [--runs N]` times `cargo check` of generated surfaces of 250 and 500 actions.
+//! [--runs N]` times `cargo check` of generated surfaces of 250 and 500 actions; `cargo xtask
+//! contract diff OLD NEW` and `cargo xtask contract check` classify contract changes.
 
 mod bench_compile;
 mod codegen;
+mod contract_diff;
 mod parity;
 mod render;
+mod tstype;
 
 use std::process::ExitCode;
 
@@ -52,8 +55,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         ["bench-compile", rest @ ..] => bench_compile::run(rest),
+        ["contract", rest @ ..] => contract_diff::run(rest),
         _ => Err(
-            "usage: cargo xtask codegen [--check] | cargo xtask parity | cargo xtask bench-compile [--runs N]"
+            "usage: cargo xtask codegen [--check] | cargo xtask parity | cargo xtask bench-compile [--runs N] | cargo xtask contract diff OLD NEW | cargo xtask contract check"
                 .to_owned(),
         ),
     };

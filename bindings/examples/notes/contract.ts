@@ -4,7 +4,8 @@ import type { RuntimeContract } from "../../src/runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "09e245ce36be30681f6263daba7e6c90284eb07c0021488407501006447890fc",
+  version: "0.1.0",
+  hash: "53a0538789fc610bb12b21a28ef966e88b019c57075f66d62c2f21fa49a54077",
   actions: {
     addNote: { arity: 1, callbacks: [] },
     listNotes: { arity: 0, callbacks: [] },

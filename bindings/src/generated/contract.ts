@@ -4,7 +4,8 @@ import type { RuntimeContract } from "../runtime/index.js";
 
 export const contract: RuntimeContract = {
   actor: "agentOS",
-  hash: "c963aa7fb28cfd6a362a184aaf551e8bfc9cb3d6295f219a98c05694f1af50e1",
+  version: "1.0.0",
+  hash: "310dc0d2335cd1a83e8ad3ef61294de7ede806949e5c9b59ff8b9b2983a2c91e",
   actions: {
     mountFs: { arity: 3, callbacks: [] },
     unmountFs: { arity: 1, callbacks: [] },

@@ -55,6 +55,12 @@ export interface ClientBase<Events, Bridges> {
 
 export interface ClientOptions {
   /**
+   * Which hosts the client works with: `"compatible"` (the default), a host whose contract
+   * has this client's major version and at least its minor (it may have more actions, events
+   * and fields); `"exact"`, only the very contract it was generated from (equal hashes).
+   */
+  contract?: "compatible" | "exact";
+  /**
    * Receives what no call can be failed with: `Error` frames the host could not attribute,
    * frames the client could not decode, and failures to answer a bridge request.
    */
@@ -88,6 +94,38 @@ interface PendingCall {
  * before the host's `Init` arrives wait for it. There is no reconnection: after a close,
  * create a new client.
  */
+/**
+ * Why this client cannot work with the host `init` describes, or undefined when it can. A
+ * compatible host has the same major version (under 1.0, the same minor) and at least this
+ * client's minor (and patch, at the same minor): whatever the client calls, it has.
+ */
+export function contractMismatch(
+  contract: RuntimeContract,
+  init: Pick<InitInfo, "contractHash" | "contractVersion">,
+  mode: "compatible" | "exact",
+): string | undefined {
+  const host = `the host serves ${contract.actor} contract ${init.contractVersion} (${init.contractHash.slice(0, 12)})`;
+  const client = `this client was generated for ${contract.version} (${contract.hash.slice(0, 12)})`;
+  if (init.contractHash === contract.hash) return undefined;
+  if (mode === "exact") return `${host}, but ${client} and asks for exactly that contract`;
+  const [hostParts, clientParts] = [init.contractVersion, contract.version].map(semver);
+  if (hostParts === undefined || clientParts === undefined) return `${host}, but ${client}`;
+  const [hMajor, hMinor, hPatch] = hostParts;
+  const [cMajor, cMinor, cPatch] = clientParts;
+  if (hMajor !== cMajor || (cMajor === 0 && hMinor !== cMinor)) {
+    return `${host}, but ${client}: a different major version, which may have broken what the client calls`;
+  }
+  if (hMinor < cMinor || (hMinor === cMinor && hPatch < cPatch)) {
+    return `${host}, but ${client}: an older host, which may lack what the client calls`;
+  }
+  return undefined;
+}
+
+function semver(version: string): [number, number, number] | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
 export function createClient(
   transport: Transport,
   contract: RuntimeContract,
@@ -116,15 +154,15 @@ export function createClient(
   const opened = transport.open(onMessage, onClose);
   const session: Promise<Session> = Promise.all([opened, initReceived]).then(([connection, init]) => {
     if (closedBy) throw closedBy;
-    if (init.contractHash !== contract.hash) {
+    const mismatch = contractMismatch(contract, init, options.contract ?? "compatible");
+    if (mismatch !== undefined) {
       connection.close();
-      throw new ActorError(
-        "host",
-        "contract_mismatch",
-        `the host serves ${contract.actor} contract ${init.contractHash}, but this client was ` +
-          `generated for ${contract.hash}; regenerate the client with cargo xtask codegen`,
-        { metadata: { host: init.contractHash, client: contract.hash } },
-      );
+      throw new ActorError("host", "contract_mismatch", `${mismatch}; regenerate the client with cargo xtask codegen`, {
+        metadata: {
+          host: { version: init.contractVersion, hash: init.contractHash },
+          client: { version: contract.version, hash: contract.hash },
+        },
+      });
     }
     live = connection;
     for (const event of listeners.keys()) syncSubscription(event);

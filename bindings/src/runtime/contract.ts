@@ -23,7 +23,9 @@ export interface BridgeSpec {
 
 export interface RuntimeContract {
   actor: string;
-  /** Must equal the host's `contractHash` from `Init`. */
+  /** Semantic version: the host's must have the same major and at least this minor. */
+  version: string;
+  /** The exact contract: equal to the host's `contractHash` unless the host is a compatible other version. */
   hash: string;
   actions: Record<string, ActionSpec>;
   bridges: Record<string, BridgeSpec>;

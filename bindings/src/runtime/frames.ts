@@ -22,8 +22,10 @@ export interface Limits {
 export interface InitInfo {
   actorId: string;
   connectionId: string;
-  /** Hash of the contract the host serves; must equal the generated client's. */
+  /** Hash of the contract the host serves. */
   contractHash: string;
+  /** Version of the contract the host serves. */
+  contractVersion: string;
   limits: Limits;
 }
 

@@ -152,6 +152,7 @@ impl<S: Surface> SurfaceActor<S> {
                 actor_id: ctx.actor_id(),
                 connection_id: "",
                 contract_hash: &S::contract().hash,
+                contract_version: &S::contract().version,
                 limits,
             });
         }

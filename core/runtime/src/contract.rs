@@ -14,6 +14,10 @@ use ts_rs::{TS, TypeVisitor};
 #[serde(rename_all = "camelCase")]
 pub struct Contract {
     pub actor: String,
+    /// Semantic version: a breaking change raises the major (under 1.0, the minor). Clients
+    /// accept a host of the same major whose minor is at least theirs.
+    #[serde(default)]
+    pub version: String,
     /// SHA-256 of [`Contract::public_part`]: docs do not change it, names and types do.
     pub hash: String,
     pub actions: Vec<ActionSpec>,
@@ -113,6 +117,7 @@ impl Contract {
     pub fn public_part(&self) -> serde_json::Value {
         serde_json::json!({
             "actor": self.actor,
+            "version": self.version,
             "actions": self.actions.iter().map(|a| serde_json::json!({
                 "name": a.name,
                 "params": a.params.iter().map(|p| (&p.ts, p.optional)).collect::<Vec<_>>(),
@@ -142,10 +147,11 @@ pub struct ContractBuilder {
 }
 
 impl ContractBuilder {
-    pub fn new(actor: &str) -> Self {
+    pub fn new(actor: &str, version: &str) -> Self {
         Self {
             contract: Contract {
                 actor: actor.to_owned(),
+                version: version.to_owned(),
                 hash: String::new(),
                 actions: Vec::new(),
                 events: Vec::new(),

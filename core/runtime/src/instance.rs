@@ -157,6 +157,8 @@ pub struct Init<'a> {
     pub actor_id: &'a str,
     pub connection_id: &'a str,
     pub contract_hash: &'a str,
+    /// The contract's version: a client refuses another major.
+    pub contract_version: &'a str,
     pub limits: Limits,
 }
 

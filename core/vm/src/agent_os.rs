@@ -66,6 +66,7 @@ pub struct AgentOs {
 
 #[crate::surface(
     actor = "agentOS",
+    version = "1.0.0",
     events(
         processOutput = ProcessOutput,
         processExit = ProcessExit,

@@ -8,6 +8,7 @@ use crate::model::{Action, Asker, ParamKind, Surface};
 
 pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
     let actor = &surface.actor;
+    let version = &surface.version;
     let actions = surface.actions.iter().map(|a| action(a, rt));
     let events = surface.events.iter().map(|e| {
         let (name, payload) = (&e.name, &e.payload);
@@ -79,7 +80,7 @@ pub fn render(surface: &Surface, rt: &TokenStream) -> TokenStream {
         .as_ref()
         .map(|base| quote!(b.extend(<#base as #rt::Surface>::contract());));
     quote! {
-        let mut b = #rt::ContractBuilder::new(#actor);
+        let mut b = #rt::ContractBuilder::new(#actor, #version);
         #(#actions)*
         #(#events)*
         #(#actor_events)*

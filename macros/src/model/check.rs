@@ -124,6 +124,7 @@ impl Surface {
     pub fn check(parsed: Parsed) -> syn::Result<Surface> {
         let Parsed {
             actor,
+            version,
             extends,
             actor_events,
             actor_bridges,
@@ -141,6 +142,20 @@ impl Surface {
                 );
                 String::new()
             }
+        };
+        let version = match version {
+            Some(lit) if is_semver(&lit.value()) => lit.value(),
+            Some(lit) => {
+                diag.error(
+                    lit.span(),
+                    format!(
+                        "`{}` is not a semantic version: write `version = \"MAJOR.MINOR.PATCH\"`, e.g. `version = \"1.0.0\"`",
+                        lit.value()
+                    ),
+                );
+                String::new()
+            }
+            None => DEFAULT_VERSION.to_owned(),
         };
         let self_name = match &*item.self_ty {
             Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
@@ -165,6 +180,7 @@ impl Surface {
             .collect();
         let mut surface = Surface {
             actor,
+            version,
             extends,
             events_type: format_ident!("{self_name}Events"),
             actor_events,
@@ -628,4 +644,18 @@ fn output(ret: &ReturnType) -> Output {
         ok: (!is_unit(&ok)).then_some(ok),
         error,
     }
+}
+
+/// The version of a surface that names none.
+const DEFAULT_VERSION: &str = "0.1.0";
+
+/// `MAJOR.MINOR.PATCH`, each a number without leading zeros.
+fn is_semver(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
 }

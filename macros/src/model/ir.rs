@@ -6,6 +6,8 @@ use syn::{ItemImpl, Type};
 
 pub struct Surface {
     pub actor: String,
+    /// The contract's semantic version.
+    pub version: String,
     /// The surface this one adds its actions to (`extends = Path`).
     pub extends: Option<syn::Path>,
     pub item: ItemImpl,

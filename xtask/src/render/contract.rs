@@ -8,8 +8,9 @@ use super::PREAMBLE;
 
 pub fn render_ts(c: &Contract, runtime: &str) -> String {
     let mut out = format!(
-        "{PREAMBLE}\nimport type {{ RuntimeContract }} from \"{runtime}\";\n\nexport const contract: RuntimeContract = {{\n  actor: {},\n  hash: {},\n  actions: {{\n",
+        "{PREAMBLE}\nimport type {{ RuntimeContract }} from \"{runtime}\";\n\nexport const contract: RuntimeContract = {{\n  actor: {},\n  version: {},\n  hash: {},\n  actions: {{\n",
         json!(c.actor),
+        json!(c.version),
         json!(c.hash)
     );
     for a in &c.actions {

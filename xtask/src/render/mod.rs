@@ -4,6 +4,7 @@ use agentos_core::runtime::Contract;
 
 mod client;
 mod contract;
+mod schema;
 mod types;
 
 /// Every generated file of one surface as `(file name, contents)`; the files import the
@@ -14,6 +15,7 @@ pub fn all(c: &Contract, prefix: &str, runtime: &str) -> Vec<(String, String)> {
         ("contract.ts".into(), contract::render_ts(c, runtime)),
         ("contract.json".into(), contract::render_json(c)),
         ("client.ts".into(), client::render(c, prefix, runtime)),
+        ("contract.schema.json".into(), schema::render(c)),
     ]
 }
 

@@ -35,6 +35,7 @@ pub async fn run(
         actor_id: &actor.id,
         connection_id: &connection_id,
         contract_hash: &actor.contract.hash,
+        contract_version: &actor.contract.version,
         limits,
     });
     match init.encode(encoding) {
