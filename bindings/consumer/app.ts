@@ -61,6 +61,16 @@ export async function app(url: string, token: string): Promise<void> {
   // @ts-expect-error an alias takes its action's arguments
   await client.deleteFile(42);
   await client.move("/mnt/scratch/a.txt", "/a.txt");
+  // Every call takes an AbortSignal: in its trailing options, or a trailing `call` argument.
+  const controller = new AbortController();
+  await client.exec("sleep 1", { timeout: 5_000, signal: controller.signal });
+  await client.stat("/a.txt", { signal: controller.signal });
+  const mountsNow: Array<MountInfo> = await client.listMounts({ signal: AbortSignal.timeout(1_000) });
+  void mountsNow;
+  // @ts-expect-error a signal is an AbortSignal
+  await client.stat("/a.txt", { signal: true });
+  // @ts-expect-error call options come after the arguments, not in their place
+  await client.writeFile("/a.txt", { signal: controller.signal });
   const info = await client.snapshotRootFilesystem({
     includeMounts: true,
     onSnapshotChunk: (chunk: SnapshotChunk) => void chunk.data.byteLength,

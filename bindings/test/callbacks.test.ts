@@ -21,6 +21,28 @@ describe("splitCallbacks", () => {
     assert.equal(callbacks.length, 1);
   });
 
+  test("takes the signal from the trailing options or the argument beyond the arity", () => {
+    const { signal } = new AbortController();
+    const plain: ActionSpec = { arity: 1, callbacks: [] };
+    assert.deepStrictEqual(splitCallbacks(["/etc", { signal }], plain), { args: ["/etc"], callbacks: [], signal });
+    const options: ActionSpec = { arity: 2, callbacks: [] };
+    const split = splitCallbacks(["ls", { timeout: 5, signal }], options);
+    assert.deepStrictEqual(split.args, ["ls", { timeout: 5 }]);
+    assert.equal(split.signal, signal);
+    const both = splitCallbacks([{ compress: true, onSnapshotChunk: onChunk, signal }], snapshot);
+    assert.deepStrictEqual(both.args, [{ compress: true }]);
+    assert.equal(both.signal, signal);
+  });
+
+  test("a `signal` that is not an AbortSignal is the options' own field, and extra arguments are sent", () => {
+    const spec: ActionSpec = { arity: 2, callbacks: [] };
+    const split = splitCallbacks(["kill", { signal: "SIGTERM" }], spec);
+    assert.deepStrictEqual(split.args, ["kill", { signal: "SIGTERM" }]);
+    assert.equal(split.signal, undefined);
+    const extra = splitCallbacks(["/etc", { bogus: 1 }], { arity: 1, callbacks: [] });
+    assert.deepStrictEqual(extra.args, ["/etc", { bogus: 1 }], "for the host to refuse");
+  });
+
   test("drops an argument beyond the arity: it holds only callbacks", () => {
     const spec: ActionSpec = { arity: 1, callbacks: [{ option: "onOutput", event: "processOutput" }] };
     const { args, callbacks } = splitCallbacks(["/bin/sh", { onOutput: onChunk }], spec);

@@ -5,10 +5,19 @@
 import { splitCallbacks } from "./callbacks.js";
 import { type WireData, encodeFrame, decodeFrame } from "./codec.js";
 import { type BridgeSpec, type RuntimeContract, checkContract } from "./contract.js";
-import { ActorError } from "./errors.js";
+import { AbortError, ActorError } from "./errors.js";
 import { type ClientFrame, type InitInfo, type ServerFrame, isRecord, parseServerFrame } from "./frames.js";
 import type { CloseInfo, Connection, Transport } from "./transport.js";
 import { LARGE_REQUEST_HINTS } from "./transfer.js";
+
+/**
+ * Options of one call, in every generated method's trailing options (or `call`) argument:
+ * aborting `signal` fails the call at once with an {@link AbortError} and stops it on the
+ * host (a process it runs is killed, a prompt's turn cancelled).
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
 
 /** The payload of an event raised by a callback parameter of call `callId`. */
 export interface CallEvent<T> {
@@ -269,9 +278,11 @@ export function createClient(
   async function call(name: string, rawArgs: unknown[]): Promise<unknown> {
     // Only contract actions get here: the methods are built from `contract.actions`, and
     // `checkContract` made sure every bridge's respond action is one.
-    const { args, callbacks } = splitCallbacks(rawArgs, contract.actions[name]!);
+    const { args, callbacks, signal } = splitCallbacks(rawArgs, contract.actions[name]!);
+    if (signal?.aborted) throw new AbortError(name, signal.reason);
     const { connection, init } = await session;
     if (closedBy) throw closedBy;
+    if (signal?.aborted) throw new AbortError(name, signal.reason);
     const id = nextId++;
     // The host cannot attribute an error for a frame nested past its limit (reading the id
     // would mean walking the nesting), so such a call is refused here instead of hanging.
@@ -303,12 +314,22 @@ export function createClient(
         if (isRecord(payload) && payload.callId === callId) handler(payload.data);
       }),
     );
+    // Aborting fails the call at once and tells the host to stop it.
+    const abort = () => {
+      if (!pending.has(id)) return;
+      pending.get(id)!.reject(new AbortError(name, signal!.reason));
+      pending.delete(id);
+      const cancel: ClientFrame = { tag: "CancelRequest", val: { id } };
+      if (!closedBy) connection.send(encodeFrame({ body: cancel }, connection.encoding));
+    };
     try {
       return await new Promise((resolve, reject) => {
         connection.send(data);
         pending.set(id, { resolve, reject });
+        signal?.addEventListener("abort", abort, { once: true });
       });
     } finally {
+      signal?.removeEventListener("abort", abort);
       for (const stop of stops) stop();
     }
   }

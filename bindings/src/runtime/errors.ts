@@ -3,7 +3,7 @@
  * the stable `group`/`code` pair rather than on messages.
  */
 export class ActorError extends Error {
-  override readonly name = "ActorError";
+  override readonly name: string = "ActorError";
   /** `agentos` for the core and its codec, `host` for connection-level failures. */
   readonly group: string;
   /** A stable code such as `not_found` or `limit_exceeded` (see docs/protocol.md). */
@@ -29,4 +29,16 @@ export class ActorError extends Error {
 /** True if `value` is an `ActorError`, optionally with the given `code`. */
 export function isActorError(value: unknown, code?: string): value is ActorError {
   return value instanceof ActorError && (code === undefined || value.code === code);
+}
+
+/**
+ * A call its `signal` aborted (`client/aborted`): named `AbortError`, as `fetch` and the DOM's
+ * abortable APIs reject, with the signal's reason as its cause. The client has told the host to
+ * stop the call (a process it runs is killed, a prompt's turn cancelled).
+ */
+export class AbortError extends ActorError {
+  override readonly name: string = "AbortError";
+  constructor(action: string, reason: unknown) {
+    super("client", "aborted", `${action}: the call was aborted`, { cause: reason });
+  }
 }

@@ -46,7 +46,8 @@ export type ServerFrame =
 
 export type ClientFrame =
   | { tag: "ActionRequest"; val: { id: number; name: string; args: unknown[] } }
-  | { tag: "SubscriptionRequest"; val: { eventName: string; subscribe: boolean } };
+  | { tag: "SubscriptionRequest"; val: { eventName: string; subscribe: boolean } }
+  | { tag: "CancelRequest"; val: { id: number } };
 
 /** Narrows a decoded frame to one the host may send, checking the fields the client reads. */
 export function parseServerFrame({ body: { tag, val } }: Frame): ServerFrame {

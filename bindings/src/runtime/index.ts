@@ -1,4 +1,4 @@
-export { ActorError, isActorError } from "./errors.js";
+export { AbortError, ActorError, isActorError } from "./errors.js";
 export { encodeJsonCompat, decodeJsonCompat } from "./envelope.js";
 export { type Encoding, type WireData, encodeFrame, decodeFrame } from "./codec.js";
 export type { Frame, InitInfo, Limits } from "./frames.js";
@@ -21,6 +21,7 @@ export {
   type BridgeHandler,
   type BridgeRequest,
   type CallEvent,
+  type CallOptions,
   type ClientBase,
   type ClientOptions,
   type UntypedClient,

@@ -44,6 +44,9 @@ export const INIT_ACTION = "__agentosInit";
 /** The hidden action every call goes through as `[callId, action, ...args]`, so that the
  * events it raises carry the id this client filters them by. */
 export const CALL_ACTION = "__agentosCall";
+/** The hidden action that cancels a call made through {@link CALL_ACTION}, as `[callId]`:
+ * rivetkit's protocol has no cancel frame. */
+export const CANCEL_ACTION = "__agentosCancel";
 
 /** The part of rivetkit's connection this module uses. */
 interface RivetConn {
@@ -115,6 +118,11 @@ export function rivetkitTransport(options: RivetkitTransportOptions): Transport 
                 deliver({ body: { tag: "Error", val: { group, code, message, metadata, actionId: id } } });
               },
             );
+            break;
+          }
+          case "CancelRequest": {
+            // Nothing to answer: the client already failed the call.
+            conn.action({ name: CANCEL_ACTION, args: [`${connectionId}:${frame.val.id}`] }).catch(() => undefined);
             break;
           }
           case "SubscriptionRequest": {

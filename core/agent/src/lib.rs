@@ -6,7 +6,8 @@
 //!
 //! - anything: streams `echo: <text>` as message chunks and ends the turn;
 //! - `permission`: first asks for permission and reports the outcome as a chunk;
-//! - `block`: waits until the client cancels the session (stop reason `cancelled`);
+//! - `block`: waits until the client cancels the session, writes `test-agent: session/cancel`
+//!   to stderr, and ends the turn with stop reason `cancelled`;
 //! - `stderr`: writes `test-agent stderr: <text>` to stderr;
 //! - `crash`: exits at once with status 3, mid-prompt;
 //! - `report`: sends what `session/new` received (`cwd`, `mcpServers`) as one JSON chunk;
@@ -234,6 +235,7 @@ async fn turn(
     }
     if text.contains("block") {
         cancelled.notified().await;
+        eprintln!("test-agent: session/cancel");
         return Ok(StopReason::Cancelled);
     }
     Ok(StopReason::EndTurn)

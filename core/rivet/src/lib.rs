@@ -49,6 +49,11 @@ pub const INIT_ACTION: &str = "__agentosInit";
 /// which it filters them by (a broadcast reaches every subscribed connection).
 pub const CALL_ACTION: &str = "__agentosCall";
 
+/// The hidden action the TypeScript transport calls to cancel a call it made through
+/// [`CALL_ACTION`], as `[callId]` (rivetkit's protocol has no cancel frame): the call's future
+/// is dropped, as the embedded host does on its `CancelRequest`.
+pub const CANCEL_ACTION: &str = "__agentosCancel";
+
 /// The hidden action the engine's durable schedule calls to start a sleeping actor again when
 /// its instance asked to be woken ([`Alarm`]): starting is all it does.
 pub const WAKE_ACTION: &str = "__agentosWake";
@@ -116,6 +121,8 @@ pub struct SurfaceActor<S> {
     setup: Arc<Setup>,
     dir: PathBuf,
     calls: AtomicU64,
+    /// Calls made through [`CALL_ACTION`] still running, by call id, for [`CANCEL_ACTION`].
+    running: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     /// The task that keeps the actor awake while its instance is busy.
     awake: tokio::task::AbortHandle,
     _surface: PhantomData<fn() -> S>,
@@ -158,6 +165,14 @@ impl<S: Surface> SurfaceActor<S> {
         }
         let args = decode_args(&args)?;
         limits.check_args(&args)?;
+        if name == CANCEL_ACTION {
+            if let [Value::Text(call_id)] = args.as_slice()
+                && let Some(call) = self.running().remove(call_id)
+            {
+                call.abort();
+            }
+            return Ok(Value::Null);
+        }
         let (name, call_id, args) = if name == CALL_ACTION {
             let mut args = args.into_iter();
             match (args.next(), args.next()) {
@@ -179,8 +194,23 @@ impl<S: Surface> SurfaceActor<S> {
             (name, call_id, args)
         };
         let sink: Arc<dyn EventSink> = Arc::new(Caller(ctx.conn().cloned()));
-        let call = CallContext::new(call_id, sink, self.bridges.clone(), limits);
-        self.live()?.dispatch(&name, args, &call).await
+        let call = CallContext::new(call_id.clone(), sink, self.bridges.clone(), limits);
+        let surface = self.live()?;
+        let task = tokio::spawn(async move { surface.dispatch(&name, args, &call).await });
+        self.running().insert(call_id.clone(), task.abort_handle());
+        let result = task.await;
+        self.running().remove(&call_id);
+        result.unwrap_or_else(|e| {
+            Err(if e.is_cancelled() {
+                ActorError::cancelled()
+            } else {
+                ActorError::internal(format!("action failed: {e}"))
+            })
+        })
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::task::AbortHandle>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -313,6 +343,7 @@ impl<S: Surface> Actor for SurfaceActor<S> {
             setup,
             dir,
             calls: AtomicU64::new(0),
+            running: Mutex::default(),
             awake: awake::watch(ctx.clone(), opened.instance.lifecycle.clone()),
             lifecycle: opened.instance.lifecycle,
             _surface: PhantomData,
@@ -349,7 +380,7 @@ impl<S: Surface> ActionSet<SurfaceActor<S>> for SurfaceActions<S> {
             .actions
             .iter()
             .map(|a| ActionEntry::new(a.name.as_str()))
-            .chain([INIT_ACTION, CALL_ACTION, WAKE_ACTION].map(ActionEntry::new))
+            .chain([INIT_ACTION, CALL_ACTION, CANCEL_ACTION, WAKE_ACTION].map(ActionEntry::new))
             .collect()
     }
 

@@ -145,6 +145,15 @@ pub struct Bridge<Req, Resp> {
     _types: PhantomData<fn(Req) -> Resp>,
 }
 
+/// Withdraws a bridge request when its asker stops waiting.
+struct Withdraw<'a>(&'a BridgeHub, &'a str);
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
+}
+
 /// The payload of a bridge request event; `callId` only when a call asks.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -209,11 +218,13 @@ impl BridgeHub {
             data: request,
         })?;
         let answer = self.register(name, &request_id);
+        // However the wait ends (a timeout, or the call cancelled and this future dropped),
+        // the request is withdrawn: a late answer is `not_found`.
+        let _withdraw = Withdraw(self, &request_id);
         events.emit(name, payload);
         let outcome = match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(value)) => value,
             _ => {
-                self.forget(&request_id);
                 return Err(ActorError::timeout(format!(
                     "no client answered bridge `{name}` within {timeout:?}; register a handler with client.handle(\"{name}\", …)"
                 )));
@@ -265,5 +276,51 @@ impl BridgeHub {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, oneshot::Sender<Value>)>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request ids of the bridge requests raised.
+    #[derive(Default)]
+    struct Requests(Mutex<Vec<String>>);
+
+    impl EventSink for Requests {
+        fn emit(&self, _event: &str, payload: Value) {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Request {
+                request_id: String,
+            }
+            let request: Request = from_value(&payload).expect("a bridge request");
+            self.0.lock().unwrap().push(request.request_id);
+        }
+    }
+
+    /// A call cancelled while its bridge request waits (its future dropped) withdraws it.
+    #[tokio::test]
+    async fn a_request_whose_asker_is_dropped_is_withdrawn() {
+        let hub = Arc::new(BridgeHub::new(Duration::from_secs(60)));
+        let requests = Arc::new(Requests::default());
+        let (asker, sink) = (hub.clone(), requests.clone());
+        let asking = tokio::spawn(async move {
+            asker
+                .ask::<_, Value>(&*sink, "toolCall", None, &1, Duration::from_secs(60))
+                .await
+        });
+        let request_id = loop {
+            if let Some(id) = requests.0.lock().unwrap().first().cloned() {
+                break id;
+            }
+            tokio::task::yield_now().await;
+        };
+        asking.abort();
+        assert!(asking.await.unwrap_err().is_cancelled());
+        let late = hub
+            .resolve("toolCall", &request_id, Value::Null)
+            .unwrap_err();
+        assert_eq!(late.code, code::NOT_FOUND);
     }
 }

@@ -20,6 +20,8 @@ pub mod code {
     pub const BRIDGE_FAILED: &str = "bridge_failed";
     /// The target no longer takes input, e.g. a process's closed standard input.
     pub const CLOSED: &str = "closed";
+    /// The client cancelled the call (an aborted `AbortSignal`); what it started was stopped.
+    pub const CANCELLED: &str = "cancelled";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -77,6 +79,13 @@ impl ActorError {
     }
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::UNSUPPORTED, message)
+    }
+    pub fn cancelled() -> Self {
+        Self::new(
+            GROUP_AGENTOS,
+            code::CANCELLED,
+            "the client cancelled the call",
+        )
     }
     pub fn closed(message: impl Into<String>) -> Self {
         Self::new(GROUP_AGENTOS, code::CLOSED, message)

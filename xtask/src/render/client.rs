@@ -4,6 +4,7 @@
 use agentos_core::runtime::{ActionSpec, Contract, EventScope};
 
 use super::{PREAMBLE, jsdoc};
+use crate::tstype::{Ty, parse_decl, parse_type};
 
 pub fn render(c: &Contract, prefix: &str, runtime: &str) -> String {
     let body = body(c, prefix);
@@ -18,7 +19,7 @@ pub fn render(c: &Contract, prefix: &str, runtime: &str) -> String {
         "\nimport {{ createClient }} from \"{runtime}\";\n"
     ));
     out.push_str(&format!(
-        "import type {{ CallEvent, ClientBase, ClientOptions, Transport }} from \"{runtime}\";\n"
+        "import type {{ CallEvent, CallOptions, ClientBase, ClientOptions, Transport }} from \"{runtime}\";\n"
     ));
     out.push_str("import { contract } from \"./contract.js\";\n");
     let used: Vec<&str> = c
@@ -153,8 +154,10 @@ fn action_docs(a: &ActionSpec, c: &Contract) -> String {
     jsdoc(&lines, "  ")
 }
 
-/// Parameters in TypeScript. Optional parameters are `?` only when no required one follows;
-/// callbacks ride on a trailing optional options parameter, or on a new `listeners` one.
+/// Parameters in TypeScript. Optional parameters are `?` only when no required one follows.
+/// The call's options (`CallOptions`: its `signal`, and its callbacks) ride on a trailing
+/// optional options parameter (an object type, or any optional one when there are callbacks),
+/// or on a new `call` one.
 fn params(a: &ActionSpec, c: &Contract) -> Vec<String> {
     let last_required = a.params.iter().rposition(|p| !p.optional);
     let mut out: Vec<String> = a
@@ -167,9 +170,6 @@ fn params(a: &ActionSpec, c: &Contract) -> Vec<String> {
             (false, _) => format!("{}: {}", p.name, p.ts),
         })
         .collect();
-    if a.callbacks.is_empty() {
-        return out;
-    }
     let listeners: Vec<String> = a
         .callbacks
         .iter()
@@ -182,14 +182,34 @@ fn params(a: &ActionSpec, c: &Contract) -> Vec<String> {
             format!("{}?: (data: {data}) => void", cb.option)
         })
         .collect();
-    let listeners = format!("{{ {} }}", listeners.join("; "));
+    let options = if listeners.is_empty() {
+        "CallOptions".to_owned()
+    } else {
+        format!("CallOptions & {{ {} }}", listeners.join("; "))
+    };
     match (a.params.last(), out.last_mut()) {
         (Some(p), Some(last))
-            if p.optional && last_required.is_none_or(|r| r + 1 < a.params.len()) =>
+            if p.optional
+                && last_required.is_none_or(|r| r + 1 < a.params.len())
+                && (!a.callbacks.is_empty() || is_object(&p.ts, c)) =>
         {
-            last.push_str(&format!(" & {listeners}"));
+            last.push_str(&format!(" & {options}"));
         }
-        _ => out.push(format!("listeners?: {listeners}")),
+        _ => out.push(format!("call?: {options}")),
     }
     out
+}
+
+/// Whether values of the TypeScript type `ts` are plain objects (an options bag).
+fn is_object(ts: &str, c: &Contract) -> bool {
+    let Ok(mut ty) = parse_type(ts) else {
+        return false;
+    };
+    while let Ty::Named(name, args) = &ty {
+        match c.types.get(name).and_then(|t| parse_decl(&t.decl).ok()) {
+            Some(decl) => ty = decl.instantiate(args),
+            None => return false,
+        }
+    }
+    matches!(ty, Ty::Object(_))
 }

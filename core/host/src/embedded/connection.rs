@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::AbortHandle;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
@@ -83,6 +86,16 @@ pub async fn run(
         }
     });
 
+    let running = Running::default();
+    let state = Conn {
+        actor: &actor,
+        conn,
+        connection_id: &connection_id,
+        encoding,
+        limits,
+        tx: &tx,
+        running: &running,
+    };
     loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
@@ -96,7 +109,7 @@ pub async fn run(
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
-        if let Some(reply) = handle(&bytes, &actor, conn, &connection_id, encoding, limits, &tx) {
+        if let Some(reply) = handle(&bytes, &state) {
             tx.send(reply);
         }
     }
@@ -119,15 +132,36 @@ fn message(encoding: Encoding, bytes: Vec<u8>) -> Message {
 }
 
 /// Handles one frame; returns an immediate reply, or spawns the action that will reply.
-fn handle(
-    bytes: &[u8],
-    actor: &Arc<Actor>,
+/// The connection's calls still running, by request id, for `CancelRequest`.
+type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
+
+fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
+    running
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What one frame is handled with: the connection's state.
+struct Conn<'a> {
+    actor: &'a Arc<Actor>,
     conn: u64,
-    connection_id: &str,
+    connection_id: &'a str,
     encoding: Encoding,
     limits: Limits,
-    tx: &Outbox,
-) -> Option<Outgoing> {
+    tx: &'a Outbox,
+    running: &'a Running,
+}
+
+fn handle(bytes: &[u8], c: &Conn<'_>) -> Option<Outgoing> {
+    let Conn {
+        actor,
+        conn,
+        connection_id,
+        encoding,
+        limits,
+        tx,
+        running,
+    } = *c;
     let error = |error: ActorError| {
         let action_id = frames::request_id(encoding, bytes);
         Some(Outgoing::Error { error, action_id })
@@ -148,6 +182,12 @@ fn handle(
             actor.subscribers.subscribe(conn, event_name, subscribe);
             None
         }
+        Ok(ClientFrame::CancelRequest { id }) => {
+            if let Some(call) = lock(running).remove(&id) {
+                call.abort();
+            }
+            None
+        }
         Ok(ClientFrame::ActionRequest { id, name, args }) => {
             if let Err(err) = limits.check_args(&args) {
                 return error(err);
@@ -162,14 +202,19 @@ fn handle(
                 actor.bridges.clone(),
                 limits,
             );
-            let (actor, tx) = (actor.clone(), tx.clone());
+            let (actor, tx, calls) = (actor.clone(), tx.clone(), running.clone());
+            let call = tokio::spawn(async move { actor.surface.dispatch(&name, args, &ctx).await });
+            lock(running).insert(id, call.abort_handle());
             tokio::spawn(async move {
-                let call =
-                    tokio::spawn(async move { actor.surface.dispatch(&name, args, &ctx).await });
                 // A panicking action fails its own call, not the connection or the actor.
-                let result = call
-                    .await
-                    .unwrap_or_else(|e| Err(ActorError::internal(format!("action failed: {e}"))));
+                let result = call.await.unwrap_or_else(|e| {
+                    Err(if e.is_cancelled() {
+                        ActorError::cancelled()
+                    } else {
+                        ActorError::internal(format!("action failed: {e}"))
+                    })
+                });
+                lock(&calls).remove(&id);
                 tx.send(Outgoing::Response { id, result });
             });
             None

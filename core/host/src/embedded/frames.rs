@@ -39,6 +39,10 @@ impl ServerFrame<'_> {
 }
 
 /// Frames a client sends.
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the protocol's frame tags"
+)]
 #[derive(Deserialize)]
 #[serde(tag = "tag", content = "val")]
 pub enum ClientFrame {
@@ -49,6 +53,9 @@ pub enum ClientFrame {
     },
     #[serde(rename_all = "camelCase")]
     SubscriptionRequest { event_name: String, subscribe: bool },
+    /// Stops the call `id` (its future is dropped: a process it runs is killed, a prompt's
+    /// turn cancelled); unknown or finished calls are ignored.
+    CancelRequest { id: u64 },
 }
 
 /// The request id of a raw frame, when one can be read without the envelope codec: errors

@@ -68,6 +68,22 @@ pub struct Sessions {
     resuming: tokio::sync::Mutex<()>,
 }
 
+/// Cancels the turn in flight if the prompt that runs it is dropped before it ends (its
+/// caller cancelled the call): the agent gets ACP `session/cancel`, and pending permission
+/// requests are answered `cancelled`, as `cancelSession` does.
+struct TurnGuard<'a>(Option<&'a Live>);
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(live) = self.0.take() {
+            live.client.cancel_permissions();
+            if let Err(err) = live.conn.cancel() {
+                tracing::debug!(%err, "a dropped prompt's turn could not be cancelled");
+            }
+        }
+    }
+}
+
 /// How many agent exits `getRuntimeHealth` reports.
 const EXITS_KEPT: usize = 10;
 
@@ -460,7 +476,10 @@ impl Sessions {
         })?;
         let instructions = lock(&live.client.instructions).take();
         lock(&live.client.text).clear();
-        let stop_reason = live.conn.prompt(input, instructions).await?;
+        let mut turn = TurnGuard(Some(&live));
+        let ended = live.conn.prompt(input, instructions).await;
+        turn.0 = None;
+        let stop_reason = ended?;
         Ok(PromptResult {
             stop_reason,
             text: std::mem::take(&mut *lock(&live.client.text)),
