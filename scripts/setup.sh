@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine and builds it: bubblewrap and Chromium
-# (Debian), the Python ACP SDK in .venv, the npm packages of the TypeScript client and the Rivet
+# (Debian), the Python ACP SDK and the Python client's pinned packages in .venv, the npm packages of the TypeScript client and the Rivet
 # Engine binary (`npm ci` from the lockfile), the two host binaries (embedded and on a Rivet
 # Engine), the test agent, the custom-actions example, and the client's compiled output.
 set -euo pipefail
@@ -10,10 +10,11 @@ if ! command -v bwrap >/dev/null || ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends bubblewrap chromium
 fi
-# The Python SDK agent of the session tests (tests/agents/) runs in this virtual environment.
-if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import acp' 2>/dev/null; then
-  python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv && python3 -m venv .venv; }
-  .venv/bin/pip install -q agent-client-protocol==0.12.1
+# The Python SDK agent of the session tests (tests/agents/) and the Python client's tests run
+# in this virtual environment, with the pinned packages of bindings/python/requirements-dev.txt.
+if ! [ -x .venv/bin/python ] || ! .venv/bin/python -c 'import acp, websockets, cbor2, pytest, mypy' 2>/dev/null; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv && python3 -m venv .venv; }
+  .venv/bin/pip install -q agent-client-protocol==0.12.1 -r bindings/python/requirements-dev.txt
 fi
 # Without install scripts: esbuild runs from its platform package, and rivetkit's transitive
 # better-sqlite3 would otherwise try a download and a native build. The lockfile is written by

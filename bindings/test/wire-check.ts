@@ -9,7 +9,7 @@ import { checkWire } from "./wire.js";
 
 const path = process.argv[2];
 if (path !== undefined) {
-  const { checked, refused, violations } = checkWire(path);
+  const { checked, refused, violations } = await checkWire(path);
   for (const violation of violations.slice(0, 50)) console.error(violation);
   console.log(
     `wire check: ${checked} payloads against contract.schema.json, ${refused} invalid calls refused by the host, ${violations.length} violations`,

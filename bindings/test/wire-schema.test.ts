@@ -45,7 +45,7 @@ test("results and events: fields, literals and bytes", () => {
   assert.ok(!valid("event:vmShutdown", { reason: "crashed" }), "a reason that is not one");
 });
 
-test("a wire log: wrong payloads are violations, and so are wrong arguments the host accepted", () => {
+test("a wire log: wrong payloads are violations, and so are wrong arguments the host accepted", async () => {
   const frame = (from: string, tag: string, val: unknown) => JSON.stringify({ conn: "c", from, frame: { body: { tag, val } } });
   const lines = [
     frame("server", "Init", { contractHash: contract.hash }),
@@ -62,7 +62,7 @@ test("a wire log: wrong payloads are violations, and so are wrong arguments the 
   const dir = mkdtempSync(join(tmpdir(), "agentos-wire-"));
   try {
     writeFileSync(join(dir, "wire.jsonl"), `${lines.join("\n")}\n`);
-    const { checked, refused, violations } = checkWire(join(dir, "wire.jsonl"));
+    const { checked, refused, violations } = await checkWire(join(dir, "wire.jsonl"));
     assert.equal(refused, 1, "the wrong call the host refused");
     assert.equal(checked, 8, "four arguments, three results, one event");
     assert.equal(violations.length, 3, violations.join("\n"));

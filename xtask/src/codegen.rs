@@ -13,6 +13,16 @@ pub fn run(check: bool) -> Result<(), String> {
         if let Err(e) = sync(&root, &root.join(t.dir), &files, check) {
             stale.push(e);
         }
+        if let Some(dir) = t.python
+            && let Err(e) = sync(
+                &root,
+                &root.join(dir),
+                &render::python(t.contract, t.prefix),
+                check,
+            )
+        {
+            stale.push(e);
+        }
     }
     if stale.is_empty() {
         Ok(())

@@ -24,6 +24,8 @@ pub struct Target {
     pub dir: &'static str,
     /// The client runtime, as the generated files import it.
     pub runtime: &'static str,
+    /// Where its Python client goes, if it has one.
+    pub python: Option<&'static str>,
 }
 
 fn surfaces() -> Vec<Target> {
@@ -33,6 +35,7 @@ fn surfaces() -> Vec<Target> {
             prefix: "AgentOs",
             dir: "bindings/src/generated",
             runtime: "../runtime/index.js",
+            python: Some("bindings/python/agentos_client/generated"),
         },
         // The example app's own actions joined to the built-in ones: one actor, one client.
         Target {
@@ -40,6 +43,7 @@ fn surfaces() -> Vec<Target> {
             prefix: "Notes",
             dir: "bindings/examples/notes",
             runtime: "../../src/runtime/index.js",
+            python: None,
         },
     ]
 }

@@ -4,6 +4,7 @@ use agentos_core::runtime::Contract;
 
 mod client;
 mod contract;
+mod python;
 mod schema;
 mod types;
 
@@ -17,6 +18,11 @@ pub fn all(c: &Contract, prefix: &str, runtime: &str) -> Vec<(String, String)> {
         ("client.ts".into(), client::render(c, prefix, runtime)),
         ("contract.schema.json".into(), schema::render(c)),
     ]
+}
+
+/// The Python client of a surface, as `(file name, contents)` in its directory.
+pub fn python(c: &Contract, prefix: &str) -> Vec<(String, String)> {
+    vec![("__init__.py".into(), python::render(c, prefix))]
 }
 
 pub const PREAMBLE: &str =
