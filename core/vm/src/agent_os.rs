@@ -12,7 +12,7 @@ use crate::vm::cron::{
     Cron, CronEvent, CronJobInfo, CronJobOptions, ScheduleDriver, ScheduledEvent, ScheduledJob,
 };
 use crate::vm::exec::{self, Exec, ExecOptions, ExecResult};
-use crate::vm::fs::offload::{blocking, off_runtime};
+use crate::vm::fs::offload::{blocking, cancellable, off_runtime};
 use crate::vm::fs::{
     DeleteOptions, DirEntry, FileContent, FileRange, FileStat, Filesystem, MkdirOptions,
     MountDriver, MountInfo, MountOptions, ReadFileResult, ReaddirRecursiveOptions, SnapshotChunk,
@@ -248,7 +248,10 @@ impl AgentOs {
         #[event("snapshotChunk")] on_snapshot_chunk: Emitter<SnapshotChunk>,
     ) -> Result<SnapshotInfo, ActorError> {
         let fs = self.fs.clone();
-        blocking(move || fs.snapshot_to(options.unwrap_or_default(), &on_snapshot_chunk)).await
+        cancellable(move |cancelled| {
+            fs.snapshot_to(options.unwrap_or_default(), &on_snapshot_chunk, cancelled)
+        })
+        .await
     }
 
     /// Saves the root filesystem (not what is mounted in it) with the VM's state, so that the

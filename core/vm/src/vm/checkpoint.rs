@@ -69,28 +69,30 @@ impl Checkpoints {
         let generation = format!("{:016x}", rand::random::<u64>());
         let mut failed = None;
         let mut written = 0u64;
+        // A failure is kept to report and stops the archive.
         let info = fs.snapshot_chunks(SnapshotOptions::default(), CHUNK, |chunk| {
-            if failed.is_some() {
-                return;
-            }
             written += chunk.data.0.len() as u64;
-            if written > MAX_CHECKPOINT_BYTES {
-                failed = Some(ActorError::limit_exceeded(format!(
+            let stored = if written > MAX_CHECKPOINT_BYTES {
+                Err(ActorError::limit_exceeded(format!(
                     "the root filesystem is over {MAX_CHECKPOINT_BYTES} bytes, the most a checkpoint holds"
-                )));
-                return;
-            }
-            failed = self
-                .store
-                .execute(
-                    "INSERT INTO root_chunks (vm, generation, seq, data) VALUES (?1, ?2, ?3, ?4)",
-                    params![&self.vm, &generation, chunk.index, chunk.data.0.clone()],
-                )
-                .err();
+                )))
+            } else {
+                self.store
+                    .execute(
+                        "INSERT INTO root_chunks (vm, generation, seq, data) VALUES (?1, ?2, ?3, ?4)",
+                        params![&self.vm, &generation, chunk.index, chunk.data.0.clone()],
+                    )
+                    .map(drop)
+            };
+            stored.map_err(|err| {
+                let stop = std::io::Error::other(err.message.clone());
+                failed = Some(err);
+                stop
+            })
         });
         let info = match (info, failed) {
             (Ok(info), None) => info,
-            (Err(err), _) | (_, Some(err)) => {
+            (_, Some(err)) | (Err(err), None) => {
                 self.drop_generation(&generation);
                 return Err(err);
             }

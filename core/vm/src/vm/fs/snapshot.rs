@@ -10,6 +10,7 @@
 use super::as_user::AsUser;
 use super::backend::{Confined, NodeKind, Storage, join_rel, parent_rel};
 use super::mounts::host_error;
+use super::offload::Cancelled;
 use super::types::{SnapshotChunk, SnapshotInfo, SnapshotOptions, SnapshotSource, UploadInfo};
 use super::{Filesystem, ROOT_DIR, UPLOADS_DIR, VmPath, skip_not_found};
 use crate::error::VmError;
@@ -76,7 +77,7 @@ struct ChunkWriter<F> {
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
-impl<F: FnMut(&SnapshotChunk)> ChunkWriter<F> {
+impl<F: FnMut(&SnapshotChunk) -> io::Result<()>> ChunkWriter<F> {
     fn send_full(&mut self) -> io::Result<()> {
         let next = self
             .spare
@@ -86,7 +87,7 @@ impl<F: FnMut(&SnapshotChunk)> ChunkWriter<F> {
             index: self.index,
             data: Bytes(std::mem::replace(&mut self.buf, next)),
         };
-        (self.send)(&chunk);
+        (self.send)(&chunk)?;
         self.digest
             .send(chunk.data.0)
             .map_err(|_| io::Error::other("the snapshot's digest stopped"))?;
@@ -97,7 +98,7 @@ impl<F: FnMut(&SnapshotChunk)> ChunkWriter<F> {
     }
 }
 
-impl<F: FnMut(&SnapshotChunk)> Write for ChunkWriter<F> {
+impl<F: FnMut(&SnapshotChunk) -> io::Result<()>> Write for ChunkWriter<F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len().min(self.size - self.buf.len());
         self.buf.extend_from_slice(&buf[..n]);
@@ -256,21 +257,32 @@ impl Filesystem {
         &self,
         options: SnapshotOptions,
         emitter: &Emitter<SnapshotChunk>,
+        cancelled: &Cancelled,
     ) -> Result<SnapshotInfo, ActorError> {
         let chunk_size = u32::try_from(emitter.max_message_bytes() / 2)
             .unwrap_or(u32::MAX)
             .max(1024);
-        self.snapshot_chunks(options, chunk_size, |chunk| emitter.emit(chunk))
+        self.snapshot_chunks(options, chunk_size, |chunk| {
+            if cancelled.is_set() {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "the call was cancelled",
+                ));
+            }
+            emitter.emit(chunk);
+            Ok(())
+        })
     }
 
     /// Archives the root as [`Self::snapshot_into`] does, handing it to `send` in chunks of
-    /// `chunk_size` bytes (the last may be shorter) while it is made. Each sent chunk is
-    /// digested on a thread of its own, beside the one reading the tree.
+    /// `chunk_size` bytes (the last may be shorter) while it is made; an error from `send`
+    /// stops it. Each sent chunk is digested on a thread of its own, beside the one reading the
+    /// tree.
     pub fn snapshot_chunks(
         &self,
         options: SnapshotOptions,
         chunk_size: u32,
-        send: impl FnMut(&SnapshotChunk),
+        send: impl FnMut(&SnapshotChunk) -> io::Result<()>,
     ) -> Result<SnapshotInfo, ActorError> {
         check_chunk_size(chunk_size)?;
         let size = usize::try_from(chunk_size).unwrap_or(usize::MAX);
@@ -1108,7 +1120,10 @@ mod tests {
         let mut chunks = Vec::new();
         let info = vm
             .fs
-            .snapshot_chunks(SnapshotOptions::default(), 1000, |c| chunks.push(c.clone()))
+            .snapshot_chunks(SnapshotOptions::default(), 1000, |c| {
+                chunks.push(c.clone());
+                Ok(())
+            })
             .unwrap();
         assert_eq!(info.size.get(), whole.len() as u64);
         assert_eq!(info.chunks as u64, info.size.get().div_ceil(1000));
