@@ -86,7 +86,14 @@ async fn the_other_runner_serves_the_actor_after_a_sigkill() {
         .unwrap();
 
     call(&vm, "writeFile", vec![json!("/kept.txt"), json!("written")]).await;
-    let exec = call(&vm, "exec", vec![json!("echo ran > /by-exec.txt")]).await;
+    // Over the engine's 128 KiB limit on one statement's parameters: the checkpoint stores it
+    // in several chunks.
+    let exec = call(
+        &vm,
+        "exec",
+        vec![json!("echo ran > /by-exec.txt && head -c 1000000 /dev/urandom > /big.bin")],
+    )
+    .await;
     assert_eq!(exec["exitCode"], json!(0), "{exec}");
     let job = json!({ "id": "tick", "schedule": "* * * * * *", "action": { "type": "event", "name": "tick" } });
     call(&vm, "scheduleCron", vec![job]).await;
@@ -133,6 +140,8 @@ async fn the_other_runner_serves_the_actor_after_a_sigkill() {
     assert_eq!(kept, json!("written"));
     let by_exec = call(&vm, "readTextFile", vec![json!("/by-exec.txt")]).await;
     assert_eq!(by_exec, json!("ran\n"));
+    let big = call(&vm, "stat", vec![json!("/big.bin")]).await;
+    assert_eq!(big["size"], json!(1_000_000), "{big}");
     let jobs = call(&vm, "listCronJobs", vec![]).await;
     assert_eq!(jobs[0]["id"], json!("tick"), "{jobs}");
     assert!(jobs[0]["runCount"].as_u64().unwrap() >= ran, "{jobs}");

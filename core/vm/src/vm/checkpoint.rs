@@ -21,8 +21,9 @@ use super::fs::{Filesystem, SnapshotOptions};
 use super::store::{Store, columns};
 use crate::runtime::{ActorError, SafeU64, params};
 
-/// Bytes per stored chunk.
-const CHUNK: u32 = 1 << 20;
+/// Bytes per stored chunk: the Rivet Engine's remote SQLite takes at most 128 KiB of
+/// parameters in one statement (a root of more than one chunk of 1 MiB failed to checkpoint).
+const CHUNK: u32 = 64 << 10;
 
 /// The largest root a checkpoint holds; past it `checkpoint` is `limit_exceeded` and the
 /// previous checkpoint stays.
