@@ -91,7 +91,9 @@ async fn the_other_runner_serves_the_actor_after_a_sigkill() {
     let exec = call(
         &vm,
         "exec",
-        vec![json!("echo ran > /by-exec.txt && head -c 1000000 /dev/urandom > /big.bin")],
+        vec![json!(
+            "echo ran > /by-exec.txt && head -c 1000000 /dev/urandom > /big.bin"
+        )],
     )
     .await;
     assert_eq!(exec["exitCode"], json!(0), "{exec}");
