@@ -110,7 +110,9 @@ class Connection:
 
     async def call(self, name: str, args: Sequence[object], callbacks: Mapping[str, Handler | None] | None = None) -> Any:
         """Calls action `name` with positional `args` (trailing `None`s dropped) and returns
-        its result; `callbacks` maps an event of this call to the handler of its data."""
+        its result; `callbacks` maps an event of this call to the handler of its data.
+        Cancelling the awaiting task cancels the call on the host too (a process it runs is
+        killed, a prompt's turn cancelled), as an aborted signal does in TypeScript."""
         if self._closed is not None:
             raise self._closed
         sent = list(args)
@@ -129,6 +131,10 @@ class Connection:
         try:
             await self._send("ActionRequest", {"id": call, "name": name, "args": sent})
             return await answer
+        except asyncio.CancelledError:
+            if self._closed is None:
+                self._spawn(self._send("CancelRequest", {"id": call}))
+            raise
         finally:
             self._pending.pop(call, None)
             for stop in stops:

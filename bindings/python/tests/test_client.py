@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -65,6 +67,23 @@ def test_exec_streams_stdout_to_its_callback(host: Host) -> None:
         assert argv["stdout"] == "no 'shell' here"
 
     run(host, "exec", body)
+
+
+def test_a_cancelled_call_stops_on_the_host(host: Host) -> None:
+    def running(marker: str) -> bool:
+        return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+
+    async def body(vm: AgentOsClient) -> None:
+        marker = f"sleep 100.{os.getpid()}"
+        call = asyncio.create_task(vm.exec(marker))
+        await until(lambda: running(marker), "the sleep to start")
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await until(lambda: not running(marker), "the sleep to be killed", 5)
+        assert (await vm.exec("echo still here"))["stdout"] == "still here\n"
+
+    run(host, "cancel", body)
 
 
 def test_a_shell_streams_its_output_as_events(host: Host) -> None:
