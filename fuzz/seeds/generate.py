@@ -135,7 +135,8 @@ ARGS = {
 def main():
     # frames: selector 0 = CBOR, 1 = JSON.
     frames = [{"body": {"tag": "SubscriptionRequest",
-                        "val": {"eventName": "processOutput", "subscribe": True}}}]
+                        "val": {"eventName": "processOutput", "subscribe": True}}},
+              {"body": {"tag": "CancelRequest", "val": {"id": 7}}}]
     for i, (name, arglists) in enumerate(sorted(ARGS.items())):
         for args in arglists:
             frames.append({"body": {"tag": "ActionRequest",

@@ -219,7 +219,8 @@ fn frame_outcome(encoding: Encoding, bytes: &[u8], limits: Limits) -> Result<(),
     limits.check_size(bytes.len())?;
     let value = encoding.decode(bytes)?;
     match frames::decode(&value)? {
-        frames::ClientFrame::SubscriptionRequest { .. } => Ok(()),
+        frames::ClientFrame::SubscriptionRequest { .. }
+        | frames::ClientFrame::CancelRequest { .. } => Ok(()),
         frames::ClientFrame::ActionRequest { name, args, .. } => {
             limits.check_args(&args)?;
             decode_args(&name, args)
