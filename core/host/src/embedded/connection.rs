@@ -117,6 +117,15 @@ pub async fn run(
     drop(tx);
     // In-flight calls hold their own senders; the writer ends when the last one finishes.
     let _ = writer.await;
+    if stopping.is_cancelled() {
+        // The writer sent our Close: read until the client's answers it, as the closing
+        // handshake asks, so that the host's exit does not reset a socket with that answer
+        // unread (the client would see code 1006 rather than the reason).
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+    }
     actor.touch();
 }
 
