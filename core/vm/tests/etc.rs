@@ -1,11 +1,14 @@
 //! Everyday tools in the sandbox: a user name, a writable home, `git commit`, name lookup of
 //! `localhost`, and with the network allowed the host's name servers and CA certificates.
 
+mod common;
+
 use std::sync::Arc;
 
 use agentos_core::runtime::{ActorEvents, Discard, Emitter};
 use agentos_core::vm::fs::FileContent;
 use agentos_core::{AgentOs, VmConfig};
+use common::run;
 
 fn open(dir: &std::path::Path, allow_network: bool) -> AgentOs {
     let config = VmConfig {
@@ -13,16 +16,6 @@ fn open(dir: &std::path::Path, allow_network: bool) -> AgentOs {
         ..VmConfig::default()
     };
     AgentOs::open(dir, config, ActorEvents::new(Arc::new(Discard))).unwrap()
-}
-
-/// The script's stdout; panics with its stderr unless it exits 0.
-async fn run(os: &AgentOs, script: &str) -> String {
-    let result = os
-        .exec(script.into(), None, Emitter::discard(), Emitter::discard())
-        .await
-        .unwrap_or_else(|e| panic!("{script}: {e}"));
-    assert_eq!(result.exit_code, Some(0), "{script}: {}", result.stderr);
-    result.stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

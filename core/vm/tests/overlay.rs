@@ -2,20 +2,14 @@
 //! action writes or deletes in it, a process sees, and the other way round; the lower
 //! directory is never written; unmounting leaves nothing behind.
 
+mod common;
+
 use std::sync::Arc;
 
-use agentos_core::runtime::{ActorEvents, Discard, Emitter};
+use agentos_core::runtime::{ActorEvents, Discard};
 use agentos_core::vm::fs::{DeleteOptions, FileContent, HostPathPolicy, MountDriver};
 use agentos_core::{AgentOs, VmConfig};
-
-async fn run(os: &AgentOs, script: &str) -> String {
-    let result = os
-        .exec(script.into(), None, Emitter::discard(), Emitter::discard())
-        .await
-        .unwrap_or_else(|e| panic!("{script}: {e}"));
-    assert_eq!(result.exit_code, Some(0), "{script}: {}", result.stderr);
-    result.stdout
-}
+use common::run;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_and_actions_see_the_same_overlay() {
